@@ -1,0 +1,523 @@
+"""``ObjectClassifier``: the one API that the CLI, the service and scripts call.
+
+It turns (image, labels, annotations) into patches, trains a network on them, predicts
+every object of new images, explains one object with Grad-CAM, and saves/loads a single
+model file. Heavy work lives in :mod:`phenosort.objects` and :mod:`phenosort.model`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+
+import numpy as np
+
+from . import __version__
+from .axes import check_labels, check_voxel_size, to_channel_first
+from .errors import Cancelled, InvalidInputError
+from .model.config import ModelConfig
+from .objects.normalize import Normalization, pooled_percentiles
+from .objects.patches import (
+    PatchSpec,
+    estimate_patch_size,
+    extract_patches,
+    patch_shape_for,
+    patch_starts,
+)
+from .objects.table import LabelIndex, ObjectTable, object_table_of
+from .results import Prediction
+
+ProgressCallback = Callable[[object], None]
+
+
+@dataclass(frozen=True)
+class Sample:
+    """One training image: pixels, instance mask and the classes of some of its objects.
+
+    ``annotations`` maps label IDs to a class index (1..K) or a class name.
+    """
+
+    image: np.ndarray
+    labels: np.ndarray
+    annotations: Mapping[int, int | str]
+    axes: str = "YX"
+    voxel_size: tuple[float, ...] | None = None
+    name: str = ""
+
+
+@dataclass(frozen=True)
+class Explanation:
+    """Grad-CAM of one object: ``heatmap`` covers the patch whose first voxel is ``offset``
+    in image coordinates ``([z,] y, x)`` (may be negative at image borders)."""
+
+    label_id: int
+    class_index: int
+    heatmap: np.ndarray
+    offset: tuple[int, ...]
+    probabilities: np.ndarray
+
+
+@dataclass
+class _Prepared:
+    image_cf: np.ndarray
+    labels: np.ndarray
+    index: LabelIndex
+    table: ObjectTable
+    voxel_size: tuple[float, ...]
+    image_range: object
+    name: str = ""
+    _checksum: str | None = field(default=None, repr=False)
+
+    @property
+    def checksum(self) -> str:
+        if self._checksum is None:
+            h = hashlib.blake2b(digest_size=16)
+            for arr in (self.image_cf, self.labels):
+                h.update(str((arr.dtype.str, arr.shape)).encode())
+                h.update(np.ascontiguousarray(arr).data)
+            self._checksum = h.hexdigest()
+        return self._checksum
+
+
+class ObjectClassifier:
+    """Classify the objects of instance label masks with a small CNN on object patches.
+
+    Parameters
+    ----------
+    class_names : sequence of str
+        Names of classes 1..K (K >= 2).
+    config : ModelConfig, optional
+        Settings; keyword ``settings`` override single fields (``epochs`` style names are
+        not accepted: use the config field names, e.g. ``train_epochs=30``).
+
+    Examples
+    --------
+    >>> clf = ObjectClassifier(["dim", "bright"], train_epochs=20)    # doctest: +SKIP
+    >>> clf.fit([Sample(image, labels, {12: 1, 40: 2}, axes="YX")])  # doctest: +SKIP
+    >>> pred = clf.predict(image, labels, axes="YX")                  # doctest: +SKIP
+    >>> pred.class_map(), pred.columns()                              # doctest: +SKIP
+    """
+
+    def __init__(
+        self, class_names: Sequence[str], config: ModelConfig | None = None, **settings
+    ) -> None:
+        names = [str(n) for n in class_names]
+        if len(names) < 2:
+            raise InvalidInputError(f"at least 2 class names are needed, got {names}")
+        if len(set(names)) != len(names) or any(not n.strip() for n in names):
+            raise InvalidInputError(f"class names must be distinct and non-empty, got {names}")
+        self.class_names = names
+        base = config or ModelConfig()
+        self.config = base.updated(**settings) if settings else base.validated()
+        self.net = None
+        self.patch_spec: PatchSpec | None = None
+        self.normalization: Normalization | None = None
+        self.ndim: int | None = None
+        self.in_channels: int | None = None
+        self.voxel_size: tuple[float, ...] | None = None
+        self.history: list[dict] = []
+        self.validation: dict | None = None
+        self.training_data: list[dict] = []
+        self.version = 0
+        self.created: str | None = None
+        self._device = None
+
+    # ------------------------------------------------------------------ helpers
+    @property
+    def is_trained(self) -> bool:
+        return self.net is not None
+
+    @property
+    def device(self):
+        if self._device is None:
+            from .model.networks import resolve_device
+
+            self._device = resolve_device(self.config.device)
+        return self._device
+
+    def _prepare(self, image, labels, axes, voxel_size, name="") -> _Prepared:
+        image_cf = to_channel_first(image, axes)
+        labels = check_labels(labels, image_cf.shape[1:])
+        ndim = labels.ndim
+        if ndim not in (2, 3):
+            raise InvalidInputError(f"images must be 2D or 3D, got {ndim} spatial axes")
+        index = LabelIndex.of(labels)
+        vs = check_voxel_size(voxel_size, ndim)
+        norm = self.normalization or Normalization(
+            self.config.norm_mode, self.config.norm_low, self.config.norm_high
+        )
+        image_range = None if norm.mode == "fixed" else norm.image_range(image_cf)
+        return _Prepared(image_cf, labels, index, object_table_of(index), vs, image_range, name)
+
+    def _resolve_class(self, value, sample_name: str, label_id: int) -> int:
+        if isinstance(value, str) and not value.strip().isdigit():
+            if value not in self.class_names:
+                raise InvalidInputError(
+                    f"unknown class {value!r} for label {label_id} in {sample_name or 'sample'};"
+                    f" known classes: {', '.join(self.class_names)}"
+                )
+            return self.class_names.index(value) + 1
+        k = int(value)
+        if not 1 <= k <= len(self.class_names):
+            raise InvalidInputError(
+                f"class index {k} for label {label_id} in {sample_name or 'sample'} is out "
+                f"of range 1..{len(self.class_names)}"
+            )
+        return k
+
+    def _check_compatible(self, prep: _Prepared) -> None:
+        if prep.labels.ndim != self.ndim:
+            raise InvalidInputError(
+                f"the model was trained on {self.ndim}D images, this image is {prep.labels.ndim}D"
+            )
+        if prep.image_cf.shape[0] != self.in_channels:
+            raise InvalidInputError(
+                f"the model expects {self.in_channels} image channel(s), this image has "
+                f"{prep.image_cf.shape[0]}"
+            )
+
+    def _patches(self, prep: _Prepared, table: ObjectTable, spec: PatchSpec | None = None):
+        norm = self.normalization
+        image_range = norm.image_range(prep.image_cf) if norm.mode == "fixed" else prep.image_range
+        return extract_patches(
+            prep.image_cf,
+            prep.labels,
+            table,
+            spec or self.patch_spec,
+            norm,
+            image_range,
+            prep.voxel_size,
+        )
+
+    # ------------------------------------------------------------------ training
+    def fit(
+        self,
+        samples: Sequence[Sample],
+        *,
+        warm_start: bool = False,
+        progress: ProgressCallback | None = None,
+        cancel: threading.Event | None = None,
+    ) -> dict | None:
+        """Train on the annotated objects of ``samples``; returns the validation metrics.
+
+        ``warm_start`` continues from the current weights (a new version of a trained
+        model); the patch and normalisation settings of that model are then kept.
+        """
+        result = None
+        for event in self.fit_events(samples, warm_start=warm_start, cancel=cancel):
+            if progress is not None:
+                progress(event)
+            result = event
+        return self.validation if result is not None else None
+
+    def fit_events(
+        self,
+        samples: Sequence[Sample],
+        *,
+        warm_start: bool = False,
+        cancel: threading.Event | None = None,
+    ) -> Iterator[object]:
+        """Like :meth:`fit`, yielding an ``EpochEvent`` per epoch (training runs as you
+        iterate; the model is updated when the generator finishes)."""
+        from .model.augment import Augmentation, source_shape
+        from .model.networks import build_network, load_initial_weights
+        from .model.train import stratified_split, train_events
+
+        cfg = self.config
+        if not samples:
+            raise InvalidInputError("no training samples were given")
+        if warm_start and not self.is_trained:
+            raise InvalidInputError("warm_start needs a trained model; load one first")
+        preps, targets_per = [], []
+        for i, s in enumerate(samples):
+            name = s.name or f"sample {i + 1}"
+            prep = self._prepare(s.image, s.labels, s.axes, s.voxel_size, name)
+            ids = np.fromiter((int(k) for k in s.annotations), np.int64, len(s.annotations))
+            rows = prep.table.rows(ids)  # errors name IDs missing from the mask
+            classes = np.array(
+                [self._resolve_class(v, name, k) for k, v in s.annotations.items()], np.int64
+            )
+            preps.append(prep)
+            targets_per.append((rows, classes))
+        ndims = {p.labels.ndim for p in preps}
+        channels = {p.image_cf.shape[0] for p in preps}
+        if len(ndims) > 1 or len(channels) > 1:
+            raise InvalidInputError(
+                f"all training images must share dimensionality and channel count; got "
+                f"{sorted(ndims)}D and {sorted(channels)} channels"
+            )
+        all_targets = np.concatenate([c for _, c in targets_per]) - 1
+        if all_targets.size == 0:
+            raise InvalidInputError("the annotations are empty: label at least 2 classes")
+        present = np.unique(all_targets)
+        if present.size < 2:
+            raise InvalidInputError(
+                f"annotations cover only class {self.class_names[present[0]]!r}; label "
+                "objects of at least 2 classes"
+            )
+        ndim, n_channels = ndims.pop(), channels.pop()
+        if warm_start:
+            self._check_compatible(preps[0])
+            spec, net = self.patch_spec, self.net
+        else:
+            voxel_size = preps[0].voxel_size
+            size = cfg.patch_size or estimate_patch_size(
+                [p.table for p in preps], voxel_size if ndim == 3 else None
+            )
+            spec = PatchSpec(
+                patch_shape_for(size, voxel_size, ndim), cfg.patch_padding, cfg.patch_context_radius
+            )
+            norm = Normalization(cfg.norm_mode, cfg.norm_low, cfg.norm_high)
+            if norm.mode == "fixed":
+                low, high = pooled_percentiles([p.image_cf for p in preps], norm.low, norm.high)
+                norm = Normalization(norm.mode, norm.low, norm.high, low, high)
+            net = build_network(
+                cfg.net_name,
+                ndim,
+                n_channels + 1,
+                len(self.class_names),
+                spec.shape,
+                width=cfg.net_width,
+                depth=cfg.net_depth,
+            )
+            if cfg.net_weights:
+                load_initial_weights(net, cfg.net_weights)
+            self.normalization, self.voxel_size = norm, voxel_size
+        self.ndim, self.in_channels = ndim, n_channels
+
+        aug = Augmentation.from_config(cfg)
+        source = PatchSpec(source_shape(spec.shape, aug), spec.padding, spec.context_radius)
+        patches = np.concatenate(
+            [
+                self._patches(p, p.table.subset(rows), source)
+                for p, (rows, _) in zip(preps, targets_per)
+            ]
+        )
+        val_index = None
+        if cfg.train_val_fraction > 0:
+            _, val_index = stratified_split(all_targets, cfg.train_val_fraction, cfg.train_seed)
+        history, result = [], None
+        for event in train_events(
+            net,
+            patches,
+            all_targets,
+            len(self.class_names),
+            spec.shape,
+            cfg,
+            self.device,
+            val_index=val_index,
+            cancel=cancel,
+            class_names=self.class_names,
+        ):
+            if hasattr(event, "state_dict"):
+                result = event
+            else:
+                history.append(event)
+                yield event
+        if result is None:  # pragma: no cover - train_events always ends with a result
+            raise Cancelled("training ended without a result")
+        self.net, self.patch_spec = net.eval(), spec
+        self.validation = result.validation
+        self.history = [vars(e) for e in history]
+        self.version = self.version + 1 if warm_start else 1
+        self.created = datetime.now(timezone.utc).isoformat(timespec="seconds")
+        self.training_data = [
+            {
+                "name": p.name,
+                "checksum": p.checksum,
+                "shape": list(p.labels.shape),
+                "n_objects": len(p.table),
+                "label_ids": [int(v) for v in p.table.label_id[rows]],
+                "per_class": {
+                    n: int((classes == k).sum()) for k, n in enumerate(self.class_names, 1)
+                },
+            }
+            for p, (rows, classes) in zip(preps, targets_per)
+        ]
+
+    # ------------------------------------------------------------------ prediction
+    def predict(
+        self,
+        image: np.ndarray,
+        labels: np.ndarray,
+        *,
+        axes: str = "YX",
+        voxel_size: tuple[float, ...] | None = None,
+        label_ids: Sequence[int] | None = None,
+        progress: ProgressCallback | None = None,
+        cancel: threading.Event | None = None,
+    ) -> Prediction:
+        """Class probabilities for every object of ``labels`` (or the given ``label_ids``).
+
+        Objects go through the network in batches of ``predict_batch_size``; the next batch's
+        patches are cut while the network runs, and memory stays bounded on huge images.
+        ``progress`` receives ``(done, total)`` after each batch.
+        """
+        import torch
+
+        self._require_trained()
+        prep = self._prepare(image, labels, axes, voxel_size)
+        self._check_compatible(prep)
+        table = prep.table if label_ids is None else prep.table.subset(prep.table.rows(label_ids))
+        n, k = len(table), len(self.class_names)
+        probabilities = np.zeros((n, k), np.float32)
+        step = self.config.predict_batch_size
+        starts = list(range(0, n, step))
+        device = self.device
+        net = self.net.to(device).eval()
+
+        def cut(s):
+            return self._patches(prep, table.subset(np.arange(s, min(s + step, n))))
+
+        with ThreadPoolExecutor(max_workers=1) as pool, torch.inference_mode():
+            pending = pool.submit(cut, starts[0]) if starts else None
+            for i, s in enumerate(starts):
+                if cancel is not None and cancel.is_set():
+                    raise Cancelled("prediction was cancelled")
+                batch = pending.result()
+                pending = pool.submit(cut, starts[i + 1]) if i + 1 < len(starts) else None
+                x = torch.from_numpy(batch).to(device)
+                probs = torch.softmax(net(x).float(), dim=1)
+                probabilities[s : s + batch.shape[0]] = probs.cpu().numpy()
+                if progress is not None:
+                    progress((min(s + step, n), n))
+        return Prediction(
+            probabilities=probabilities,
+            class_names=list(self.class_names),
+            in_training_set=self._training_membership(prep, table),
+            table=table,
+            index=prep.index,
+        )
+
+    def _training_membership(self, prep: _Prepared, table: ObjectTable) -> np.ndarray:
+        member = np.zeros(len(table), bool)
+        shape = list(prep.labels.shape)
+        for entry in self.training_data:
+            if entry["shape"] == shape and entry["checksum"] == prep.checksum:
+                member |= np.isin(table.label_id, np.asarray(entry["label_ids"], np.int64))
+        return member
+
+    def explain(
+        self,
+        image: np.ndarray,
+        labels: np.ndarray,
+        label_id: int,
+        *,
+        axes: str = "YX",
+        voxel_size: tuple[float, ...] | None = None,
+        class_index: int | None = None,
+    ) -> Explanation:
+        """Grad-CAM of one object for ``class_index`` (1..K; default: its predicted class)."""
+        import torch
+
+        from .model.explain import gradcam
+        from .model.networks import gradcam_layer
+
+        self._require_trained()
+        prep = self._prepare(image, labels, axes, voxel_size)
+        self._check_compatible(prep)
+        table = prep.table.subset(prep.table.rows([label_id]))
+        patch = self._patches(prep, table)[0]
+        net = self.net.to(self.device).eval()
+        with torch.inference_mode():
+            x = torch.from_numpy(patch[np.newaxis]).to(self.device)
+            probs = torch.softmax(net(x), 1)[0].cpu().numpy()
+        if class_index is None:
+            class_index = int(probs.argmax()) + 1
+        elif not 1 <= int(class_index) <= len(self.class_names):
+            raise InvalidInputError(
+                f"class_index {class_index} is out of range 1..{len(self.class_names)}"
+            )
+        layer = gradcam_layer(self.config.net_name, self.config.net_depth)
+        heat = gradcam(net, patch, layer, int(class_index) - 1)
+        offset = tuple(int(v) for v in patch_starts(table, self.patch_spec.shape)[0])
+        return Explanation(int(label_id), int(class_index), heat, offset, probs)
+
+    def _require_trained(self) -> None:
+        if not self.is_trained:
+            raise InvalidInputError("the classifier is not trained: call fit() or load a model")
+
+    # ------------------------------------------------------------------ persistence
+    def metadata(self) -> dict:
+        """Everything about the model except its weights (JSON-serialisable)."""
+        import torch
+
+        self._require_trained()
+        from .model.augment import Augmentation
+
+        return {
+            "class_names": self.class_names,
+            "class_colors": class_colors(len(self.class_names)),
+            "config": self.config.to_dict(),
+            "ndim": self.ndim,
+            "in_channels": self.in_channels,
+            "axes": "CZYX"[-(self.ndim + 1) :] if self.ndim == 3 else "CYX",
+            "patch": self.patch_spec.to_dict(),
+            "normalization": self.normalization.to_dict(),
+            "augmentation": vars(Augmentation.from_config(self.config)),
+            "voxel_size": list(self.voxel_size) if self.voxel_size else None,
+            "training_data": self.training_data,
+            "validation": self.validation,
+            "history": self.history,
+            "version": self.version,
+            "created": self.created,
+            "phenosort_version": __version__,
+            "torch_version": torch.__version__,
+        }
+
+    def save(self, path: str | Path, *, overwrite: bool = False) -> Path:
+        """Write the single model file (weights + metadata; see :mod:`phenosort.model.file`)."""
+        from .model.file import save_model_file
+
+        meta = self.metadata()
+        return save_model_file(path, self.net.state_dict(), meta, overwrite=overwrite)
+
+    @classmethod
+    def load(cls, path: str | Path, *, device: str | None = None) -> ObjectClassifier:
+        """Load a model file written by :meth:`save` (verified, no pickle)."""
+        from .errors import ModelFileError
+        from .model.file import load_model_file
+        from .model.networks import build_network
+
+        state, meta = load_model_file(path)
+        try:
+            config = ModelConfig.from_dict(meta["config"])
+            if device is not None:
+                config = config.updated(device=device)
+            clf = cls(meta["class_names"], config)
+            clf.patch_spec = PatchSpec.from_dict(meta["patch"])
+            clf.normalization = Normalization.from_dict(meta["normalization"])
+            clf.ndim, clf.in_channels = int(meta["ndim"]), int(meta["in_channels"])
+            clf.voxel_size = tuple(meta["voxel_size"]) if meta.get("voxel_size") else None
+            net = build_network(
+                config.net_name,
+                clf.ndim,
+                clf.in_channels + 1,
+                len(clf.class_names),
+                clf.patch_spec.shape,
+                width=config.net_width,
+                depth=config.net_depth,
+            )
+            net.load_state_dict(state)
+        except (KeyError, TypeError, ValueError, RuntimeError) as exc:
+            raise ModelFileError(f"{path} is incompatible with this phenosort: {exc}") from None
+        clf.net = net.eval()
+        clf.validation = meta.get("validation")
+        clf.history = meta.get("history", [])
+        clf.training_data = meta.get("training_data", [])
+        clf.version = int(meta.get("version", 1))
+        clf.created = meta.get("created")
+        return clf
+
+
+def class_colors(n: int) -> list[str]:
+    """Hex colours of classes 1..n (the Glasbey palette that ImageJ uses for ROI groups)."""
+    from .dataio import glasbey_lut
+
+    lut = glasbey_lut()
+    return ["#{:02x}{:02x}{:02x}".format(*lut[k]) for k in range(1, n + 1)]

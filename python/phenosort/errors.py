@@ -1,0 +1,31 @@
+"""Exceptions raised by phenosort.
+
+Every error a user can cause is an :class:`InvalidInputError` (or a subclass) whose message
+names the argument, what was expected and what came, so that the CLI, the service and the
+Fiji plugin can show it as it is.
+"""
+
+from __future__ import annotations
+
+
+class PhenosortError(Exception):
+    """Base class of all phenosort errors."""
+
+
+class InvalidInputError(PhenosortError, ValueError):
+    """An argument (image, labels, annotations, option) is not usable as given."""
+
+
+class ModelFileError(PhenosortError):
+    """A model file is missing, truncated, tampered with or incompatible."""
+
+
+class ModelNotFoundError(PhenosortError, KeyError):
+    """A model name or version is not in the store."""
+
+    def __str__(self) -> str:  # KeyError quotes its message; keep it readable
+        return str(self.args[0]) if self.args else ""
+
+
+class Cancelled(PhenosortError):
+    """A long operation stopped because its cancel event was set."""

@@ -1,0 +1,1 @@
+"""Networks, augmentation, training, prediction and the model file (torch lives here)."""

@@ -1,0 +1,185 @@
+"""All training and prediction settings in one dataclass, validated in one call.
+
+Field prefixes group related settings: ``patch_*`` (what is cut), ``norm_*`` (intensity
+scaling), ``net_*`` (architecture), ``train_*`` (optimisation and validation), ``aug_*``
+(augmentation). The whole config is stored in the model file, so prediction repeats exactly
+what training did. Unknown keys are errors, never silently dropped.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, fields
+
+from ..errors import InvalidInputError
+
+NETWORKS = ("light", "resnet18", "resnet34", "resnet50", "densenet121")
+DEVICES = ("auto", "cpu", "cuda", "mps")
+CLASS_WEIGHTINGS = ("balanced", "none")
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    """Every default of phenosort in one place.
+
+    Attributes
+    ----------
+    patch_size : int or None
+        In-plane patch edge in pixels; None estimates it from the objects (90th percentile
+        of extents x 1.5). 3D patches get ``round(patch_size * vxy / vz)`` planes.
+    patch_padding : str
+        ``constant``, ``reflect`` or ``edge`` outside the image.
+    patch_context_radius : float or None
+        None keeps the surroundings; r keeps only the object dilated by r pixels.
+    norm_mode : str
+        ``percentile`` (per image, default), ``fixed`` (training-set values), ``patch_minmax``
+        or ``none``. ``norm_low``/``norm_high`` are the percentiles.
+    net_name : str
+        ``light`` (Conv-ReLU-BN-MaxPool blocks) or a monai ``resnet18/34/50``, ``densenet121``.
+    net_width, net_depth : int
+        First-block width and number of blocks of the light network.
+    net_weights : str or None
+        Path of a state_dict (``.pt`` loaded with ``weights_only=True``, or ``.safetensors``)
+        to initialise the network from; layers whose shape differs are left as initialised.
+    train_epochs : int
+        Maximum number of epochs (a cosine schedule spans them; early stopping may end sooner).
+    train_patience : int
+        Epochs without a better validation score before stopping (0 disables).
+    train_val_fraction : float
+        Stratified hold-out fraction for validation (0 trains on everything, no metrics).
+    train_class_weighting : str
+        ``balanced`` weights the loss by inverse class frequency; ``none``.
+    aug_flip, aug_rot90 : bool
+        Random flips (also Z in 3D) and in-plane 90-degree rotations. Switch rotations off when
+        the orientation of a structure is what distinguishes the classes.
+    aug_rotate_degrees, aug_scale : float
+        Small random in-plane rotation (+-degrees) and scaling (+-fraction).
+    aug_intensity : float
+        Random per-channel multiplicative scale and additive offset of image channels (+-).
+    aug_gamma : float
+        Random gamma in [1 - g, 1 + g] on image channels (0 disables).
+    aug_noise : float
+        Standard deviation of Gaussian noise added to image channels.
+    device : str
+        ``auto`` (CUDA, then MPS, then CPU), ``cpu``, ``cuda`` or ``mps``.
+    """
+
+    patch_size: int | None = None
+    patch_padding: str = "constant"
+    patch_context_radius: float | None = None
+    norm_mode: str = "percentile"
+    norm_low: float = 1.0
+    norm_high: float = 99.8
+    net_name: str = "light"
+    net_width: int = 32
+    net_depth: int = 3
+    net_weights: str | None = None
+    train_epochs: int = 60
+    train_batch_size: int = 32
+    train_lr: float = 3e-3
+    train_weight_decay: float = 1e-4
+    train_patience: int = 15
+    train_val_fraction: float = 0.2
+    train_class_weighting: str = "balanced"
+    train_seed: int = 0
+    aug_flip: bool = True
+    aug_rot90: bool = True
+    aug_rotate_degrees: float = 15.0
+    aug_scale: float = 0.1
+    aug_intensity: float = 0.1
+    aug_gamma: float = 0.0
+    aug_noise: float = 0.02
+    predict_batch_size: int = 256
+    device: str = "auto"
+
+    def errors(self) -> list[str]:
+        """Every problem with this config, one message each (empty when valid)."""
+        errs = []
+
+        def need(ok: bool, message: str) -> None:
+            if not ok:
+                errs.append(message)
+
+        need(
+            self.patch_size is None or self.patch_size >= 4,
+            f"patch_size must be >= 4 or None, got {self.patch_size}",
+        )
+        need(
+            self.patch_padding in ("constant", "reflect", "edge"),
+            f"patch_padding {self.patch_padding!r} is not constant, reflect or edge",
+        )
+        need(
+            self.patch_context_radius is None or self.patch_context_radius >= 0,
+            f"patch_context_radius must be >= 0 or None, got {self.patch_context_radius}",
+        )
+        need(
+            self.norm_mode in ("percentile", "fixed", "patch_minmax", "none"),
+            f"norm_mode {self.norm_mode!r} is not percentile, fixed, patch_minmax or none",
+        )
+        need(
+            0 <= self.norm_low < self.norm_high <= 100,
+            f"norm_low/norm_high must satisfy 0 <= low < high <= 100, "
+            f"got {self.norm_low}/{self.norm_high}",
+        )
+        need(self.net_name in NETWORKS, f"net_name {self.net_name!r} is not one of {NETWORKS}")
+        need(1 <= self.net_width <= 512, f"net_width must be in 1..512, got {self.net_width}")
+        need(1 <= self.net_depth <= 6, f"net_depth must be in 1..6, got {self.net_depth}")
+        need(self.train_epochs >= 1, f"train_epochs must be >= 1, got {self.train_epochs}")
+        need(
+            self.train_batch_size >= 2,
+            f"train_batch_size must be >= 2 (batch norm), got {self.train_batch_size}",
+        )
+        need(self.train_lr > 0, f"train_lr must be > 0, got {self.train_lr}")
+        need(
+            self.train_weight_decay >= 0,
+            f"train_weight_decay must be >= 0, got {self.train_weight_decay}",
+        )
+        need(self.train_patience >= 0, f"train_patience must be >= 0, got {self.train_patience}")
+        need(
+            0 <= self.train_val_fraction < 1,
+            f"train_val_fraction must be in [0, 1), got {self.train_val_fraction}",
+        )
+        need(
+            self.train_class_weighting in CLASS_WEIGHTINGS,
+            f"train_class_weighting {self.train_class_weighting!r} is not one of "
+            f"{CLASS_WEIGHTINGS}",
+        )
+        need(
+            0 <= self.aug_rotate_degrees <= 180,
+            f"aug_rotate_degrees must be in [0, 180], got {self.aug_rotate_degrees}",
+        )
+        for name in ("aug_scale", "aug_intensity", "aug_gamma"):
+            value = getattr(self, name)
+            need(0 <= value < 1, f"{name} must be in [0, 1), got {value}")
+        need(self.aug_noise >= 0, f"aug_noise must be >= 0, got {self.aug_noise}")
+        need(
+            self.predict_batch_size >= 1,
+            f"predict_batch_size must be >= 1, got {self.predict_batch_size}",
+        )
+        need(self.device in DEVICES, f"device {self.device!r} is not one of {DEVICES}")
+        return errs
+
+    def validated(self) -> ModelConfig:
+        """Return self, or raise one error listing every bad field."""
+        errs = self.errors()
+        if errs:
+            raise InvalidInputError("invalid settings: " + "; ".join(errs))
+        return self
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict) -> ModelConfig:
+        """Build from a dict (a model file's or a user's); unknown keys are an error."""
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(data) - known)
+        if unknown:
+            raise InvalidInputError(
+                f"unknown settings: {', '.join(unknown)}; known settings are "
+                f"{', '.join(sorted(known))}"
+            )
+        return cls(**data).validated()
+
+    def updated(self, **changes) -> ModelConfig:
+        """A copy with ``changes`` applied (unknown keys are an error)."""
+        return ModelConfig.from_dict({**self.to_dict(), **changes})

@@ -1,0 +1,125 @@
+"""The model file: one safetensors container holding the weights and the JSON metadata.
+
+No pickle anywhere: safetensors stores raw tensors, and everything else (architecture,
+patch and normalisation settings, class names, training summary, metrics, versions) is one
+JSON document in the safetensors header. A SHA-256 over the metadata and every tensor's
+bytes detects a truncated or tampered file; ``format_version`` guards compatibility.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import tempfile
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from ..errors import InvalidInputError, ModelFileError
+
+FORMAT = "phenosort-model"
+FORMAT_VERSION = 1
+_META_KEY = "phenosort"
+_HASH_KEY = "sha256"
+
+
+def _digest(metadata_json: str, state: dict[str, torch.Tensor]) -> str:
+    h = hashlib.sha256(metadata_json.encode())
+    for name in sorted(state):
+        tensor = state[name].detach().cpu().contiguous()
+        h.update(name.encode())
+        h.update(str(tensor.dtype).encode())
+        h.update(str(tuple(tensor.shape)).encode())
+        h.update(tensor.view(torch.uint8).numpy().tobytes() if tensor.numel() else b"")
+    return h.hexdigest()
+
+
+def save_model_file(
+    path: str | Path,
+    state: dict[str, torch.Tensor],
+    metadata: dict,
+    *,
+    overwrite: bool = False,
+) -> Path:
+    """Write a model file atomically (temporary file + rename); never half-writes ``path``."""
+    from safetensors.torch import save_file
+
+    path = Path(path)
+    if path.exists() and not overwrite:
+        raise InvalidInputError(f"model file {path} already exists; choose another name")
+    if path.parent and not path.parent.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+    meta = {"format": FORMAT, "format_version": FORMAT_VERSION, **metadata}
+    meta_json = json.dumps(meta, sort_keys=True)
+    tensors = {k: v.detach().cpu().contiguous() for k, v in state.items()}
+    header = {_META_KEY: meta_json, _HASH_KEY: _digest(meta_json, tensors)}
+    fd, tmp = tempfile.mkstemp(prefix=".phenosort-", suffix=".tmp", dir=path.parent)
+    os.close(fd)
+    try:
+        save_file(tensors, tmp, metadata=header)
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+    return path
+
+
+def load_model_file(path: str | Path) -> tuple[dict[str, torch.Tensor], dict]:
+    """Read and verify a model file; returns ``(state_dict, metadata)``.
+
+    Raises :class:`ModelFileError` naming the problem: missing, not a phenosort model,
+    truncated or corrupted, tampered with (checksum), or written by a newer format.
+    """
+    from safetensors import SafetensorError
+    from safetensors.torch import load_file
+
+    path = Path(path)
+    if not path.is_file():
+        raise ModelFileError(f"model file not found: {path}")
+    try:
+        header = _read_header(path)
+        state = load_file(str(path))
+    except (SafetensorError, ValueError, OSError) as exc:
+        raise ModelFileError(
+            f"{path} is not a readable phenosort model file (truncated or corrupted?): {exc}"
+        ) from None
+    meta_json = header.get(_META_KEY)
+    if meta_json is None:
+        raise ModelFileError(f"{path} is a safetensors file but not a phenosort model")
+    if _digest(meta_json, state) != header.get(_HASH_KEY):
+        raise ModelFileError(
+            f"{path} failed its checksum: the file was modified or damaged after it was saved"
+        )
+    meta = json.loads(meta_json)
+    if meta.get("format") != FORMAT:
+        raise ModelFileError(f"{path} is not a phenosort model (format {meta.get('format')!r})")
+    version = meta.get("format_version")
+    if not isinstance(version, int) or version > FORMAT_VERSION:
+        raise ModelFileError(
+            f"{path} has model format version {version}; this phenosort reads up to "
+            f"{FORMAT_VERSION}: upgrade phenosort"
+        )
+    return state, meta
+
+
+def read_metadata(path: str | Path) -> dict:
+    """Metadata of a model file (verified like :func:`load_model_file`)."""
+    return load_model_file(path)[1]
+
+
+def _read_header(path: Path) -> dict:
+    """The safetensors ``__metadata__`` strings, read without loading tensors."""
+    with open(path, "rb") as fh:
+        raw = fh.read(8)
+        if len(raw) != 8:
+            raise ValueError("file shorter than a safetensors header")
+        size = int(np.frombuffer(raw, "<u8")[0])
+        if size > 100 * 2**20 or size > path.stat().st_size - 8:
+            raise ValueError("header length is larger than the file")
+        header = json.loads(fh.read(size))
+    meta = header.get("__metadata__") or {}
+    if not isinstance(meta, dict):
+        raise ValueError("malformed safetensors metadata")
+    return meta

@@ -1,0 +1,181 @@
+"""Network factories: the light patch CNN of the Svetlana paper and monai's 2D/3D backbones.
+
+Every network returns logits (softmax only at inference; the reference applied it twice).
+:func:`build_network` checks with a dummy forward pass that the patch fits the network, so
+a bad combination fails with a clear message before any training starts.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import torch
+from torch import nn
+
+from ..errors import InvalidInputError
+
+
+class LightCNN(nn.Module):
+    """Blocks of Conv-ReLU-BatchNorm-MaxPool with doubling width, average pooling, linear head.
+
+    Pooling halves only axes that are still >= 2 voxels, so a 3D patch with few Z planes
+    (anisotropic stacks) is pooled in-plane only once Z is exhausted.
+    """
+
+    def __init__(
+        self,
+        ndim: int,
+        in_channels: int,
+        n_classes: int,
+        patch_shape: tuple[int, ...],
+        width: int = 32,
+        depth: int = 3,
+    ) -> None:
+        super().__init__()
+        conv = nn.Conv2d if ndim == 2 else nn.Conv3d
+        norm = nn.BatchNorm2d if ndim == 2 else nn.BatchNorm3d
+        pool = nn.MaxPool2d if ndim == 2 else nn.MaxPool3d
+        size = list(patch_shape)
+        blocks, channels = [], in_channels
+        for i in range(depth):
+            out = width * 2**i
+            kernel = tuple(2 if s >= 2 else 1 for s in size)
+            blocks.append(
+                nn.Sequential(
+                    conv(channels, out, kernel_size=3, padding=1),
+                    nn.ReLU(inplace=True),
+                    norm(out),
+                    pool(kernel),
+                )
+            )
+            size = [s // k for s, k in zip(size, kernel)]
+            channels = out
+        self.features = nn.Sequential(*blocks)
+        self.pool = nn.AdaptiveAvgPool2d(1) if ndim == 2 else nn.AdaptiveAvgPool3d(1)
+        self.head = nn.Linear(channels, n_classes)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.head(torch.flatten(self.pool(self.features(x)), 1))
+
+
+def gradcam_layer(net_name: str, depth: int) -> str:
+    """Name of the layer whose activations Grad-CAM uses (the last feature map)."""
+    if net_name == "light":
+        return f"features.{depth - 1}.2"
+    if net_name.startswith("resnet"):
+        return "layer4"
+    return "features.norm5"
+
+
+def build_network(
+    name: str,
+    ndim: int,
+    in_channels: int,
+    n_classes: int,
+    patch_shape: tuple[int, ...],
+    *,
+    width: int = 32,
+    depth: int = 3,
+) -> nn.Module:
+    """Build a network and check that a patch of ``patch_shape`` goes through it."""
+    if ndim not in (2, 3) or len(patch_shape) != ndim:
+        raise InvalidInputError(f"patch shape {patch_shape} does not match {ndim}D data")
+    if n_classes < 2:
+        raise InvalidInputError(f"a classifier needs at least 2 classes, got {n_classes}")
+    if name == "light":
+        smallest = min(patch_shape[-2:])
+        if smallest < 2**depth:
+            raise InvalidInputError(
+                f"patch {patch_shape} is too small for net_depth={depth}: each block halves "
+                f"the size, so the in-plane size must be >= {2**depth} (use a larger "
+                f"patch_size or a smaller net_depth)"
+            )
+        net = LightCNN(ndim, in_channels, n_classes, patch_shape, width, depth)
+    else:
+        net = _monai_network(name, ndim, in_channels, n_classes)
+    _check_forward(net, name, in_channels, patch_shape)
+    return net
+
+
+def _monai_network(name: str, ndim: int, in_channels: int, n_classes: int) -> nn.Module:
+    from monai.networks import nets
+
+    if name.startswith("resnet"):
+        factory = getattr(nets, name)
+        return factory(spatial_dims=ndim, n_input_channels=in_channels, num_classes=n_classes)
+    if name == "densenet121":
+        return nets.DenseNet121(spatial_dims=ndim, in_channels=in_channels, out_channels=n_classes)
+    raise InvalidInputError(f"unknown network {name!r}")
+
+
+def _check_forward(net: nn.Module, name: str, in_channels: int, patch_shape) -> None:
+    was_training = net.training
+    net.eval()
+    try:
+        with torch.no_grad():
+            net(torch.zeros((1, in_channels, *patch_shape)))
+    except RuntimeError as exc:
+        raise InvalidInputError(
+            f"a patch of shape {tuple(patch_shape)} with {in_channels} channels does not fit "
+            f"network {name!r} ({str(exc).splitlines()[0]}); use a larger patch_size"
+        ) from None
+    finally:
+        net.train(was_training)
+
+
+def load_initial_weights(net: nn.Module, path: str | Path) -> int:
+    """Initialise ``net`` from a state_dict file without unpickling arbitrary objects.
+
+    ``.safetensors`` files are read with safetensors; anything else with
+    ``torch.load(weights_only=True)`` (a plain state_dict or ``{"state_dict": ...}``).
+    Tensors whose name and shape match are copied; returns how many. Raises when none match.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise InvalidInputError(f"weights file not found: {path}")
+    try:
+        if path.suffix == ".safetensors":
+            from safetensors.torch import load_file
+
+            state = load_file(str(path))
+        else:
+            state = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as exc:
+        raise InvalidInputError(f"cannot read weights file {path}: {exc}") from None
+    if isinstance(state, dict) and isinstance(state.get("state_dict"), dict):
+        state = state["state_dict"]
+    if not isinstance(state, dict):
+        raise InvalidInputError(f"weights file {path} does not hold a state_dict")
+    own = net.state_dict()
+    matching = {
+        k: v
+        for k, v in state.items()
+        if k in own and isinstance(v, torch.Tensor) and v.shape == own[k].shape
+    }
+    if not matching:
+        raise InvalidInputError(
+            f"no tensor in {path} matches the network by name and shape; was it saved from "
+            "the same architecture?"
+        )
+    own.update(matching)
+    net.load_state_dict(own)
+    return len(matching)
+
+
+def resolve_device(device: str = "auto") -> torch.device:
+    """``auto`` picks CUDA, then MPS, then CPU; an unavailable explicit device is an error."""
+    if device == "auto":
+        if torch.cuda.is_available():
+            return torch.device("cuda")
+        if getattr(torch.backends, "mps", None) and torch.backends.mps.is_available():
+            return torch.device("mps")
+        return torch.device("cpu")
+    if device == "cuda" and not torch.cuda.is_available():
+        raise InvalidInputError("device 'cuda' was requested but CUDA is not available")
+    if device == "mps" and not (
+        getattr(torch.backends, "mps", None) and torch.backends.mps.is_available()
+    ):
+        raise InvalidInputError("device 'mps' was requested but MPS is not available")
+    if device not in ("cpu", "cuda", "mps"):
+        raise InvalidInputError(f"unknown device {device!r}; use auto, cpu, cuda or mps")
+    return torch.device(device)

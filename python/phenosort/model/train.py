@@ -1,0 +1,196 @@
+"""The training loop, written as a generator of progress events.
+
+AdamW with a one-cycle schedule converges in tens of epochs (the reference ran 1000 epochs of
+step decay). A stratified hold-out drives early stopping and the best epoch's weights are
+kept. Progress is yielded per epoch; a ``threading.Event`` cancels between batches.
+"""
+
+from __future__ import annotations
+
+import copy
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+from torch import nn
+
+from ..errors import Cancelled, InvalidInputError
+from .augment import Augmentation, augment, center_crop
+from .config import ModelConfig
+from .metrics import confusion_matrix, report
+
+
+@dataclass(frozen=True)
+class EpochEvent:
+    """One finished epoch. Validation fields are None when there is no validation set."""
+
+    epoch: int
+    n_epochs: int
+    train_loss: float
+    train_accuracy: float
+    val_loss: float | None
+    val_accuracy: float | None
+    val_macro_f1: float | None
+    learning_rate: float
+    seconds: float
+    best: bool
+
+
+@dataclass
+class TrainResult:
+    state_dict: dict
+    history: list[EpochEvent] = field(default_factory=list)
+    best_epoch: int = 0
+    validation: dict | None = None  # metrics.report() of the best epoch, or None
+
+
+def stratified_split(
+    targets: np.ndarray, fraction: float, seed: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Indices (train, validation): ``fraction`` of each class held out, rounded, keeping at
+    least one training object per class; classes with a single object stay in training."""
+    rng = np.random.default_rng(seed)
+    train, val = [], []
+    for cls in np.unique(targets):
+        members = rng.permutation(np.flatnonzero(targets == cls))
+        n_val = min(int(round(fraction * members.size)), members.size - 1)
+        if fraction > 0 and members.size >= 2:
+            n_val = max(n_val, 1)
+        val.append(members[:n_val])
+        train.append(members[n_val:])
+    return np.sort(np.concatenate(train)), np.sort(np.concatenate(val))
+
+
+def class_weights(targets: np.ndarray, n_classes: int, mode: str) -> torch.Tensor | None:
+    if mode == "none":
+        return None
+    counts = np.bincount(targets, minlength=n_classes).astype(np.float64)
+    weights = np.where(counts > 0, counts.sum() / (n_classes * np.maximum(counts, 1)), 0.0)
+    return torch.tensor(weights, dtype=torch.float32)
+
+
+def train_events(
+    net: nn.Module,
+    patches: np.ndarray,
+    targets: np.ndarray,
+    n_classes: int,
+    patch_shape: tuple[int, ...],
+    cfg: ModelConfig,
+    device: torch.device,
+    *,
+    val_index: np.ndarray | None = None,
+    cancel: threading.Event | None = None,
+    class_names: list[str] | None = None,
+) -> Iterator[EpochEvent | TrainResult]:
+    """Train ``net`` in place; yields an :class:`EpochEvent` per epoch, then the result.
+
+    ``patches`` are ``(N, C + 1, *source_shape)`` float32 (cut larger than ``patch_shape``
+    when augmentation resamples); ``targets`` are 0-based class indices.
+    """
+    if patches.shape[0] != targets.shape[0]:
+        raise InvalidInputError("patches and targets differ in length")
+    val_index = np.zeros(0, int) if val_index is None else val_index
+    train_index = np.setdiff1d(np.arange(targets.size), val_index)
+    if train_index.size < 2:
+        raise InvalidInputError(
+            f"training needs at least 2 annotated objects, got {train_index.size}"
+        )
+    torch.manual_seed(cfg.train_seed)
+    generator = torch.Generator().manual_seed(cfg.train_seed)
+    aug = Augmentation.from_config(cfg)
+    x_all = torch.from_numpy(patches)
+    y_all = torch.from_numpy(targets.astype(np.int64))
+    x_val = center_crop(x_all[val_index], patch_shape).to(device)
+    y_val = y_all[val_index].to(device)
+
+    net.to(device)
+    weights = class_weights(targets[train_index], n_classes, cfg.train_class_weighting)
+    loss_fn = nn.CrossEntropyLoss(weight=None if weights is None else weights.to(device))
+    eval_loss = nn.CrossEntropyLoss(weight=loss_fn.weight)
+    batch = min(cfg.train_batch_size, train_index.size)
+    steps = int(np.ceil(train_index.size / batch))
+    optimizer = torch.optim.AdamW(
+        net.parameters(), lr=cfg.train_lr, weight_decay=cfg.train_weight_decay
+    )
+    scheduler = torch.optim.lr_scheduler.OneCycleLR(
+        optimizer, max_lr=cfg.train_lr, total_steps=cfg.train_epochs * steps, pct_start=0.2
+    )
+    pin = device.type == "cuda"
+    result = TrainResult(state_dict=copy.deepcopy(net.state_dict()))
+    best_key, stale = None, 0
+    for epoch in range(1, cfg.train_epochs + 1):
+        start = time.perf_counter()
+        net.train()
+        order = train_index[torch.randperm(train_index.size, generator=generator).numpy()]
+        total_loss, correct = 0.0, 0
+        for s in range(0, order.size, batch):
+            if cancel is not None and cancel.is_set():
+                raise Cancelled("training was cancelled")
+            rows = order[s : s + batch]
+            if rows.size < 2:  # batch norm cannot train on a single sample
+                continue
+            xb = x_all[rows]
+            xb = (xb.pin_memory() if pin else xb).to(device, non_blocking=pin)
+            yb = y_all[rows].to(device)
+            xb = augment(xb, patch_shape, aug, generator)
+            logits = net(xb)
+            loss = loss_fn(logits, yb)
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            optimizer.step()
+            scheduler.step()
+            total_loss += loss.item() * rows.size
+            correct += int((logits.argmax(1) == yb).sum())
+        lr = scheduler.get_last_lr()[0]
+        val = _evaluate(net, x_val, y_val, eval_loss, n_classes, cfg.predict_batch_size)
+        if val is None:
+            key, improved = None, True
+        else:
+            key = (round(val["macro_f1"], 6), -val["loss"])
+            improved = best_key is None or key > best_key
+        if improved:
+            best_key, stale = key, 0
+            result.state_dict = copy.deepcopy(net.state_dict())
+            result.best_epoch = epoch
+            if val is not None:
+                result.validation = report(val["cm"], class_names)
+        else:
+            stale += 1
+        event = EpochEvent(
+            epoch=epoch,
+            n_epochs=cfg.train_epochs,
+            train_loss=total_loss / max(order.size, 1),
+            train_accuracy=correct / max(order.size, 1),
+            val_loss=None if val is None else val["loss"],
+            val_accuracy=None if val is None else val["accuracy"],
+            val_macro_f1=None if val is None else val["macro_f1"],
+            learning_rate=lr,
+            seconds=time.perf_counter() - start,
+            best=improved,
+        )
+        result.history.append(event)
+        yield event
+        if val is not None and cfg.train_patience and stale >= cfg.train_patience:
+            break
+    net.load_state_dict(result.state_dict)
+    yield result
+
+
+@torch.no_grad()
+def _evaluate(net, x, y, loss_fn, n_classes: int, batch: int) -> dict | None:
+    if x.shape[0] == 0:
+        return None
+    net.eval()
+    logits = torch.cat([net(x[s : s + batch]) for s in range(0, x.shape[0], batch)])
+    predicted = logits.argmax(1)
+    cm = confusion_matrix(y.cpu().numpy(), predicted.cpu().numpy(), n_classes)
+    rep = report(cm)
+    return {
+        "loss": float(loss_fn(logits, y)),
+        "accuracy": rep["accuracy"],
+        "macro_f1": rep["macro_f1"],
+        "cm": cm,
+    }

@@ -1,0 +1,1 @@
+"""Objects of an instance label mask: their table, their patches and patch normalisation."""

@@ -1,0 +1,165 @@
+"""One pass over an instance mask: every object's ID, bounding box, centroid and size.
+
+The cost is O(voxels): sizes and centroids come from ``np.bincount`` over chunks of planes
+(bounded memory), bounding boxes from ``scipy.ndimage.find_objects``. IDs are kept exactly as
+the user gave them; a compact index is used internally only when the IDs are sparse and large.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from scipy import ndimage
+
+from ..errors import InvalidInputError
+
+_CHUNK_VOXELS = 1 << 22  # plane chunks of ~4 M voxels keep the weight arrays small
+
+
+@dataclass(frozen=True)
+class ObjectTable:
+    """Per-object geometry, one row per non-zero label ID (sorted ascending).
+
+    Coordinates are in voxels, axis order ``([plane,] row, col)``; ``bbox_stop`` is exclusive.
+    """
+
+    label_id: np.ndarray  # (N,) int64, the user's IDs
+    size: np.ndarray  # (N,) int64 voxel count
+    centroid: np.ndarray  # (N, ndim) float64
+    bbox_start: np.ndarray  # (N, ndim) int64
+    bbox_stop: np.ndarray  # (N, ndim) int64
+
+    def __len__(self) -> int:
+        return int(self.label_id.size)
+
+    @property
+    def ndim(self) -> int:
+        return int(self.centroid.shape[1])
+
+    def rows(self, label_ids: np.ndarray) -> np.ndarray:
+        """Row indices of ``label_ids``; raises naming the IDs that are not in the mask."""
+        ids = np.asarray(label_ids, dtype=np.int64).ravel()
+        pos = np.searchsorted(self.label_id, ids)
+        pos_clipped = np.minimum(pos, max(len(self) - 1, 0))
+        found = (pos < len(self)) & (self.label_id[pos_clipped] == ids) if len(self) else ids < 0
+        if not np.all(found):
+            missing = ids[~found]
+            shown = ", ".join(str(int(v)) for v in missing[:10])
+            more = f" and {missing.size - 10} more" if missing.size > 10 else ""
+            raise InvalidInputError(f"label IDs not present in the label mask: {shown}{more}")
+        return pos
+
+    def subset(self, rows: np.ndarray) -> ObjectTable:
+        return ObjectTable(
+            self.label_id[rows],
+            self.size[rows],
+            self.centroid[rows],
+            self.bbox_start[rows],
+            self.bbox_stop[rows],
+        )
+
+    def extent(self, voxel_size: tuple[float, ...] | None = None) -> np.ndarray:
+        """Bounding-box extents ``(N, ndim)``, in physical units when ``voxel_size`` is given."""
+        ext = (self.bbox_stop - self.bbox_start).astype(np.float64)
+        return ext * np.asarray(voxel_size, dtype=np.float64) if voxel_size else ext
+
+
+def as_intp(values: np.ndarray) -> np.ndarray:
+    """``values`` as an array bincount accepts (uint64 cannot be cast to intp safely)."""
+    return values if np.can_cast(values.dtype, np.intp) else values.astype(np.intp)
+
+
+@dataclass(frozen=True)
+class LabelIndex:
+    """Sorted non-zero IDs of a mask and an image of indices into them (0 = background).
+
+    When the IDs are small (max ID <= voxel count) the mask itself is the index image (no
+    copy, ``direct``); otherwise a compact image of 1..N is built with one sort. Per-object
+    values are painted back with one lookup-table pass (:meth:`paint`).
+    """
+
+    ids: np.ndarray  # (N,) int64 sorted
+    image: np.ndarray  # index image, same shape as the mask
+    direct: bool
+
+    @classmethod
+    def of(cls, labels: np.ndarray) -> LabelIndex:
+        labels = np.asarray(labels)
+        if labels.size == 0:
+            return cls(np.zeros(0, np.int64), labels, True)
+        top = int(labels.max())
+        if top <= max(labels.size, 1 << 16):
+            counts = np.bincount(as_intp(labels.ravel()), minlength=top + 1)
+            return cls(np.flatnonzero(counts[1:]).astype(np.int64) + 1, labels, True)
+        ids, inverse = np.unique(labels, return_inverse=True)
+        index = inverse.reshape(labels.shape).astype(np.uint32)
+        if ids[0] != 0:  # no background voxel: shift so that index 0 stays background
+            index += 1
+        else:
+            ids = ids[1:]
+        return cls(ids.astype(np.int64), index, False)
+
+    @property
+    def slots(self) -> np.ndarray:
+        """The index value of each ID (the ID itself when direct, else 1..N)."""
+        return self.ids if self.direct else np.arange(1, self.ids.size + 1)
+
+    def lut(self, values: np.ndarray, fill=0) -> np.ndarray:
+        values = np.asarray(values)
+        n = int(self.ids[-1]) + 1 if (self.direct and self.ids.size) else self.ids.size + 1
+        table = np.full(n, fill, dtype=values.dtype)
+        table[self.slots] = values
+        return table
+
+    def paint(self, values: np.ndarray, fill=0) -> np.ndarray:
+        """Image where each object's voxels hold its value from ``values`` (one per ID)."""
+        return self.lut(values, fill)[self.image]
+
+
+def object_table(labels: np.ndarray) -> ObjectTable:
+    """Build the :class:`ObjectTable` of an instance label mask in one pass.
+
+    Parameters
+    ----------
+    labels : ndarray of int, shape ([P,] M, N)
+        Instance mask, 0 = background, IDs need not be consecutive (up to 2^32-1).
+    """
+    labels = np.asarray(labels)
+    if labels.dtype.kind not in "ui":
+        raise InvalidInputError(f"labels dtype {labels.dtype} is not an integer type")
+    return object_table_of(LabelIndex.of(labels))
+
+
+def object_table_of(index: LabelIndex) -> ObjectTable:
+    """:func:`object_table` from an already built :class:`LabelIndex`."""
+    ids, ndim = index.ids, index.image.ndim
+    labels = index.image
+    if ids.size == 0:
+        empty = np.zeros((0, ndim), np.int64)
+        return ObjectTable(ids, ids.copy(), empty.astype(np.float64), empty, empty.copy())
+    slot_rows = index.slots
+    n_slots = int(slot_rows[-1]) + 1
+
+    sums = np.zeros((ndim, n_slots))
+    counts = np.zeros(n_slots, np.int64)
+    plane_voxels = int(np.prod(labels.shape[1:])) if ndim > 1 else 1
+    step = max(1, _CHUNK_VOXELS // max(plane_voxels, 1))
+    grids = np.indices(labels.shape[1:], sparse=False).reshape(ndim - 1, -1)
+    for start in range(0, labels.shape[0], step):
+        block = as_intp(np.asarray(labels[start : start + step]).reshape(-1))
+        n_planes = block.size // plane_voxels
+        counts += np.bincount(block, minlength=n_slots)
+        first = np.repeat(np.arange(start, start + n_planes, dtype=np.float64), plane_voxels)
+        sums[0] += np.bincount(block, weights=first, minlength=n_slots)
+        for axis in range(1, ndim):
+            w = np.tile(grids[axis - 1].astype(np.float64), n_planes)
+            sums[axis] += np.bincount(block, weights=w, minlength=n_slots)
+
+    size = counts[slot_rows]
+    centroid = (sums[:, slot_rows] / size).T
+    slices = ndimage.find_objects(labels)
+    boxes = [slices[int(s) - 1] for s in slot_rows]
+    bbox_start = np.array([[sl.start for sl in box] for box in boxes], np.int64)
+    bbox_stop = np.array([[sl.stop for sl in box] for box in boxes], np.int64)
+    return ObjectTable(ids, size.astype(np.int64), centroid, bbox_start, bbox_stop)

@@ -1,0 +1,167 @@
+"""Predictions of one image: the per-object table and images painted from it.
+
+Every output is keyed by the user's label IDs. Images are painted with one lookup-table pass
+over the mask (never a loop over objects), and per-class masks keep the original IDs.
+"""
+
+from __future__ import annotations
+
+import csv
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from .errors import InvalidInputError
+from .objects.table import LabelIndex, ObjectTable
+
+
+@dataclass(frozen=True)
+class Prediction:
+    """Class probabilities of the predicted objects of one image.
+
+    Attributes
+    ----------
+    probabilities : ndarray (N, K) float32
+        Softmax output per object, rows in ``table.label_id`` order.
+    class_names : list of str
+        Names of classes 1..K.
+    in_training_set : ndarray (N,) bool
+        True for objects that were annotated in the training data of the model.
+    table : ObjectTable
+        Geometry of the predicted objects.
+    index : LabelIndex
+        The image's label index, used to paint maps (a view of the mask when IDs are small).
+    """
+
+    probabilities: np.ndarray
+    class_names: list[str]
+    in_training_set: np.ndarray
+    table: ObjectTable
+    index: LabelIndex
+
+    @property
+    def label_id(self) -> np.ndarray:
+        return self.table.label_id
+
+    @property
+    def class_index(self) -> np.ndarray:
+        """Predicted class per object, 1..K."""
+        return self.probabilities.argmax(axis=1) + 1
+
+    @property
+    def confidence(self) -> np.ndarray:
+        return self.probabilities.max(axis=1)
+
+    @property
+    def margin(self) -> np.ndarray:
+        """Top-1 minus top-2 probability (small = ambiguous)."""
+        top = np.sort(self.probabilities, axis=1)
+        return top[:, -1] - top[:, -2]
+
+    @property
+    def entropy(self) -> np.ndarray:
+        p = np.clip(self.probabilities, 1e-12, 1.0)
+        return -(p * np.log(p)).sum(axis=1)
+
+    def _paint(self, values: np.ndarray, dtype, fill=0) -> np.ndarray:
+        full = np.full(self.index.ids.size, fill, dtype=dtype)
+        full[np.searchsorted(self.index.ids, self.label_id)] = values
+        return self.index.paint(full, fill)
+
+    def class_map(self) -> np.ndarray:
+        """Image of class indices (0 = background or not predicted), uint8 up to 255 classes."""
+        dtype = np.uint8 if len(self.class_names) < 256 else np.uint16
+        return self._paint(self.class_index.astype(dtype), dtype)
+
+    def confidence_map(self) -> np.ndarray:
+        """Image of each object's top probability (float32, 0 on background)."""
+        return self._paint(self.confidence.astype(np.float32), np.float32)
+
+    def class_masks(self) -> dict[str, np.ndarray]:
+        """One instance mask per class holding only that class's objects, original IDs kept."""
+        classes = self.class_map()
+        labels = self.index.image if self.index.direct else None
+        masks = {}
+        for k, name in enumerate(self.class_names, start=1):
+            if labels is None:  # compact index: paint IDs back through the LUT
+                keep = np.where(self.class_index == k, self.label_id, 0)
+                masks[name] = self._paint(keep.astype(np.uint32), np.uint32)
+            else:
+                masks[name] = np.where(classes == k, labels, 0).astype(labels.dtype)
+        return masks
+
+    def columns(self) -> dict[str, np.ndarray]:
+        """The object table as columns: one row per object, keyed by ``label``."""
+        names = np.asarray(self.class_names, dtype=object)
+        cols: dict[str, np.ndarray] = {
+            "label": self.label_id,
+            "class": self.class_index,
+            "class_name": names[self.class_index - 1],
+        }
+        for k, name in enumerate(self.class_names):
+            cols[f"p_{name}"] = self.probabilities[:, k]
+        cols["confidence"] = self.confidence
+        cols["margin"] = self.margin
+        cols["entropy"] = self.entropy
+        cols["in_training_set"] = self.in_training_set
+        axis_names = ("z", "y", "x")[-self.table.ndim :]
+        for a, axis in enumerate(axis_names):
+            cols[f"centroid_{axis}"] = self.table.centroid[:, a]
+        for a, axis in enumerate(axis_names):
+            cols[f"bbox_{axis}0"] = self.table.bbox_start[:, a]
+            cols[f"bbox_{axis}1"] = self.table.bbox_stop[:, a]
+        cols["size"] = self.table.size
+        return cols
+
+    def suggest(self, n: int = 10, exclude: np.ndarray | None = None) -> np.ndarray:
+        """Label IDs of the ``n`` objects most worth labelling next.
+
+        Smallest margin first (least certain), taken round-robin over predicted classes so
+        that every class gets candidates; training objects and ``exclude`` are skipped.
+        """
+        if n < 0:
+            raise InvalidInputError(f"n must be >= 0, got {n}")
+        keep = ~self.in_training_set
+        if exclude is not None:
+            keep &= ~np.isin(self.label_id, np.asarray(exclude))
+        rows = np.flatnonzero(keep)
+        rows = rows[np.argsort(self.margin[rows], kind="stable")]
+        queues = [rows[self.class_index[rows] == k] for k in range(1, len(self.class_names) + 1)]
+        picked: list[int] = []
+        depth = 0
+        while len(picked) < n and any(depth < q.size for q in queues):
+            # at each depth, the most ambiguous pending object of every class, ambiguous first
+            layer = [q[depth] for q in queues if depth < q.size]
+            layer.sort(key=lambda r: self.margin[r])
+            picked.extend(layer[: n - len(picked)])
+            depth += 1
+        return self.label_id[np.asarray(picked, dtype=int)]
+
+
+def write_table_csv(path: str | Path, rows: list[dict[str, np.ndarray]], *, overwrite=False):
+    """Write column dicts (same keys, e.g. one per image with an ``image`` column) as one CSV."""
+    path = Path(path)
+    if path.exists() and not overwrite:
+        raise InvalidInputError(f"{path} already exists; choose another output")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    header = list(rows[0]) if rows else []
+    with open(path, "w", newline="") as fh:
+        writer = csv.writer(fh)
+        writer.writerow(header)
+        for cols in rows:
+            n = len(next(iter(cols.values()))) if cols else 0
+            formatted = [_format_column(cols[h], n) for h in header]
+            writer.writerows(zip(*formatted))
+    return path
+
+
+def _format_column(values, n: int) -> list:
+    values = np.asarray(values)
+    if values.ndim == 0:
+        return [str(values)] * n
+    if values.dtype.kind == "f":
+        return [f"{v:.6g}" for v in values]
+    if values.dtype.kind == "b":
+        return ["true" if v else "false" for v in values]
+    return [str(v) for v in values]
