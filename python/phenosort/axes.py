@@ -48,7 +48,7 @@ def to_channel_first(image: np.ndarray, axes: str) -> np.ndarray:
         )
     if image.dtype.kind not in _INTENSITY_KINDS:
         raise InvalidInputError(
-            f"image dtype {image.dtype} is not supported; expected an integer or float type"
+            f"image dtype {image.dtype} is not supported; expected an integer, float or bool type"
         )
     if image.size == 0:
         raise InvalidInputError(f"image is empty (shape {image.shape})")

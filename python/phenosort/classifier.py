@@ -224,6 +224,8 @@ class ObjectClassifier:
     ) -> Iterator[object]:
         """Like :meth:`fit`, yielding an ``EpochEvent`` per epoch (training runs as you
         iterate; the model is updated when the generator finishes)."""
+        import torch
+
         from .model.augment import Augmentation, source_shape
         from .model.networks import build_network, load_initial_weights
         from .model.train import stratified_split, train_events
@@ -273,6 +275,7 @@ class ObjectClassifier:
                 patch_shape_for(size, voxel_size, ndim), cfg.patch_padding, cfg.patch_context_radius
             )
             norm = Normalization(cfg.norm_mode, cfg.norm_low, cfg.norm_high)
+            torch.manual_seed(cfg.train_seed)  # the initial weights are part of the seed
             if norm.mode == "fixed":
                 low, high = pooled_percentiles([p.image_cf for p in preps], norm.low, norm.high)
                 norm = Normalization(norm.mode, norm.low, norm.high, low, high)

@@ -150,7 +150,7 @@ def write_table_csv(path: str | Path, rows: list[dict[str, np.ndarray]], *, over
         writer = csv.writer(fh)
         writer.writerow(header)
         for cols in rows:
-            n = len(next(iter(cols.values()))) if cols else 0
+            n = max((np.size(v) for v in cols.values() if np.ndim(v)), default=1)
             formatted = [_format_column(cols[h], n) for h in header]
             writer.writerows(zip(*formatted))
     return path

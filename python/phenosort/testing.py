@@ -80,8 +80,8 @@ def make_objects(
     anisotropy = vz / vy
 
     top = 2**32 - 1 if large_ids else 60000
-    ids = np.sort(rng.choice(np.arange(1, top, dtype=np.int64), size=n, replace=False))
-    ids = rng.permutation(ids)  # grid position unrelated to ID order
+    ids = np.unique(rng.integers(1, top, size=2 * n + 16))
+    ids = rng.permutation(ids)[:n]  # distinct, sparse, grid position unrelated to ID order
     classes = rng.permutation(np.arange(n) % len(names)) + 1
 
     labels = np.zeros((depth, height, width), np.uint32 if large_ids else np.uint16)
@@ -113,6 +113,7 @@ def make_objects(
 
     background = 0.1
     image = np.where(labels > 0, signal, background)
+
     # shot-noise-like (multiplicative) noise: after per-patch min-max, a dim and a bright
     # object look alike, as in real fluorescence images
     def noisy(x):

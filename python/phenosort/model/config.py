@@ -48,6 +48,9 @@ class ModelConfig:
         Stratified hold-out fraction for validation (0 trains on everything, no metrics).
     train_class_weighting : str
         ``balanced`` weights the loss by inverse class frequency; ``none``.
+    train_min_epoch_samples : int
+        An epoch repeats the (augmented) training objects up to this many samples, so a
+        few dozen labels still give enough optimiser steps per epoch.
     aug_flip, aug_rot90 : bool
         Random flips (also Z in 3D) and in-plane 90-degree rotations. Switch rotations off when
         the orientation of a structure is what distinguishes the classes.
@@ -80,6 +83,7 @@ class ModelConfig:
     train_patience: int = 15
     train_val_fraction: float = 0.2
     train_class_weighting: str = "balanced"
+    train_min_epoch_samples: int = 256
     train_seed: int = 0
     aug_flip: bool = True
     aug_rot90: bool = True
@@ -132,6 +136,10 @@ class ModelConfig:
         need(
             self.train_weight_decay >= 0,
             f"train_weight_decay must be >= 0, got {self.train_weight_decay}",
+        )
+        need(
+            self.train_min_epoch_samples >= 1,
+            f"train_min_epoch_samples must be >= 1, got {self.train_min_epoch_samples}",
         )
         need(self.train_patience >= 0, f"train_patience must be >= 0, got {self.train_patience}")
         need(

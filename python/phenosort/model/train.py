@@ -111,7 +111,8 @@ def train_events(
     loss_fn = nn.CrossEntropyLoss(weight=None if weights is None else weights.to(device))
     eval_loss = nn.CrossEntropyLoss(weight=loss_fn.weight)
     batch = min(cfg.train_batch_size, train_index.size)
-    steps = int(np.ceil(train_index.size / batch))
+    passes = max(1, -(-cfg.train_min_epoch_samples // train_index.size))
+    steps = int(np.ceil(train_index.size * passes / batch))
     optimizer = torch.optim.AdamW(
         net.parameters(), lr=cfg.train_lr, weight_decay=cfg.train_weight_decay
     )
@@ -124,7 +125,7 @@ def train_events(
     for epoch in range(1, cfg.train_epochs + 1):
         start = time.perf_counter()
         net.train()
-        order = train_index[torch.randperm(train_index.size, generator=generator).numpy()]
+        order = _epoch_order(train_index, cfg.train_min_epoch_samples, generator)
         total_loss, correct = 0.0, 0
         for s in range(0, order.size, batch):
             if cancel is not None and cancel.is_set():
@@ -177,6 +178,18 @@ def train_events(
             break
     net.load_state_dict(result.state_dict)
     yield result
+
+
+def _epoch_order(index: np.ndarray, minimum: int, generator: torch.Generator) -> np.ndarray:
+    """Shuffled training rows, repeated (each pass reshuffled) up to ``minimum`` samples.
+
+    With a few dozen labels an epoch would be one or two steps: too few for the optimiser
+    and for batch-norm running statistics, which then lag behind the weights at evaluation.
+    """
+    passes = max(1, -(-minimum // index.size))  # the same count as the schedule's steps
+    return np.concatenate(
+        [index[torch.randperm(index.size, generator=generator).numpy()] for _ in range(passes)]
+    )
 
 
 @torch.no_grad()

@@ -1,8 +1,10 @@
 """Fixed-size patches around objects, built for a whole batch with array operations.
 
 A patch holds the image channels (normalised) plus one channel that is the object's binary
-mask. Each object's bounding box is centred in its patch. Gathering uses one fancy-indexing
-call per batch, so there is no per-object Python work; the image is never padded or copied.
+mask. Each object's bounding box is centred in its patch. Gathering is one ``take`` of flat
+element offsets per channel and batch, computed from the array's own strides, so each channel
+is read in its native memory layout (a channel-last RGB view included) with no per-object
+Python work; the image is never padded or copied.
 """
 
 from __future__ import annotations
@@ -157,17 +159,86 @@ def extract_patches(
 
     n = len(table)
     out = np.empty((n, image_cf.shape[0] + 1) + shape, np.float32)
-    # (C, B, *shape) gathered in one call, then moved to (B, C, *shape)
-    out[:, :-1] = np.moveaxis(np.asarray(image_cf[(slice(None),) + idx]), 0, 1)
+    _gather_channels(image_cf, idx, out[:, :-1])
     normalization.apply(out[:, :-1], image_range)
-    mask = (labels[idx] == table.label_id.reshape((-1,) + (1,) * ndim)) & valid
-    if spec.padding == "constant":
-        out[:, :-1] *= valid[:, np.newaxis]
+    mask = _gather(labels, idx) == _ids_like(table.label_id, labels.dtype).reshape(
+        (-1,) + (1,) * ndim
+    )
+    mask &= valid
     if spec.context_radius is not None:
         keep = dilate_masks(mask, spec.context_radius, voxel_size)
+        if spec.padding == "constant":
+            keep = keep & valid  # one multiplication; x * v * k == x * (v & k) for v, k in {0, 1}
         out[:, :-1] *= keep[:, np.newaxis]
+    elif spec.padding == "constant":
+        outside = np.flatnonzero(~valid.reshape(n, -1).all(axis=1))  # rows touching the border
+        if outside.size:
+            out[outside, :-1] *= valid[outside, np.newaxis]
     out[:, -1] = mask
     return out
+
+
+def _element_strides(array: np.ndarray) -> tuple[int, ...] | None:
+    """Strides of ``array`` in elements (0 for length-1 axes), or None when they are not
+    non-negative multiples of the item size (then fancy indexing is used instead)."""
+    if array.size == 0:
+        return None
+    strides = []
+    for length, stride in zip(array.shape, array.strides):
+        if length == 1:
+            strides.append(0)
+        elif stride < 0 or stride % array.itemsize:
+            return None
+        else:
+            strides.append(stride // array.itemsize)
+    return tuple(strides)
+
+
+def _flat_view(array: np.ndarray, strides: tuple[int, ...]) -> np.ndarray:
+    """Read-only 1D view of the memory spanned by ``array`` (same first element)."""
+    span = 1 + sum((length - 1) * s for length, s in zip(array.shape, strides))
+    return np.lib.stride_tricks.as_strided(
+        array, shape=(span,), strides=(array.itemsize,), writeable=False
+    )
+
+
+def _offsets(idx: tuple[np.ndarray, ...], strides: tuple[int, ...]) -> np.ndarray:
+    """Flat element offsets ``(B, *shape)`` of the broadcast per-axis indices ``idx``."""
+    total = None
+    for i, s in zip(idx, strides):
+        term = i * s if s != 1 else i
+        total = term if total is None else total + term
+    return np.broadcast_to(total, np.broadcast_shapes(*(i.shape for i in idx)))
+
+
+def _gather(array: np.ndarray, idx: tuple[np.ndarray, ...]) -> np.ndarray:
+    """``array[idx]`` (spatial array, broadcast index arrays) through one flat ``take``."""
+    strides = _element_strides(array)
+    if strides is None:
+        return np.asarray(array[idx])
+    return _flat_view(array, strides).take(_offsets(idx, strides))
+
+
+def _gather_channels(image_cf: np.ndarray, idx: tuple[np.ndarray, ...], out: np.ndarray) -> None:
+    """``out[:, c] = image_cf[c][idx]`` for every channel, cast to ``out``'s dtype."""
+    strides = _element_strides(image_cf)
+    if strides is None:  # negative or odd strides: one fancy-indexing call
+        out[...] = np.moveaxis(np.asarray(image_cf[(slice(None),) + idx]), 0, 1)
+        return
+    offsets = _offsets(idx, strides[1:])
+    for c in range(image_cf.shape[0]):
+        plane = image_cf[c]
+        out[:, c] = _flat_view(plane, strides[1:]).take(offsets)
+
+
+def _ids_like(ids: np.ndarray, dtype: np.dtype) -> np.ndarray:
+    """``ids`` in the mask's integer dtype when they all fit (a cheaper, equal comparison)."""
+    ids = np.asarray(ids)
+    if ids.size and ids.dtype.kind in "ui" and np.dtype(dtype).kind in "ui":
+        info = np.iinfo(dtype)
+        if info.min <= int(ids.min()) and int(ids.max()) <= info.max:
+            return ids.astype(dtype, copy=False)
+    return ids
 
 
 def dilate_masks(
@@ -183,4 +254,41 @@ def dilate_masks(
     r = np.maximum(np.floor(radius / scale), 0).astype(int)
     grids = np.ogrid[tuple(slice(-k, k + 1) for k in r)]
     ball = sum((g * s / radius) ** 2 for g, s in zip(grids, scale)) <= 1.0 + 1e-9
-    return ndimage.binary_dilation(masks, structure=ball[np.newaxis])
+    return _dilate_by_rows(np.asarray(masks), ball)
+
+
+def _dilate_by_rows(masks: np.ndarray, ball: np.ndarray) -> np.ndarray:
+    """``ndimage.binary_dilation(masks, structure=ball[np.newaxis])`` (zero border), computed
+    as shifted ORs: each row of the symmetric ball along the last axis is a centred run
+    ``[-w, w]``, so the masks are first dilated along that axis by every needed ``w`` (one
+    pair of shifts per step) and then OR-ed at each offset of the leading axes."""
+    rows = {}
+    centre = np.asarray(ball.shape) // 2
+    for prefix in np.ndindex(ball.shape[:-1]):
+        row = ball[prefix]
+        if not row.any():
+            continue
+        w = int(np.count_nonzero(row)) // 2
+        run = np.zeros_like(row)
+        run[centre[-1] - w : centre[-1] + w + 1] = True
+        if not np.array_equal(row, run):  # not a centred run: general (slower) dilation
+            return ndimage.binary_dilation(masks, structure=ball[np.newaxis])
+        rows[tuple(int(p - c) for p, c in zip(prefix, centre[:-1]))] = w
+    lines = [masks.astype(bool)]  # lines[w]: masks dilated by [-w, w] along the last axis
+    for _ in range(max(rows.values())):
+        prev = lines[-1]
+        grown = prev.copy()
+        grown[..., 1:] |= prev[..., :-1]
+        grown[..., :-1] |= prev[..., 1:]
+        lines.append(grown)
+    out = np.zeros(masks.shape, bool)
+    lead = masks.shape[1:-1]
+    for offset, w in rows.items():
+        dst, src = [slice(None)], [slice(None)]
+        if any(abs(d) >= n for d, n in zip(offset, lead)):
+            continue  # shifted entirely outside the patch
+        for d, n in zip(offset, lead):
+            dst.append(slice(d, n) if d >= 0 else slice(0, n + d))
+            src.append(slice(0, n - d) if d >= 0 else slice(-d, n))
+        out[tuple(dst)] |= lines[w][tuple(src)]
+    return out

@@ -42,7 +42,10 @@ class ObjectTable:
         ids = np.asarray(label_ids, dtype=np.int64).ravel()
         pos = np.searchsorted(self.label_id, ids)
         pos_clipped = np.minimum(pos, max(len(self) - 1, 0))
-        found = (pos < len(self)) & (self.label_id[pos_clipped] == ids) if len(self) else ids < 0
+        if len(self):
+            found = (pos < len(self)) & (self.label_id[pos_clipped] == ids)
+        else:
+            found = np.zeros(ids.shape, bool)
         if not np.all(found):
             missing = ids[~found]
             shown = ", ".join(str(int(v)) for v in missing[:10])

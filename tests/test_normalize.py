@@ -1,0 +1,173 @@
+"""Normalisation policies: per-image percentile, fixed, per-patch min-max, none."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from phenosort.axes import to_channel_first
+from phenosort.errors import InvalidInputError
+from phenosort.objects.normalize import (
+    Normalization,
+    channel_percentiles,
+    pooled_percentiles,
+)
+from phenosort.objects.patches import PatchSpec, extract_patches
+from phenosort.objects.table import object_table
+
+
+def _dim_and_bright():
+    """Background 0, a dim object at 100 and a bright one at 200 (1 channel)."""
+    image = np.zeros((1, 40, 40), np.uint16)
+    labels = np.zeros((40, 40), np.uint16)
+    labels[5:15, 5:15] = 3
+    labels[25:35, 25:35] = 11
+    image[0][labels == 3] = 100
+    image[0][labels == 11] = 200
+    return image, labels
+
+
+def _object_means(norm: Normalization):
+    image, labels = _dim_and_bright()
+    table = object_table(labels)
+    out = extract_patches(image, labels, table, PatchSpec((16, 16)), norm, norm.image_range(image))
+    return [float(out[row, 0][out[row, 1] > 0].mean()) for row in range(len(table))], out
+
+
+def test_percentile_mode_keeps_brightness_ratio_within_an_image():
+    (dim, bright), out = _object_means(Normalization("percentile", low=1.0, high=99.8))
+    # low percentile = 0 (background), high percentile = 200 (bright object)
+    assert dim == pytest.approx(0.5, abs=1e-6)
+    assert bright == pytest.approx(1.0, abs=1e-6)
+    assert bright / dim == pytest.approx(2.0, rel=1e-6)
+    assert out[:, 0].min() == pytest.approx(0.0, abs=1e-6)  # background stays at 0
+
+
+def test_patch_minmax_erases_the_brightness_difference():
+    (dim, bright), _ = _object_means(Normalization("patch_minmax"))
+    assert dim == pytest.approx(1.0, abs=1e-6)
+    assert bright == pytest.approx(1.0, abs=1e-6)
+
+
+def test_none_mode_leaves_values():
+    norm = Normalization("none")
+    image, _ = _dim_and_bright()
+    assert norm.image_range(image) is None
+    (dim, bright), _ = _object_means(norm)
+    assert (dim, bright) == (100.0, 200.0)
+
+
+def test_fixed_mode_uses_stored_values():
+    norm = Normalization("fixed", fixed_low=(10.0, -5.0), fixed_high=(110.0, 15.0))
+    image = np.zeros((2, 4, 4), np.float32)
+    lo, hi = norm.image_range(image)
+    np.testing.assert_array_equal(lo, [10.0, -5.0])
+    np.testing.assert_array_equal(hi, [110.0, 15.0])
+    patches = np.array([[[[60.0, 10.0]], [[5.0, 15.0]]]], np.float32)  # (1, 2, 1, 2)
+    out = norm.apply(patches, (lo, hi))
+    assert out is patches  # in place
+    np.testing.assert_allclose(out[0, 0, 0], [0.5, 0.0], atol=1e-6)
+    np.testing.assert_allclose(out[0, 1, 0], [0.5, 1.0], atol=1e-6)
+    # the same values whatever the image holds
+    lo2, hi2 = norm.image_range(np.full((2, 4, 4), 1e6, np.float32))
+    np.testing.assert_array_equal(lo2, lo)
+    np.testing.assert_array_equal(hi2, hi)
+
+
+def test_fixed_mode_without_values_raises():
+    with pytest.raises(InvalidInputError, match="no stored values"):
+        Normalization("fixed").image_range(np.zeros((1, 4, 4)))
+    with pytest.raises(InvalidInputError, match="no stored values"):
+        Normalization("fixed", fixed_low=(0.0,)).image_range(np.zeros((1, 4, 4)))
+
+
+def test_fixed_mode_channel_count_mismatch_raises():
+    norm = Normalization("fixed", fixed_low=(0.0, 0.0), fixed_high=(1.0, 1.0))
+    with pytest.raises(InvalidInputError, match="stores 2 channels, the image has 3"):
+        norm.image_range(np.zeros((3, 4, 4)))
+
+
+def test_unknown_mode_raises():
+    with pytest.raises(InvalidInputError, match="'zscore' is unknown"):
+        Normalization("zscore")
+
+
+@pytest.mark.parametrize(("low", "high"), [(50, 50), (60, 40), (-1, 99), (1, 100.5)])
+def test_bad_percentiles_raise(low, high):
+    with pytest.raises(InvalidInputError, match="percentiles"):
+        Normalization("percentile", low=low, high=high)
+
+
+def test_edge_percentiles_are_allowed():
+    assert Normalization(low=0, high=100).high == 100
+
+
+@pytest.mark.parametrize(
+    "norm",
+    [
+        Normalization(),
+        Normalization("patch_minmax", low=2.0, high=98.0),
+        Normalization("fixed", fixed_low=(1.5, 2.0), fixed_high=(300.0, 4000.25)),
+    ],
+)
+def test_dict_round_trip_through_json(norm):
+    data = json.loads(json.dumps(norm.to_dict()))
+    back = Normalization.from_dict(data)
+    assert back == norm
+    assert back.to_dict() == norm.to_dict()
+    if norm.fixed_low is not None:
+        assert isinstance(back.fixed_low, tuple)
+        assert isinstance(back.fixed_high, tuple)
+
+
+def test_apply_guards_flat_range():
+    patches = np.full((1, 1, 2, 2), 5.0, np.float32)
+    lo = np.array([5.0], np.float32)
+    out = Normalization().apply(patches, (lo, lo))
+    assert np.all(np.isfinite(out))
+    np.testing.assert_array_equal(out, 0.0)
+
+
+def test_channel_percentiles_of_small_image_are_exact():
+    rng = np.random.default_rng(0)
+    image = rng.normal(size=(2, 30, 40)).astype(np.float32) * [[[1.0]], [[50.0]]]
+    lo, hi = channel_percentiles(image.astype(np.float32), 1.0, 99.8)
+    for c in range(2):
+        expected = np.percentile(image[c].astype(np.float32), [1.0, 99.8])
+        np.testing.assert_allclose([lo[c], hi[c]], expected, rtol=1e-5)
+
+
+def test_flat_channel_gets_unit_range():
+    image = np.full((1, 10, 10), 7, np.uint8)
+    lo, hi = channel_percentiles(image, 1.0, 99.8)
+    assert (lo[0], hi[0]) == (7.0, 8.0)
+
+
+def test_channel_percentiles_subsample_a_strided_channel_last_view():
+    """> 2 M voxels per channel: the subsampled percentiles match the full ones."""
+    rng = np.random.default_rng(1)
+    base = np.empty((2100, 2100, 3), np.float32)  # 4.4 M voxels per channel
+    yy = np.linspace(0, 1, 2100, dtype=np.float32)[:, None]
+    base[..., 0] = rng.uniform(0, 1, size=(2100, 2100))
+    base[..., 1] = -1.0  # skipped by the stride below
+    base[..., 2] = 100 + 400 * yy + rng.normal(0, 10, size=(2100, 2100))
+    view = base[:, :, ::2]  # channels 0 and 2, non-contiguous
+    image_cf = to_channel_first(view, "YXC")
+    assert not image_cf.flags.c_contiguous and np.shares_memory(image_cf, base)
+    lo, hi = channel_percentiles(image_cf, 1.0, 99.8)
+    for c, source in enumerate([base[..., 0], base[..., 2]]):
+        expected_lo, expected_hi = np.percentile(source, [1.0, 99.8])
+        spread = expected_hi - expected_lo
+        assert abs(lo[c] - expected_lo) < 0.005 * spread
+        assert abs(hi[c] - expected_hi) < 0.005 * spread
+    assert lo[1] > 50  # channel 2 of the view, never the skipped -1 channel
+
+
+def test_pooled_percentiles_take_the_median_over_images():
+    images = [np.stack([np.arange(101.0) + k, np.arange(101.0) * k])[:, None] for k in (1, 2, 9)]
+    lo, hi = pooled_percentiles(images, 10.0, 90.0)
+    assert isinstance(lo, tuple) and isinstance(hi, tuple)
+    np.testing.assert_allclose(lo, [12.0, 20.0])
+    np.testing.assert_allclose(hi, [92.0, 180.0])

@@ -1,0 +1,211 @@
+"""Patch extraction vs np.pad of the image, context suppression, and patch-size heuristics."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from scipy import ndimage
+
+from phenosort.errors import InvalidInputError
+from phenosort.objects.normalize import Normalization
+from phenosort.objects.patches import (
+    PatchSpec,
+    dilate_masks,
+    estimate_patch_size,
+    extract_patches,
+    patch_shape_for,
+)
+from phenosort.objects.table import ObjectTable, object_table
+
+NONE = Normalization("none")
+
+
+def _scene_2d():
+    """3-channel image and a mask with objects in the interior and touching every border."""
+    rng = np.random.default_rng(0)
+    image = rng.integers(0, 1000, size=(3, 20, 24)).astype(np.uint16)
+    labels = np.zeros((20, 24), np.uint32)
+    labels[8:12, 9:14] = 5  # interior
+    labels[0:3, 0:2] = 70  # top-left corner
+    labels[15:20, 20:24] = 12  # bottom-right corner
+    labels[9:11, 0] = 3  # left edge, one column
+    labels[0, 10:13] = 900  # top edge, one row
+    labels[10, 12] = 0  # hole
+    return image, labels
+
+
+def _expected_patch(image_cf, labels, label_id, shape, padding):
+    """Brute force: centre the bbox, cut the patch out of np.pad'ed image and mask."""
+    coords = np.argwhere(labels == label_id)
+    lo, hi = coords.min(0), coords.max(0) + 1
+    start = np.floor((lo + hi - np.asarray(shape)) / 2).astype(int)
+    pad = max(shape)
+    mode = {"constant": "constant", "reflect": "reflect", "edge": "edge"}[padding]
+    padded = np.pad(image_cf, [(0, 0)] + [(pad, pad)] * labels.ndim, mode=mode)
+    mask = np.pad(labels == label_id, pad)
+    sl = tuple(slice(s + pad, s + pad + n) for s, n in zip(start, shape))
+    return padded[(slice(None), *sl)].astype(np.float32), mask[sl].astype(np.float32), start
+
+
+@pytest.mark.parametrize("padding", ["constant", "reflect", "edge"])
+@pytest.mark.parametrize("shape", [(9, 10), (8, 8), (4, 3)])
+def test_patches_equal_padded_image_and_object_mask_2d(padding, shape):
+    image, labels = _scene_2d()
+    table = object_table(labels)
+    out = extract_patches(image, labels, table, PatchSpec(shape, padding), NONE)
+    assert out.shape == (len(table), 4, *shape)
+    assert out.dtype == np.float32
+    for row, label_id in enumerate(table.label_id):
+        pixels, mask, _ = _expected_patch(image, labels, label_id, shape, padding)
+        np.testing.assert_array_equal(out[row, :3], pixels)
+        np.testing.assert_array_equal(out[row, 3], mask)  # 0 outside the image in every mode
+        assert set(np.unique(out[row, 3])) <= {0.0, 1.0}
+
+
+@pytest.mark.parametrize("padding", ["constant", "reflect", "edge"])
+def test_patches_equal_padded_image_3d(padding):
+    rng = np.random.default_rng(1)
+    image = rng.normal(size=(2, 6, 11, 13)).astype(np.float32)
+    labels = np.zeros((6, 11, 13), np.uint16)
+    labels[0:2, 0:4, 3:6] = 40_000
+    labels[2:6, 5:9, 9:13] = 2
+    labels[3, 5, 5] = 7
+    table = object_table(labels)
+    shape = (5, 7, 6)
+    out = extract_patches(image, labels, table, PatchSpec(shape, padding), NONE)
+    for row, label_id in enumerate(table.label_id):
+        pixels, mask, _ = _expected_patch(image, labels, label_id, shape, padding)
+        np.testing.assert_array_equal(out[row, :2], pixels)
+        np.testing.assert_array_equal(out[row, 2], mask)
+
+
+def test_object_bbox_is_centred_in_its_patch():
+    image, labels = _scene_2d()
+    table = object_table(labels)
+    out = extract_patches(image, labels, table, PatchSpec((16, 15)), NONE)
+    for row in range(len(table)):
+        inside = np.argwhere(out[row, -1] > 0)
+        ext = table.bbox_stop[row] - table.bbox_start[row]
+        assert ((inside.max(0) + 1) - inside.min(0)).tolist() == ext.tolist()
+        if np.all(table.bbox_start[row] > 0) and np.all(table.bbox_stop[row] < labels.shape):
+            before = inside.min(0)
+            after = np.array([16, 15]) - (inside.max(0) + 1)
+            assert np.all(np.abs(before - after) <= 1), (before, after)
+
+
+def test_neighbour_voxels_are_not_in_the_mask_channel():
+    image = np.ones((1, 10, 10), np.float32)
+    labels = np.zeros((10, 10), np.uint8)
+    labels[2:5, 2:5] = 1
+    labels[5:8, 5:8] = 2  # touches object 1 diagonally, inside its patch
+    table = object_table(labels)
+    out = extract_patches(image, labels, table, PatchSpec((8, 8)), NONE)
+    assert out[0, 1].sum() == out[1, 1].sum() == 9  # the neighbour's 9 voxels are not in it
+    np.testing.assert_array_equal(out[0, 1, 3:6, 3:6], 1)  # patch of 1 starts at (-1, -1)
+    np.testing.assert_array_equal(out[1, 1, 3:6, 3:6], 1)  # patch of 2 starts at (2, 2)
+    # surroundings kept when context_radius is None; constant padding outside the image
+    assert out[0, 0].sum() == 7 * 7
+    assert out[1, 0].sum() == 8 * 8
+
+
+@pytest.mark.parametrize("radius", [0.0, 1.0, 2.5, 3.0])
+def test_context_radius_keeps_object_and_zeroes_far_pixels(radius):
+    rng = np.random.default_rng(2)
+    image = rng.uniform(1, 2, size=(2, 24, 24)).astype(np.float32)
+    labels = np.zeros((24, 24), np.uint16)
+    labels[9:14, 8:12] = 4
+    labels[11, 12:15] = 4
+    labels[2:6, 15:20] = 8  # neighbour
+    table = object_table(labels)
+    spec = PatchSpec((20, 20), context_radius=radius)
+    out = extract_patches(image, labels, table, spec, NONE)
+    plain = extract_patches(image, labels, table, PatchSpec((20, 20)), NONE)
+    for row in range(len(table)):
+        mask = out[row, -1] > 0
+        distance = ndimage.distance_transform_edt(~mask)
+        keep = distance <= radius + 1e-9
+        np.testing.assert_array_equal(out[row, :2], np.where(keep, plain[row, :2], 0))
+        assert np.all(out[row, :2][:, mask] >= 1)  # the object itself is untouched
+        assert np.all(out[row, :2][:, distance > radius + 1e-9] == 0)
+
+
+def test_dilation_is_anisotropic_in_3d():
+    masks = np.zeros((1, 9, 11, 11), bool)
+    masks[0, 4, 5, 5] = True
+    out = dilate_masks(masks, 4.0, voxel_size=(2.0, 1.0, 1.0))
+    z, y, x = np.ogrid[-4:5, -5:6, -5:6]
+    expected = ((2.0 * z) ** 2 + y**2 + x**2) <= 16
+    np.testing.assert_array_equal(out[0], expected)
+    assert dilate_masks(masks, 0.0) is masks
+
+
+def test_anisotropic_patch_shape_for():
+    assert patch_shape_for(32, (2.0, 0.5, 0.5), 3) == (8, 32, 32)
+    assert patch_shape_for(32, None, 3) == (32, 32, 32)
+    assert patch_shape_for(32, (1.0, 0.5, 0.5), 3) == (16, 32, 32)
+    assert patch_shape_for(16, (50.0, 0.5, 0.5), 3) == (1, 16, 16)
+    assert patch_shape_for(24, None, 2) == (24, 24)
+
+
+def _table_of_extents(extents) -> ObjectTable:
+    ext = np.asarray(extents, np.int64)
+    n = ext.shape[0]
+    start = np.zeros_like(ext)
+    return ObjectTable(np.arange(1, n + 1), np.prod(ext, 1), ext / 2.0, start, start + ext)
+
+
+def test_estimate_patch_size_uses_a_percentile_not_the_maximum():
+    typical = [[10, 8]] * 20
+    assert estimate_patch_size([_table_of_extents(typical)]) == 16  # ceil(10 * 1.5 / 8) * 8
+    outlier = _table_of_extents([*typical, [200, 150]])
+    assert estimate_patch_size([outlier]) == 16
+    assert estimate_patch_size([outlier], percentile=100) == 256  # 300 capped at maximum
+    # objects of several tables are pooled
+    big = _table_of_extents([[30, 30]] * 30)
+    assert estimate_patch_size([_table_of_extents(typical), big], percentile=50) == 48
+
+
+def test_estimate_patch_size_respects_multiple_minimum_maximum():
+    table = _table_of_extents([[10, 8]] * 5)  # edge 15
+    assert estimate_patch_size([table], multiple=1) == 16  # minimum 16
+    assert estimate_patch_size([table], multiple=1, minimum=4) == 15
+    assert estimate_patch_size([table], multiple=5, minimum=4) == 15
+    assert estimate_patch_size([table], multiple=6, minimum=4) == 18
+    assert estimate_patch_size([table], minimum=40) == 40
+    assert estimate_patch_size([table], maximum=12, minimum=4) == 12
+    assert estimate_patch_size([table], margin=3.0) == 32
+
+
+def test_estimate_patch_size_converts_z_through_voxel_size():
+    table = _table_of_extents([[6, 10, 10]] * 4)  # z: 6 planes * 2.0 / 0.5 = 24 pixels
+    assert estimate_patch_size([table], (2.0, 0.5, 0.5), multiple=1, minimum=1) == 36
+    assert estimate_patch_size([table], None, multiple=1, minimum=1) == 15
+
+
+def test_estimate_patch_size_without_objects_raises():
+    empty = object_table(np.zeros((4, 4), np.uint8))
+    with pytest.raises(InvalidInputError, match="no objects"):
+        estimate_patch_size([empty, empty])
+
+
+def test_patch_shape_and_labels_ndim_mismatch():
+    image, labels = _scene_2d()
+    with pytest.raises(InvalidInputError, match="3 axes but the labels are 2D"):
+        extract_patches(image, labels, object_table(labels), PatchSpec((4, 8, 8)), NONE)
+
+
+@pytest.mark.parametrize(
+    "kwargs",
+    [{"shape": (8,)}, {"shape": (8, 0)}, {"shape": (2, 2, 2, 2)},
+     {"shape": (8, 8), "padding": "wrap"}, {"shape": (8, 8), "context_radius": -1.0}],
+)  # fmt: skip
+def test_patch_spec_validation(kwargs):
+    with pytest.raises(InvalidInputError):
+        PatchSpec(**kwargs)
+
+
+def test_patch_spec_round_trip():
+    spec = PatchSpec((8, 32, 32), "reflect", 4.0)
+    data = spec.to_dict()
+    data["shape"] = list(data["shape"])  # as after JSON
+    assert PatchSpec.from_dict(data) == spec
