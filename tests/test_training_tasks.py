@@ -45,7 +45,7 @@ def test_shape_task():
 
 
 def test_3d_anisotropic_patches_have_fewer_planes():
-    make = {"grid": (7, 7), "z_planes": 10, "voxel_size": (2.0, 0.5, 0.5)}
+    make = {"grid": (7, 7), "cell": 16, "z_planes": 8, "voxel_size": (2.0, 0.5, 0.5)}
     acc, clf = _fit_score("brightness", make=make)
     planes, rows, cols = clf.patch_spec.shape
     assert rows == cols

@@ -32,7 +32,7 @@ def _digest(metadata_json: str, state: dict[str, torch.Tensor]) -> str:
         h.update(name.encode())
         h.update(str(tensor.dtype).encode())
         h.update(str(tuple(tensor.shape)).encode())
-        h.update(tensor.view(torch.uint8).numpy().tobytes() if tensor.numel() else b"")
+        h.update(tensor.reshape(-1).view(torch.uint8).numpy().tobytes())
     return h.hexdigest()
 
 

@@ -153,17 +153,20 @@ def extract_patches(
             slice(None) if a == axis else np.newaxis for a in range(ndim)
         )
         idx.append(i[expand])
+        rows_inside = v.all(axis=1)  # after the loop: along the last axis, fully inside
         v = v[expand]
         valid = v if valid is None else valid & v
     idx = tuple(idx)
 
     n = len(table)
     out = np.empty((n, image_cf.shape[0] + 1) + shape, np.float32)
-    _gather_channels(image_cf, idx, out[:, :-1])
+    pixels = _gather(image_cf, idx, rows_inside, channels=True)
+    for c in range(image_cf.shape[0]):
+        out[:, c] = pixels[..., c]
+    del pixels
     normalization.apply(out[:, :-1], image_range)
-    mask = _gather(labels, idx) == _ids_like(table.label_id, labels.dtype).reshape(
-        (-1,) + (1,) * ndim
-    )
+    found = _gather(labels, idx, rows_inside, channels=False)[..., 0]
+    mask = found == _ids_like(table.label_id, labels.dtype).reshape((-1,) + (1,) * ndim)
     mask &= valid
     if spec.context_radius is not None:
         keep = dilate_masks(mask, spec.context_radius, voxel_size)
@@ -194,41 +197,59 @@ def _element_strides(array: np.ndarray) -> tuple[int, ...] | None:
     return tuple(strides)
 
 
-def _flat_view(array: np.ndarray, strides: tuple[int, ...]) -> np.ndarray:
-    """Read-only 1D view of the memory spanned by ``array`` (same first element)."""
-    span = 1 + sum((length - 1) * s for length, s in zip(array.shape, strides))
-    return np.lib.stride_tricks.as_strided(
-        array, shape=(span,), strides=(array.itemsize,), writeable=False
-    )
-
-
 def _offsets(idx: tuple[np.ndarray, ...], strides: tuple[int, ...]) -> np.ndarray:
-    """Flat element offsets ``(B, *shape)`` of the broadcast per-axis indices ``idx``."""
+    """Flat element offsets of the broadcast per-axis indices ``idx``."""
     total = None
     for i, s in zip(idx, strides):
         term = i * s if s != 1 else i
         total = term if total is None else total + term
-    return np.broadcast_to(total, np.broadcast_shapes(*(i.shape for i in idx)))
+    return total
 
 
-def _gather(array: np.ndarray, idx: tuple[np.ndarray, ...]) -> np.ndarray:
-    """``array[idx]`` (spatial array, broadcast index arrays) through one flat ``take``."""
+def _gather(
+    array: np.ndarray, idx: tuple[np.ndarray, ...], rows_inside: np.ndarray, channels: bool
+) -> np.ndarray:
+    """``array[(..., *idx)]`` as ``(B, *shape, C)`` (C = 1 without a channel axis).
+
+    The memory of ``array`` is addressed in its own layout through strided views. Patch rows
+    that lie inside the image along the last axis (objects with ``rows_inside``) are copied
+    whole, all channels at once (a channel-last RGB row is one contiguous run); the patches
+    of other objects (crossing the left/right border) are gathered voxel by voxel. Arrays
+    with negative strides fall back to fancy indexing.
+    """
+    item = array.itemsize
+    shape = np.broadcast_shapes(*(i.shape for i in idx))
+    n_channels = array.shape[0] if channels else 1
     strides = _element_strides(array)
     if strides is None:
-        return np.asarray(array[idx])
-    return _flat_view(array, strides).take(_offsets(idx, strides))
-
-
-def _gather_channels(image_cf: np.ndarray, idx: tuple[np.ndarray, ...], out: np.ndarray) -> None:
-    """``out[:, c] = image_cf[c][idx]`` for every channel, cast to ``out``'s dtype."""
-    strides = _element_strides(image_cf)
-    if strides is None:  # negative or odd strides: one fancy-indexing call
-        out[...] = np.moveaxis(np.asarray(image_cf[(slice(None),) + idx]), 0, 1)
-        return
-    offsets = _offsets(idx, strides[1:])
-    for c in range(image_cf.shape[0]):
-        plane = image_cf[c]
-        out[:, c] = _flat_view(plane, strides[1:]).take(offsets)
+        if channels:
+            return np.moveaxis(np.asarray(array[(slice(None),) + idx]), 0, -1)
+        return np.asarray(array[idx])[..., np.newaxis]
+    c_stride, spatial = (strides[0], strides[1:]) if channels else (0, strides)
+    span = 1 + sum((length - 1) * s for length, s in zip(array.shape, strides))
+    width, x_stride = shape[-1], spatial[-1]
+    row_span = (width - 1) * x_stride + (n_channels - 1) * c_stride + 1
+    strided = np.lib.stride_tricks.as_strided
+    if rows_inside.any() and span >= row_span:
+        rows = strided(
+            array,
+            shape=(span - row_span + 1, width, n_channels),
+            strides=(item, x_stride * item, c_stride * item),
+            writeable=False,
+        )
+        first = _offsets(idx[:-1] + (idx[-1][..., :1],), spatial)[..., 0]  # (B, [Z,] Y)
+        outside = np.flatnonzero(~rows_inside)
+        if outside.size:
+            first[outside] = 0  # any valid row; these objects are gathered voxel by voxel
+        result = rows[first]
+    else:
+        outside = np.arange(shape[0])
+        result = np.empty(shape + (n_channels,), array.dtype)
+    if outside.size:
+        flat = strided(array, shape=(span,), strides=(item,), writeable=False)
+        voxels = _offsets(tuple(i[outside] for i in idx), spatial)[..., np.newaxis]
+        result[outside] = flat.take(voxels + np.arange(n_channels) * c_stride)
+    return result
 
 
 def _ids_like(ids: np.ndarray, dtype: np.dtype) -> np.ndarray:

@@ -148,21 +148,29 @@ def object_table_of(index: LabelIndex) -> ObjectTable:
     counts = np.zeros(n_slots, np.int64)
     plane_voxels = int(np.prod(labels.shape[1:])) if ndim > 1 else 1
     step = max(1, _CHUNK_VOXELS // max(plane_voxels, 1))
+    step = min(step, labels.shape[0])
+    # weights of a full chunk, built once: the plane index relative to the chunk's first plane
+    # (the chunk's start is added through its counts) and the in-plane coordinates. Every
+    # partial sum is an integer below 2**53, so the float64 sums are exact in any order.
+    planes = np.repeat(np.arange(step, dtype=np.float64), plane_voxels)
     grids = np.indices(labels.shape[1:], sparse=False).reshape(ndim - 1, -1)
+    inplane = [np.tile(g.astype(np.float64), step) for g in grids]
     for start in range(0, labels.shape[0], step):
-        block = as_intp(np.asarray(labels[start : start + step]).reshape(-1))
-        n_planes = block.size // plane_voxels
-        counts += np.bincount(block, minlength=n_slots)
-        first = np.repeat(np.arange(start, start + n_planes, dtype=np.float64), plane_voxels)
-        sums[0] += np.bincount(block, weights=first, minlength=n_slots)
+        block = np.asarray(labels[start : start + step]).reshape(-1).astype(np.intp, copy=False)
+        used = block.size  # the last chunk may hold fewer planes
+        chunk_counts = np.bincount(block, minlength=n_slots)
+        counts += chunk_counts
+        sums[0] += np.bincount(block, weights=planes[:used], minlength=n_slots)
+        sums[0] += start * chunk_counts
         for axis in range(1, ndim):
-            w = np.tile(grids[axis - 1].astype(np.float64), n_planes)
-            sums[axis] += np.bincount(block, weights=w, minlength=n_slots)
+            sums[axis] += np.bincount(block, weights=inplane[axis - 1][:used], minlength=n_slots)
 
     size = counts[slot_rows]
     centroid = (sums[:, slot_rows] / size).T
     slices = ndimage.find_objects(labels)
+    n = slot_rows.size
     boxes = [slices[int(s) - 1] for s in slot_rows]
-    bbox_start = np.array([[sl.start for sl in box] for box in boxes], np.int64)
-    bbox_stop = np.array([[sl.stop for sl in box] for box in boxes], np.int64)
+    bbox_start = np.fromiter((sl.start for box in boxes for sl in box), np.int64, n * ndim)
+    bbox_stop = np.fromiter((sl.stop for box in boxes for sl in box), np.int64, n * ndim)
+    bbox_start, bbox_stop = bbox_start.reshape(n, ndim), bbox_stop.reshape(n, ndim)
     return ObjectTable(ids, size.astype(np.int64), centroid, bbox_start, bbox_stop)

@@ -1,0 +1,136 @@
+"""Command line: ``phenosort train | predict | suggest | explain | info | demo``.
+
+Arguments are parsed before anything heavy is imported, so ``--help`` is instant. Every
+user error is printed as one ``error:`` line with exit status 2; nothing the user owns is
+overwritten without ``--overwrite`` and nothing is written into the data folder.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from . import __version__
+from .errors import PhenosortError
+
+_SETTINGS_HELP = (
+    "any ModelConfig field as KEY=VALUE (repeatable), e.g. --set net_name=resnet18 "
+    "--set aug_rot90=false; see `phenosort info --settings`"
+)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="phenosort",
+        description="Classify segmented objects with a small CNN trained on object patches.",
+    )
+    parser.add_argument("--version", action="version", version=f"phenosort {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    def data_args(p):
+        p.add_argument(
+            "data_dir", type=Path, help="folder with images/ and masks/ (paired by stem)"
+        )
+        p.add_argument("--device", default=None, help="auto (default), cpu, cuda or mps")
+        p.add_argument("--quiet", action="store_true", help="no progress bars")
+
+    p = sub.add_parser("train", help="train a model from annotated objects")
+    data_args(p)
+    p.add_argument(
+        "--annotations",
+        type=Path,
+        required=True,
+        help="CSV with columns image,label,class, or a folder of <image stem>.zip ROI sets",
+    )
+    p.add_argument("--model", type=Path, required=True, help="model file to write")
+    p.add_argument("--classes", help="class names in order, comma-separated")
+    p.add_argument("--from", dest="from_model", type=Path, help="continue training this model")
+    p.add_argument("--epochs", type=int, help="maximum epochs (train_epochs)")
+    p.add_argument("--patch-size", type=int, help="in-plane patch edge in pixels")
+    p.add_argument("--network", help="light, resnet18, resnet34, resnet50 or densenet121")
+    p.add_argument("--no-rot90", action="store_true", help="no 90-degree rotations (oriented cues)")
+    p.add_argument("--val-fraction", type=float, help="held-out fraction for validation")
+    p.add_argument("--seed", type=int, help="random seed")
+    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help=_SETTINGS_HELP)
+    p.add_argument("--overwrite", action="store_true", help="replace an existing model file")
+    p.add_argument("--json", action="store_true", help="print the metrics as JSON")
+
+    p = sub.add_parser("predict", help="classify every object of every image")
+    data_args(p)
+    p.add_argument("--model", type=Path, required=True)
+    p.add_argument("--out", type=Path, required=True, help="output folder (not inside data_dir)")
+    p.add_argument("--rois", action="store_true", help="also write <stem>_classes.zip ROI sets")
+    p.add_argument("--class-masks", action="store_true", help="per-class label images")
+    p.add_argument("--confidence", action="store_true", help="confidence maps")
+    p.add_argument("--batch-size", type=int, help="objects per forward pass")
+    p.add_argument("--overwrite", action="store_true", help="replace existing outputs")
+
+    p = sub.add_parser("suggest", help="objects most worth labelling next")
+    data_args(p)
+    p.add_argument("--model", type=Path, required=True)
+    p.add_argument("-n", type=int, default=20, help="how many (default 20)")
+    p.add_argument("--out", type=Path, help="write the suggestions as CSV here")
+    p.add_argument("--overwrite", action="store_true")
+
+    p = sub.add_parser("explain", help="Grad-CAM heatmap of one object")
+    data_args(p)
+    p.add_argument("--model", type=Path, required=True)
+    p.add_argument("--image", required=True, help="image stem")
+    p.add_argument("--label", type=int, required=True, help="object label ID")
+    p.add_argument("--class", dest="class_name", help="class to explain (default: predicted)")
+    p.add_argument("--out", type=Path, required=True, help="heatmap TIFF to write")
+    p.add_argument("--overwrite", action="store_true")
+
+    p = sub.add_parser("info", help="show a model file's metadata")
+    p.add_argument("model", type=Path, nargs="?")
+    p.add_argument("--json", action="store_true", help="all metadata as JSON")
+    p.add_argument("--settings", action="store_true", help="list the settings and defaults")
+
+    p = sub.add_parser("demo", help="generate demo data, train, predict and report")
+    p.add_argument("--out", type=Path, default=Path("demo-output"), help="folder (new)")
+    p.add_argument("--device", default=None)
+    p.add_argument("--quiet", action="store_true")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    from . import commands  # heavy imports only now
+
+    try:
+        return getattr(commands, f"run_{args.command}")(args)
+    except PhenosortError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+
+
+def parse_settings(pairs: list[str]) -> dict:
+    """``KEY=VALUE`` strings -> typed settings (JSON literals, else strings; never eval)."""
+    from .errors import InvalidInputError
+
+    settings = {}
+    for item in pairs:
+        key, sep, raw = item.partition("=")
+        if not sep or not key.strip():
+            raise InvalidInputError(f"--set expects KEY=VALUE, got {item!r}")
+        lowered = raw.strip().lower()
+        if lowered in ("true", "false"):
+            value = lowered == "true"
+        elif lowered in ("none", "null"):
+            value = None
+        else:
+            try:
+                value = json.loads(raw)
+            except json.JSONDecodeError:
+                value = raw
+        settings[key.strip()] = value
+    return settings
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

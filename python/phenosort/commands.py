@@ -1,0 +1,284 @@
+"""The CLI commands: each reads files, calls :class:`ObjectClassifier`, writes outputs."""
+
+from __future__ import annotations
+
+import json
+from argparse import Namespace
+from dataclasses import fields
+from pathlib import Path
+
+import numpy as np
+from tqdm import tqdm
+
+from .annotations import read_annotations_csv, read_roi_annotations, rois_for_objects, write_roi_zip
+from .classifier import ObjectClassifier, Sample
+from .cli import parse_settings
+from .dataio import find_pairs, load_pair, write_class_map, write_float_image, write_label_image
+from .errors import InvalidInputError
+from .model.config import ModelConfig
+from .model.metrics import format_report
+from .results import write_table_csv
+
+
+def _load_model(args: Namespace) -> ObjectClassifier:
+    return ObjectClassifier.load(args.model, device=args.device)
+
+
+def _bar(args: Namespace, **kwargs):
+    return tqdm(disable=args.quiet, dynamic_ncols=True, **kwargs)
+
+
+def _check_out_dir(out: Path, data_dir: Path) -> None:
+    out, data = out.resolve(), data_dir.resolve()
+    if out == data or data in out.parents:
+        raise InvalidInputError(f"--out {out} is inside the data folder {data}; choose another")
+
+
+def _training_samples(args: Namespace, pairs, class_names):
+    """Samples for the annotated images; returns (samples, class names)."""
+    by_stem = {p.stem: p for p in pairs}
+    if args.annotations.is_dir():
+        samples, names = [], list(class_names or [])
+        for zip_path in sorted(args.annotations.glob("*.zip")) + sorted(
+            args.annotations.glob("*.roi")
+        ):
+            pair = by_stem.get(zip_path.stem)
+            if pair is None:
+                raise InvalidInputError(f"ROI set {zip_path.name} matches no image stem")
+            image, labels = load_pair(pair)
+            rois = read_roi_annotations(zip_path, labels, names or None)
+            for message in rois.skipped:
+                print(f"warning: {zip_path.name}: {message}")
+            names = rois.class_names
+            samples.append(
+                Sample(
+                    image.array, labels, rois.annotations, image.axes, image.voxel_size, pair.stem
+                )
+            )
+        if not samples:
+            raise InvalidInputError(f"no .zip or .roi ROI sets in {args.annotations}")
+        return samples, names
+    table, names = read_annotations_csv(args.annotations, class_names)
+    unknown = sorted(set(table) - set(by_stem))
+    if unknown:
+        raise InvalidInputError(
+            f"annotations name images that are not in {args.data_dir}: {', '.join(unknown[:10])}"
+        )
+    samples = []
+    for stem in sorted(table):
+        image, labels = load_pair(by_stem[stem])
+        samples.append(Sample(image.array, labels, table[stem], image.axes, image.voxel_size, stem))
+    return samples, names
+
+
+def _config_from(args: Namespace, base: ModelConfig) -> ModelConfig:
+    changes = parse_settings(args.set)
+    for flag, key in (
+        ("epochs", "train_epochs"),
+        ("patch_size", "patch_size"),
+        ("network", "net_name"),
+        ("val_fraction", "train_val_fraction"),
+        ("seed", "train_seed"),
+        ("device", "device"),
+    ):
+        if getattr(args, flag, None) is not None:
+            changes[key] = getattr(args, flag)
+    if getattr(args, "no_rot90", False):
+        changes["aug_rot90"] = False
+    return base.updated(**changes)
+
+
+def run_train(args: Namespace) -> int:
+    if args.model.exists() and not args.overwrite:
+        raise InvalidInputError(f"model file {args.model} exists; use --overwrite or a new name")
+    pairs = find_pairs(args.data_dir)
+    classes = [c.strip() for c in args.classes.split(",")] if args.classes else None
+    if args.from_model:
+        clf = ObjectClassifier.load(args.from_model, device=args.device)
+        clf.config = _config_from(args, clf.config)
+        classes = classes or clf.class_names
+    samples, names = _training_samples(args, pairs, classes)
+    if not args.from_model:
+        clf = ObjectClassifier(names, _config_from(args, ModelConfig()))
+    elif names != clf.class_names:
+        raise InvalidInputError(
+            f"annotation classes {names} differ from the model's {clf.class_names}"
+        )
+    counts = {n: 0 for n in names}
+    for s in samples:
+        for v in s.annotations.values():
+            counts[names[int(v) - 1]] += 1
+    if not args.quiet:
+        print(
+            f"training on {len(samples)} image(s): "
+            + ", ".join(f"{n} {c}" for n, c in counts.items())
+        )
+    with _bar(args, total=clf.config.train_epochs, unit="epoch", desc="train") as bar:
+
+        def show(event):
+            info = {"loss": f"{event.train_loss:.3f}"}
+            if event.val_accuracy is not None:
+                info["val_acc"] = f"{event.val_accuracy:.3f}"
+                info["val_f1"] = f"{event.val_macro_f1:.3f}"
+            bar.set_postfix(info)
+            bar.update(1)
+
+        metrics = clf.fit(samples, warm_start=bool(args.from_model), progress=show)
+    clf.save(args.model, overwrite=args.overwrite)
+    if args.json:
+        print(json.dumps({"model": str(args.model), "validation": metrics}, indent=2))
+    else:
+        print(f"model written to {args.model} (version {clf.version})")
+        print(format_report(metrics) if metrics else "no validation set (train_val_fraction=0)")
+    return 0
+
+
+def _predict_outputs(stem: str, out: Path) -> dict[str, Path]:
+    return {
+        "classes": out / f"{stem}_classes.tif",
+        "rois": out / f"{stem}_classes.zip",
+        "confidence": out / f"{stem}_confidence.tif",
+    }
+
+
+def run_predict(args: Namespace) -> int:
+    _check_out_dir(args.out, args.data_dir)
+    pairs = find_pairs(args.data_dir)
+    clf = _load_model(args)
+    if args.batch_size:
+        clf.config = clf.config.updated(predict_batch_size=args.batch_size)
+    tables = [args.out / "objects.csv", args.out / "summary.csv"]
+    if not args.overwrite:
+        taken = [p for p in tables if p.exists()] + [
+            p
+            for pair in pairs
+            for p in _predict_outputs(pair.stem, args.out).values()
+            if p.exists()
+        ]
+        if taken:
+            raise InvalidInputError(
+                f"outputs exist already ({taken[0]}, ...); use --overwrite or another --out"
+            )
+    args.out.mkdir(parents=True, exist_ok=True)
+    rows, summary = [], []
+    names = clf.class_names
+    for pair in _bar(args, iterable=pairs, unit="image", desc="predict"):
+        image, labels = load_pair(pair)
+        pred = clf.predict(image.array, labels, axes=image.axes, voxel_size=image.voxel_size)
+        outputs = _predict_outputs(pair.stem, args.out)
+        vs = image.voxel_size
+        write_class_map(outputs["classes"], pred.class_map(), names, voxel_size=vs, overwrite=True)
+        if args.confidence:
+            write_float_image(
+                outputs["confidence"], pred.confidence_map(), voxel_size=vs, overwrite=True
+            )
+        if args.class_masks:
+            for name, mask in pred.class_masks().items():
+                safe = "".join(c if c.isalnum() or c in "-_" else "_" for c in name)
+                write_label_image(
+                    args.out / f"{pair.stem}_{safe}_labels.tif", mask, voxel_size=vs, overwrite=True
+                )
+        if args.rois:
+            rois = rois_for_objects(labels, pred.label_id, pred.class_index, names)
+            write_roi_zip(outputs["rois"], rois, overwrite=True)
+        rows.append({"image": pair.stem, **pred.columns()})
+        counts = np.bincount(pred.class_index, minlength=len(names) + 1)[1:]
+        summary.append(
+            {"image": pair.stem, "n_objects": len(pred.label_id), **dict(zip(names, counts))}
+        )
+    write_table_csv(args.out / "objects.csv", rows, overwrite=True)
+    write_table_csv(args.out / "summary.csv", summary, overwrite=True)
+    if not args.quiet:
+        total = sum(len(r["label"]) for r in rows)
+        print(f"{total} objects in {len(pairs)} image(s) classified; outputs in {args.out}")
+    return 0
+
+
+def run_suggest(args: Namespace) -> int:
+    clf = _load_model(args)
+    found = []
+    for pair in _bar(args, iterable=find_pairs(args.data_dir), unit="image", desc="predict"):
+        image, labels = load_pair(pair)
+        pred = clf.predict(image.array, labels, axes=image.axes, voxel_size=image.voxel_size)
+        for label in pred.suggest(args.n):
+            row = int(np.searchsorted(pred.label_id, label))
+            found.append((float(pred.margin[row]), pair.stem, int(label), pred.class_index[row]))
+    found.sort()
+    chosen = found[: args.n]
+    cols = {
+        "image": np.array([c[1] for c in chosen], dtype=object),
+        "label": np.array([c[2] for c in chosen], dtype=np.int64),
+        "predicted": np.array([clf.class_names[c[3] - 1] for c in chosen], dtype=object),
+        "margin": np.array([c[0] for c in chosen], dtype=np.float32),
+    }
+    if args.out:
+        write_table_csv(args.out, [cols], overwrite=args.overwrite)
+    print("image,label,predicted,margin")
+    for m, stem, label, k in chosen:
+        print(f"{stem},{label},{clf.class_names[k - 1]},{m:.3f}")
+    return 0
+
+
+def run_explain(args: Namespace) -> int:
+    clf = _load_model(args)
+    pairs = {p.stem: p for p in find_pairs(args.data_dir)}
+    if args.image not in pairs:
+        raise InvalidInputError(f"no image with stem {args.image!r} in {args.data_dir}")
+    if args.out.exists() and not args.overwrite:
+        raise InvalidInputError(f"{args.out} exists; use --overwrite or another name")
+    image, labels = load_pair(pairs[args.image])
+    k = None
+    if args.class_name:
+        if args.class_name not in clf.class_names:
+            raise InvalidInputError(
+                f"unknown class {args.class_name!r}; known: {', '.join(clf.class_names)}"
+            )
+        k = clf.class_names.index(args.class_name) + 1
+    exp = clf.explain(
+        image.array, labels, args.label, axes=image.axes, voxel_size=image.voxel_size, class_index=k
+    )
+    write_float_image(args.out, exp.heatmap, overwrite=args.overwrite)
+    probs = ", ".join(f"{n} {p:.3f}" for n, p in zip(clf.class_names, exp.probabilities))
+    print(f"Grad-CAM of label {exp.label_id} for class {clf.class_names[exp.class_index - 1]!r}")
+    print(f"probabilities: {probs}")
+    print(f"heatmap {exp.heatmap.shape} written to {args.out}; offset (z,y,x order) {exp.offset}")
+    return 0
+
+
+def run_info(args: Namespace) -> int:
+    if args.settings:
+        for f in fields(ModelConfig):
+            print(f"{f.name} = {f.default!r}")
+        return 0
+    if args.model is None:
+        raise InvalidInputError("give a model file (or --settings)")
+    from .model.file import read_metadata
+
+    meta = read_metadata(args.model)
+    if args.json:
+        print(json.dumps(meta, indent=2))
+        return 0
+    cfg = meta["config"]
+    print(f"model: {args.model}")
+    print(f"classes: {', '.join(meta['class_names'])}")
+    print(
+        f"version {meta['version']}, created {meta['created']}, "
+        f"phenosort {meta['phenosort_version']}"
+    )
+    print(
+        f"{meta['ndim']}D, {meta['in_channels']} channel(s), patch {meta['patch']['shape']}, "
+        f"network {cfg['net_name']} (width {cfg['net_width']}, depth {cfg['net_depth']}), "
+        f"normalisation {meta['normalization']['mode']}"
+    )
+    for entry in meta["training_data"]:
+        counts = ", ".join(f"{k} {v}" for k, v in entry["per_class"].items())
+        print(f"trained on {entry['name']}: {counts}")
+    if meta.get("validation"):
+        print(format_report(meta["validation"]))
+    return 0
+
+
+def run_demo(args: Namespace) -> int:
+    from .demo import run_demo as demo
+
+    return demo(args.out, device=args.device, quiet=args.quiet)
