@@ -1,0 +1,284 @@
+"""ObjectClassifier: model files, determinism, continued training, explanation, bad input."""
+
+from __future__ import annotations
+
+import threading
+
+import numpy as np
+import pytest
+import torch
+
+from conftest import FAST, accuracy, sample_of
+from phenosort.classifier import ObjectClassifier, Sample
+from phenosort.errors import Cancelled, InvalidInputError, ModelFileError
+from phenosort.model.config import ModelConfig
+from phenosort.model.file import read_metadata
+from phenosort.model.networks import build_network
+from phenosort.testing import make_objects
+
+
+def test_trained_model_classifies_held_out_image(trained, brightness_data):
+    _, test = brightness_data
+    pred = trained.predict(test.image, test.labels, axes=test.axes)
+    assert accuracy(pred, test.classes) >= 0.95
+    assert pred.probabilities.shape == (len(test.classes), 2)
+    np.testing.assert_allclose(pred.probabilities.sum(axis=1), 1.0, rtol=1e-5)
+    assert not pred.in_training_set.any()
+
+
+def test_in_training_set_marks_exactly_the_annotated_objects(trained, brightness_data):
+    train, _ = brightness_data
+    pred = trained.predict(train.image, train.labels, axes=train.axes)
+    assert pred.in_training_set.all()  # every object of the training image was annotated
+    partial = {k: v for i, (k, v) in enumerate(train.classes.items()) if i % 2}
+    clf = ObjectClassifier(train.class_names, **{**FAST, "train_epochs": 2})
+    clf.fit([Sample(train.image, train.labels, partial, train.axes)])
+    pred = clf.predict(train.image, train.labels, axes=train.axes)
+    assert set(pred.label_id[pred.in_training_set].tolist()) == set(partial)
+
+
+def test_predict_subset_keeps_ids_and_leaves_others_unpainted(trained, brightness_data):
+    _, test = brightness_data
+    ids = sorted(test.classes)[:5]
+    pred = trained.predict(test.image, test.labels, axes=test.axes, label_ids=ids[::-1])
+    assert sorted(pred.label_id.tolist()) == ids
+    class_map = pred.class_map()
+    assert set(np.unique(test.labels[class_map > 0]).tolist()) == set(ids)
+    with pytest.raises(InvalidInputError, match="not present"):
+        trained.predict(test.image, test.labels, axes=test.axes, label_ids=[999_999])
+
+
+def test_model_file_round_trip(trained, brightness_data, tmp_path):
+    _, test = brightness_data
+    path = trained.save(tmp_path / "m.phenosort")
+    loaded = ObjectClassifier.load(path)
+    a = trained.predict(test.image, test.labels, axes=test.axes).probabilities
+    b = loaded.predict(test.image, test.labels, axes=test.axes).probabilities
+    np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
+    meta = read_metadata(path)
+    assert meta["class_names"] == trained.class_names
+    assert meta["patch"]["shape"] == list(trained.patch_spec.shape)
+    assert meta["normalization"]["mode"] == "percentile"
+    assert meta["config"] == trained.config.to_dict()
+    assert meta["training_data"][0]["per_class"] == {"dim": 32, "bright": 32}
+    assert len(meta["training_data"][0]["checksum"]) == 32
+    assert meta["validation"]["confusion_matrix"]
+    assert meta["format_version"] == 1 and meta["torch_version"] == torch.__version__
+    assert len(meta["class_colors"]) == 2 and meta["class_colors"][0].startswith("#")
+    with pytest.raises(InvalidInputError, match="already exists"):
+        trained.save(path)
+
+
+def test_tampered_truncated_and_foreign_files_fail_clearly(trained, tmp_path):
+    path = trained.save(tmp_path / "m.phenosort")
+    data = bytearray(path.read_bytes())
+    tampered = tmp_path / "tampered.phenosort"
+    data[-100] ^= 0xFF  # flip bits inside the weights
+    tampered.write_bytes(bytes(data))
+    with pytest.raises(ModelFileError, match="checksum"):
+        ObjectClassifier.load(tampered)
+    truncated = tmp_path / "truncated.phenosort"
+    truncated.write_bytes(path.read_bytes()[: len(data) // 2])
+    with pytest.raises(ModelFileError, match="truncated or corrupted"):
+        ObjectClassifier.load(truncated)
+    junk = tmp_path / "junk.phenosort"
+    junk.write_bytes(b"not a model at all" * 10)
+    with pytest.raises(ModelFileError):
+        ObjectClassifier.load(junk)
+    with pytest.raises(ModelFileError, match="not found"):
+        ObjectClassifier.load(tmp_path / "missing.phenosort")
+
+
+def test_newer_format_version_is_refused(trained, tmp_path, monkeypatch):
+    import phenosort.model.file as model_file
+
+    monkeypatch.setattr(model_file, "FORMAT_VERSION", 99)
+    path = trained.save(tmp_path / "future.phenosort")
+    monkeypatch.setattr(model_file, "FORMAT_VERSION", 1)
+    with pytest.raises(ModelFileError, match="format version 99"):
+        ObjectClassifier.load(path)
+
+
+def test_training_is_deterministic_for_a_seed(brightness_data):
+    train, _ = brightness_data
+    settings = {**FAST, "train_epochs": 3}
+    states = []
+    for _ in range(2):
+        clf = ObjectClassifier(train.class_names, **settings)
+        clf.fit([sample_of(train)])
+        states.append(clf.net.state_dict())
+    for key in states[0]:
+        assert torch.equal(states[0][key], states[1][key]), key
+    other = ObjectClassifier(train.class_names, **{**settings, "train_seed": 1})
+    other.fit([sample_of(train)])
+    assert not torch.equal(other.net.state_dict()["head.weight"], states[0]["head.weight"])
+
+
+def test_progress_events_and_cancellation(brightness_data):
+    train, _ = brightness_data
+    clf = ObjectClassifier(train.class_names, **{**FAST, "train_epochs": 10})
+    cancel = threading.Event()
+    seen = []
+
+    def progress(event):
+        seen.append(event)
+        if event.epoch == 2:
+            cancel.set()
+
+    with pytest.raises(Cancelled):
+        clf.fit([sample_of(train)], progress=progress, cancel=cancel)
+    assert [e.epoch for e in seen] == [1, 2]
+    assert seen[0].val_accuracy is not None and seen[0].n_epochs == 10
+    assert not clf.is_trained  # a cancelled run leaves no half-trained model
+
+
+def test_continue_training_makes_a_new_version(trained, tmp_path):
+    more = make_objects("brightness", grid=(5, 5), seed=9)
+    clf = ObjectClassifier.load(trained.save(tmp_path / "v1.phenosort"))
+    clf.config = clf.config.updated(train_epochs=3)
+    clf.fit([sample_of(more, "more")], warm_start=True)
+    assert clf.version == 2
+    assert clf.patch_spec == trained.patch_spec
+    clf.save(tmp_path / "v2.phenosort")
+    assert read_metadata(tmp_path / "v2.phenosort")["version"] == 2
+    assert read_metadata(tmp_path / "v1.phenosort")["version"] == 1
+
+
+@pytest.mark.parametrize("ndim", [2, 3])
+def test_explain_returns_heatmap_aligned_with_patch(ndim):
+    make = {"grid": (4, 4), "cell": 16}
+    if ndim == 3:
+        make.update(z_planes=6, voxel_size=(1.0, 0.5, 0.5))
+    data = make_objects("brightness", seed=3, **make)
+    clf = ObjectClassifier(data.class_names, **{**FAST, "train_epochs": 2})
+    clf.fit([sample_of(data)])
+    label = sorted(data.classes)[0]
+    exp = clf.explain(data.image, data.labels, label, axes=data.axes, voxel_size=data.voxel_size)
+    assert exp.heatmap.shape == clf.patch_spec.shape
+    assert np.isfinite(exp.heatmap).all() and exp.heatmap.min() >= 0 and exp.heatmap.max() <= 1
+    # the offset is the patch's first voxel: the object's bbox is centred in the patch
+    coords = np.argwhere(data.labels == label)
+    centre = (coords.min(0) + coords.max(0) + 1) / 2
+    assert np.all(
+        np.abs(np.asarray(exp.offset) + np.asarray(clf.patch_spec.shape) / 2 - centre) <= 1
+    )
+    assert exp.class_index == int(np.argmax(exp.probabilities)) + 1
+    with pytest.raises(InvalidInputError, match="out of range"):
+        clf.explain(data.image, data.labels, label, axes=data.axes, voxel_size=data.voxel_size,
+                    class_index=5)  # fmt: skip
+
+
+def test_resnet18_trains_in_2d():
+    data = make_objects("brightness", grid=(4, 4), seed=4)
+    clf = ObjectClassifier(data.class_names, net_name="resnet18", train_epochs=1, patch_size=32,
+                           train_min_epoch_samples=8)  # fmt: skip
+    clf.fit([sample_of(data)])
+    pred = clf.predict(data.image, data.labels, axes=data.axes)
+    assert pred.probabilities.shape == (16, 2)
+
+
+@pytest.mark.parametrize("shape", [(32, 32), (32, 32, 32)])
+@pytest.mark.parametrize("name", ["resnet34", "resnet50", "densenet121"])
+def test_monai_networks_take_any_channel_count(name, shape):
+    net = build_network(name, len(shape), 4, 3, shape).eval()
+    with torch.no_grad():
+        assert net(torch.zeros((2, 4, *shape))).shape == (2, 3)
+
+
+def test_patch_too_flat_for_a_network_is_a_clear_error():
+    with pytest.raises(InvalidInputError, match="does not fit network 'densenet121'"):
+        build_network("densenet121", 3, 2, 2, (4, 32, 32))
+
+
+def test_resnet_in_3d_and_initial_weights(tmp_path):
+    data = make_objects("brightness", grid=(3, 3), cell=16, seed=5, z_planes=16)
+    settings = {"net_name": "resnet18", "train_epochs": 1, "patch_size": 16,
+                "train_min_epoch_samples": 4, "train_val_fraction": 0.0}  # fmt: skip
+    first = ObjectClassifier(data.class_names, **settings)
+    first.fit([sample_of(data)])
+    weights = tmp_path / "init.pt"
+    torch.save(first.net.state_dict(), weights)
+    second = ObjectClassifier(data.class_names, **{**settings, "net_weights": str(weights)})
+    second.fit([sample_of(data)])
+    assert second.is_trained
+    bad = tmp_path / "bad.pt"
+    torch.save({"unrelated": torch.zeros(3)}, bad)
+    with pytest.raises(InvalidInputError, match="no tensor"):
+        ObjectClassifier(data.class_names, **{**settings, "net_weights": str(bad)}).fit(
+            [sample_of(data)]
+        )
+
+
+# ---------------------------------------------------------------- bad input, clear errors
+@pytest.fixture(scope="module")
+def small():
+    return make_objects("brightness", grid=(4, 4), seed=6)
+
+
+def _fit(small, annotations=None, **kw):
+    image = kw.pop("image", small.image)
+    labels = kw.pop("labels", small.labels)
+    axes = kw.pop("axes", small.axes)
+    clf = ObjectClassifier(small.class_names, **{**FAST, "train_epochs": 1, **kw})
+    ann = small.classes if annotations is None else annotations
+    return clf.fit([Sample(image, labels, ann, axes)])
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"annotations": {}}, "empty"),
+        ({"annotations": {1: 1}}, "not present in the label mask"),
+        ({"labels": np.zeros((10, 10), np.uint16)}, "does not match"),
+        ({"labels": np.zeros((96, 96), np.float32)}, "not an integer type"),
+        ({"axes": "ZYX"}, "dimensions"),
+        ({"axes": "QYX"}, "not supported"),
+        ({"patch_size": 4}, "too small for net_depth"),
+        ({"net_name": "vgg"}, "net_name"),
+        ({"train_val_fraction": 1.5, "net_depth": 0}, "net_depth.*train_val_fraction"),
+    ],
+)
+def test_bad_training_input_is_named(small, change, message):
+    annotations = change.pop("annotations", None)
+    with pytest.raises(InvalidInputError, match=message):
+        _fit(small, annotations, **change)
+
+
+def test_single_class_and_unknown_class_are_refused(small):
+    one_class = {k: 1 for k in small.classes}
+    with pytest.raises(InvalidInputError, match="at least 2 classes"):
+        _fit(small, one_class)
+    named = {k: "mitotic" for k in small.classes}
+    with pytest.raises(InvalidInputError, match="unknown class 'mitotic'"):
+        _fit(small, named)
+    with pytest.raises(InvalidInputError, match="out of range"):
+        _fit(small, {k: 3 for k in small.classes})
+
+
+def test_class_names_by_name_are_accepted(small):
+    names = {k: small.class_names[v - 1] for k, v in small.classes.items()}
+    _fit(small, names)
+
+
+def test_unknown_setting_lists_known_ones():
+    with pytest.raises(InvalidInputError, match="unknown settings: epochs"):
+        ObjectClassifier(["a", "b"], epochs=3)
+    with pytest.raises(InvalidInputError, match="at least 2 class names"):
+        ObjectClassifier(["a"])
+    with pytest.raises(InvalidInputError, match="distinct"):
+        ObjectClassifier(["a", "a"])
+    assert ModelConfig().errors() == []
+
+
+def test_prediction_input_must_match_the_model(trained, brightness_data):
+    _, test = brightness_data
+    with pytest.raises(InvalidInputError, match="not trained"):
+        ObjectClassifier(["a", "b"]).predict(test.image, test.labels)
+    two_channel = np.stack([test.image, test.image], axis=-1)
+    with pytest.raises(InvalidInputError, match="expects 1 image channel"):
+        trained.predict(two_channel, test.labels, axes="YXC")
+    volume = np.stack([test.image] * 3)
+    with pytest.raises(InvalidInputError, match="trained on 2D"):
+        trained.predict(volume, np.stack([test.labels] * 3), axes="ZYX")
+    with pytest.raises(InvalidInputError, match="voxel_size"):
+        trained.predict(test.image, test.labels, axes="YX", voxel_size=(1.0, -1.0))
