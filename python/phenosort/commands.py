@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 from argparse import Namespace
 from dataclasses import fields
 from pathlib import Path
@@ -48,7 +49,7 @@ def _training_samples(args: Namespace, pairs, class_names):
             image, labels = load_pair(pair)
             rois = read_roi_annotations(zip_path, labels, names or None)
             for message in rois.skipped:
-                print(f"warning: {zip_path.name}: {message}")
+                print(f"warning: {zip_path.name}: {message}", file=sys.stderr)
             names = rois.class_names
             samples.append(
                 Sample(
@@ -111,7 +112,8 @@ def run_train(args: Namespace) -> int:
     if not args.quiet:
         print(
             f"training on {len(samples)} image(s): "
-            + ", ".join(f"{n} {c}" for n, c in counts.items())
+            + ", ".join(f"{n} {c}" for n, c in counts.items()),
+            file=sys.stderr,
         )
     with _bar(args, total=clf.config.train_epochs, unit="epoch", desc="train") as bar:
 
@@ -133,12 +135,16 @@ def run_train(args: Namespace) -> int:
     return 0
 
 
-def _predict_outputs(stem: str, out: Path) -> dict[str, Path]:
-    return {
+def _predict_outputs(stem: str, out: Path, class_names: list[str]) -> dict[str, Path]:
+    paths = {
         "classes": out / f"{stem}_classes.tif",
         "rois": out / f"{stem}_classes.zip",
         "confidence": out / f"{stem}_confidence.tif",
     }
+    for name in class_names:
+        safe = "".join(c if c.isalnum() or c in "-_" else "_" for c in name)
+        paths[f"mask:{name}"] = out / f"{stem}_{safe}_labels.tif"
+    return paths
 
 
 def run_predict(args: Namespace) -> int:
@@ -152,7 +158,7 @@ def run_predict(args: Namespace) -> int:
         taken = [p for p in tables if p.exists()] + [
             p
             for pair in pairs
-            for p in _predict_outputs(pair.stem, args.out).values()
+            for p in _predict_outputs(pair.stem, args.out, clf.class_names).values()
             if p.exists()
         ]
         if taken:
@@ -165,7 +171,12 @@ def run_predict(args: Namespace) -> int:
     for pair in _bar(args, iterable=pairs, unit="image", desc="predict"):
         image, labels = load_pair(pair)
         pred = clf.predict(image.array, labels, axes=image.axes, voxel_size=image.voxel_size)
-        outputs = _predict_outputs(pair.stem, args.out)
+        outputs = _predict_outputs(pair.stem, args.out, names)
+        if args.class_masks and labels.size and int(labels.max()) > 2**24:
+            raise InvalidInputError(
+                f"{pair.mask_path}: label IDs above 2^24 cannot be written as ImageJ class "
+                "masks; run without --class-masks (objects.csv keeps every ID)"
+            )
         vs = image.voxel_size
         write_class_map(outputs["classes"], pred.class_map(), names, voxel_size=vs, overwrite=True)
         if args.confidence:
@@ -174,10 +185,7 @@ def run_predict(args: Namespace) -> int:
             )
         if args.class_masks:
             for name, mask in pred.class_masks().items():
-                safe = "".join(c if c.isalnum() or c in "-_" else "_" for c in name)
-                write_label_image(
-                    args.out / f"{pair.stem}_{safe}_labels.tif", mask, voxel_size=vs, overwrite=True
-                )
+                write_label_image(outputs[f"mask:{name}"], mask, voxel_size=vs, overwrite=True)
         if args.rois:
             rois = rois_for_objects(labels, pred.label_id, pred.class_index, names)
             write_roi_zip(outputs["rois"], rois, overwrite=True)
@@ -195,6 +203,8 @@ def run_predict(args: Namespace) -> int:
 
 
 def run_suggest(args: Namespace) -> int:
+    if args.out:
+        _check_out_dir(args.out.parent, args.data_dir)
     clf = _load_model(args)
     found = []
     for pair in _bar(args, iterable=find_pairs(args.data_dir), unit="image", desc="predict"):
@@ -224,6 +234,7 @@ def run_explain(args: Namespace) -> int:
     pairs = {p.stem: p for p in find_pairs(args.data_dir)}
     if args.image not in pairs:
         raise InvalidInputError(f"no image with stem {args.image!r} in {args.data_dir}")
+    _check_out_dir(args.out.parent, args.data_dir)
     if args.out.exists() and not args.overwrite:
         raise InvalidInputError(f"{args.out} exists; use --overwrite or another name")
     image, labels = load_pair(pairs[args.image])

@@ -149,21 +149,28 @@ def object_table_of(index: LabelIndex) -> ObjectTable:
     plane_voxels = int(np.prod(labels.shape[1:])) if ndim > 1 else 1
     step = max(1, _CHUNK_VOXELS // max(plane_voxels, 1))
     step = min(step, labels.shape[0])
-    # weights of a full chunk, built once: the plane index relative to the chunk's first plane
-    # (the chunk's start is added through its counts) and the in-plane coordinates. Every
-    # partial sum is an integer below 2**53, so the float64 sums are exact in any order.
-    planes = np.repeat(np.arange(step, dtype=np.float64), plane_voxels)
-    grids = np.indices(labels.shape[1:], sparse=False).reshape(ndim - 1, -1)
-    inplane = [np.tile(g.astype(np.float64), step) for g in grids]
+    dense_weights = None
     for start in range(0, labels.shape[0], step):
-        block = np.asarray(labels[start : start + step]).reshape(-1).astype(np.intp, copy=False)
-        used = block.size  # the last chunk may hold fewer planes
+        chunk = np.asarray(labels[start : start + step]).reshape(-1)
+        # Every partial sum below is an integer under 2**53, so the float64 sums are exact
+        # whatever the order of addition; the background (slot 0) is never read.
+        if 2 * np.count_nonzero(chunk) < chunk.size:  # mostly background: object voxels only
+            where = np.flatnonzero(chunk)
+            block = chunk[where].astype(np.intp, copy=False)
+            plane, rest = np.divmod(where, plane_voxels)
+            weights = [plane, *np.unravel_index(rest, labels.shape[1:])]
+        else:
+            if dense_weights is None:  # a full chunk's coordinates, built once
+                grids = np.indices(labels.shape[1:], sparse=False).reshape(ndim - 1, -1)
+                dense_weights = [np.repeat(np.arange(step, dtype=np.float64), plane_voxels)]
+                dense_weights += [np.tile(g.astype(np.float64), step) for g in grids]
+            block = chunk.astype(np.intp, copy=False)
+            weights = [w[: block.size] for w in dense_weights]  # the last chunk may be short
         chunk_counts = np.bincount(block, minlength=n_slots)
         counts += chunk_counts
-        sums[0] += np.bincount(block, weights=planes[:used], minlength=n_slots)
-        sums[0] += start * chunk_counts
-        for axis in range(1, ndim):
-            sums[axis] += np.bincount(block, weights=inplane[axis - 1][:used], minlength=n_slots)
+        sums[0] += start * chunk_counts  # plane weights are relative to the chunk's start
+        for axis in range(ndim):
+            sums[axis] += np.bincount(block, weights=weights[axis], minlength=n_slots)
 
     size = counts[slot_rows]
     centroid = (sums[:, slot_rows] / size).T
