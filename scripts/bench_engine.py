@@ -1,5 +1,5 @@
 #!/usr/bin/env python
-"""Engine benchmark (issue 3): prediction cost per object, split by stage, and training on real data.
+"""Engine benchmark (issue 3): prediction cost per object by stage, and training on real data.
 
 Prediction runs on a generated 2D image (default 4096 x 4096 uint16, >= 20k disc objects of
 radius 5-9 px at random non-overlapping positions, non-consecutive IDs) with a model trained
@@ -99,13 +99,26 @@ def make_disc_image(size: int, n_objects: int, channels: int, seed: int):
     return image, labels, truth, ("YX" if channels == 1 else "YXC")
 
 
+class Clock:
+    """Wall and process CPU time (all threads) of a block. CPU time is reported next to the
+    wall time because wall time swells when other processes share the cores."""
+
+    def __enter__(self):
+        self.wall, self.cpu = time.perf_counter(), time.process_time()
+        return self
+
+    def __exit__(self, *exc):
+        self.wall = time.perf_counter() - self.wall
+        self.cpu = time.process_time() - self.cpu
+
+
 def best_of(repeats: int, fn):
-    """Shortest wall time of ``repeats`` calls and the last result."""
-    best, result = float("inf"), None
+    """(wall, cpu) seconds of the fastest of ``repeats`` calls, and the last result."""
+    best, result = (float("inf"), float("inf")), None
     for _ in range(max(1, repeats)):
-        start = time.perf_counter()
-        result = fn()
-        best = min(best, time.perf_counter() - start)
+        with Clock() as clock:
+            result = fn()
+        best = min(best, (clock.wall, clock.cpu))
     return best, result
 
 
@@ -133,7 +146,7 @@ def bench_prediction(args) -> dict:
     print(f"synthetic model: {args.synthetic_epochs} epochs on 144 objects in {train_s:.1f} s")
 
     n = len(truth)
-    stages: dict[str, float] = {}
+    stages: dict[str, tuple[float, float]] = {}  # stage: (wall, cpu) seconds
 
     # object table
     stages["table"], table = best_of(args.repeats, lambda: object_table(labels))
@@ -150,8 +163,13 @@ def bench_prediction(args) -> dict:
         for i, s in enumerate(starts):
             rows = np.arange(s, min(s + args.batch, n))
             batch = extract_patches(
-                image_cf, labels, table.subset(rows), clf.patch_spec, clf.normalization,
-                image_range, None,
+                image_cf,
+                labels,
+                table.subset(rows),
+                clf.patch_spec,
+                clf.normalization,
+                image_range,
+                None,
             )
             if i < len(fwd_starts):
                 kept.append(batch)
@@ -163,25 +181,22 @@ def bench_prediction(args) -> dict:
     fwd_objects = sum(b.shape[0] for b in kept)
     with torch.inference_mode():
         net(torch.from_numpy(kept[0]))  # warm-up (allocations, oneDNN kernels)
-        start = time.perf_counter()
-        for batch in kept:
-            net(torch.from_numpy(batch))
-        fwd_s = (time.perf_counter() - start) * n / fwd_objects
-    stages["forward"] = fwd_s
+        with Clock() as clock:
+            for batch in kept:
+                net(torch.from_numpy(batch))
+    stages["forward"] = (clock.wall * n / fwd_objects, clock.cpu * n / fwd_objects)
     kept.clear()
 
     # end-to-end: ObjectClassifier.predict, then painting (timed separately as well)
-    start = time.perf_counter()
-    pred: Prediction = clf.predict(image, labels, axes=axes)
-    predict_s = time.perf_counter() - start
-    stages["painting"], _ = best_of(
-        args.repeats, lambda: (pred.class_map(), pred.confidence_map())
-    )
-    stages["end-to-end"] = predict_s + stages["painting"]
+    with Clock() as clock:
+        pred: Prediction = clf.predict(image, labels, axes=axes)
+    stages["painting"], _ = best_of(args.repeats, lambda: (pred.class_map(), pred.confidence_map()))
+    paint = stages["painting"]
+    stages["end-to-end"] = (clock.wall + paint[0], clock.cpu + paint[1])
 
     expected = np.array([truth[int(i)] for i in pred.label_id])
     accuracy = float((pred.class_index == expected).mean())
-    per_object = {k: v * 1000 / n for k, v in stages.items()}
+    per_object = {k: v[0] * 1000 / n for k, v in stages.items()}
     return {
         "image_shape": list(image.shape),
         "image_dtype": str(image.dtype),
@@ -191,10 +206,12 @@ def bench_prediction(args) -> dict:
         "batch": args.batch,
         "forward_objects_timed": fwd_objects,
         "synthetic_train_seconds": train_s,
-        "seconds": stages,
+        "seconds": {k: v[0] for k, v in stages.items()},
+        "cpu_seconds": {k: v[1] for k, v in stages.items()},
         "ms_per_object": per_object,
-        "predict_seconds": predict_s,
-        "ratio_total_over_forward": stages["end-to-end"] / stages["forward"],
+        "predict_seconds": clock.wall,
+        "ratio_total_over_forward": stages["end-to-end"][0] / stages["forward"][0],
+        "ratio_total_over_forward_cpu": stages["end-to-end"][1] / stages["forward"][1],
         "synthetic_accuracy": accuracy,
     }
 
@@ -257,6 +274,9 @@ def bench_training(args) -> dict:
         "epochs_run": len(clf.history),
         "best_epoch": best_epoch,
         "seconds_per_epoch": float(np.mean(seconds)),
+        "seconds_per_epoch_median": float(np.median(seconds)),
+        "seconds_per_epoch_min": float(np.min(seconds)),
+        "epoch_seconds": seconds,
         "training_seconds": total,
         "test_predict_seconds": predict_s,
         "test_accuracy": rep["accuracy"],
@@ -286,16 +306,26 @@ def machine() -> dict:
 
 
 def print_tables(result: dict) -> None:
+    m = result["machine"]
+    print(
+        f"\n{m['cpu_count']} CPU(s), torch {m['torch']} ({m['torch_threads']} threads), "
+        f"load average {m['load_average_at_start'][0]:.2f} at start, "
+        f"{m['load_average_at_end'][0]:.2f} at end"
+    )
     pred = result.get("prediction")
     if pred:
         print(
             f"\nPrediction: {pred['n_objects']} objects, image {pred['image_shape']} "
             f"{pred['image_dtype']}, patch {pred['patch_shape']}, batch {pred['batch']}"
         )
-        print(f"{'stage':<12} {'seconds':>9} {'ms/object':>10}")
+        print(f"{'stage':<12} {'seconds':>9} {'ms/object':>10} {'CPU s':>9}")
         for stage, sec in pred["seconds"].items():
-            print(f"{stage:<12} {sec:>9.2f} {pred['ms_per_object'][stage]:>10.4f}")
-        print(f"ratio end-to-end / forward: {pred['ratio_total_over_forward']:.3f}")
+            ms, cpu = pred["ms_per_object"][stage], pred["cpu_seconds"][stage]
+            print(f"{stage:<12} {sec:>9.2f} {ms:>10.4f} {cpu:>9.2f}")
+        print(
+            f"ratio end-to-end / forward: {pred['ratio_total_over_forward']:.3f} "
+            f"(CPU time: {pred['ratio_total_over_forward_cpu']:.3f})"
+        )
         print(f"synthetic accuracy (sanity): {pred['synthetic_accuracy']:.3f}")
     tr = result.get("training")
     if tr:
@@ -305,7 +335,11 @@ def print_tables(result: dict) -> None:
             f"{tr['test_objects']} objects, patch {tr['patch_shape']}"
         )
         rows = [
-            ("seconds/epoch", f"{tr['seconds_per_epoch']:.2f}"),
+            (
+                "seconds/epoch",
+                f"{tr['seconds_per_epoch']:.2f} mean, {tr['seconds_per_epoch_median']:.2f} "
+                f"median, {tr['seconds_per_epoch_min']:.2f} min",
+            ),
             ("epochs run", f"{tr['epochs_run']} (max {tr['max_epochs']}, best {tr['best_epoch']})"),
             ("training s", f"{tr['training_seconds']:.1f}"),
             ("test accuracy", f"{tr['test_accuracy']:.3f}"),
@@ -316,27 +350,37 @@ def print_tables(result: dict) -> None:
 
 
 def parse_args(argv=None):
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], epilog=__doc__.split(
-        "\n\n", 1)[1], formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = argparse.ArgumentParser(
+        description=__doc__.split("\n\n")[0],
+        epilog=__doc__.split("\n\n", 1)[1],
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     p.add_argument("--size", type=int, default=4096, help="image edge in pixels (default 4096)")
-    p.add_argument("--objects", type=int, default=20000, help="objects in the image (default 20000)")
+    p.add_argument(
+        "--objects", type=int, default=20000, help="objects in the image (default 20000)"
+    )
     p.add_argument("--channels", type=int, default=1, help="image channels (default 1; 3 = YXC)")
     p.add_argument("--patch", type=int, default=32, help="patch edge of the synthetic model")
     p.add_argument("--batch", type=int, default=256, help="prediction batch size (default 256)")
     p.add_argument(
-        "--forward-batches", type=int, default=16,
+        "--forward-batches",
+        type=int,
+        default=16,
         help="batches timed for the bare forward pass, extrapolated to all objects "
         "(default 16; 0 = all)",
     )
     p.add_argument("--synthetic-epochs", type=int, default=4, help="epochs of the synthetic model")
     p.add_argument("--repeats", type=int, default=2, help="best of N for table/patches/painting")
     p.add_argument(
-        "--data-root", default=str(REPO.parent / "shared" / "data"),
+        "--data-root",
+        default=str(REPO.parent / "shared" / "data"),
         help="folder of the real datasets (default ../shared/data from the repository root)",
     )
     p.add_argument("--dataset", default="pannuke_breast25", help="training dataset")
     p.add_argument(
-        "--train-epochs", type=int, default=None,
+        "--train-epochs",
+        type=int,
+        default=None,
         help="override the maximum number of training epochs (default: ObjectClassifier's)",
     )
     p.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's)")

@@ -282,3 +282,18 @@ def test_prediction_input_must_match_the_model(trained, brightness_data):
         trained.predict(volume, np.stack([test.labels] * 3), axes="ZYX")
     with pytest.raises(InvalidInputError, match="voxel_size"):
         trained.predict(test.image, test.labels, axes="YX", voxel_size=(1.0, -1.0))
+
+
+def test_k_fold_cross_validation_scores_every_label_once():
+    from phenosort.evaluation import cross_validate, stratified_folds
+
+    folds = stratified_folds(np.array([1] * 10 + [2] * 5), 5, seed=0)
+    assert np.bincount(folds).tolist() == [3, 3, 3, 3, 3]
+    assert all(np.bincount(folds[:10]) == 2)
+    data = make_objects("brightness", grid=(5, 5), seed=8)
+    result = cross_validate(data.class_names, [sample_of(data)], k=3,
+                            config=ModelConfig(**{**FAST, "train_epochs": 8}))  # fmt: skip
+    assert result["n"] == 25 and len(result["per_fold_accuracy"]) == 3
+    assert result["accuracy"] >= 0.8
+    with pytest.raises(InvalidInputError, match="at least 20 labels per class"):
+        cross_validate(data.class_names, [sample_of(data)], k=20)

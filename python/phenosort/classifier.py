@@ -299,6 +299,7 @@ class ObjectClassifier:
             [
                 self._patches(p, p.table.subset(rows), source)
                 for p, (rows, _) in zip(preps, targets_per)
+                if rows.size
             ]
         )
         val_index = None

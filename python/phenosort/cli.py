@@ -56,6 +56,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help=_SETTINGS_HELP)
     p.add_argument("--overwrite", action="store_true", help="replace an existing model file")
     p.add_argument("--json", action="store_true", help="print the metrics as JSON")
+    p.add_argument(
+        "--kfold", type=int, metavar="K", help="first report K-fold cross-validation metrics"
+    )
 
     p = sub.add_parser("predict", help="classify every object of every image")
     data_args(p)

@@ -115,6 +115,11 @@ def run_train(args: Namespace) -> int:
             + ", ".join(f"{n} {c}" for n, c in counts.items()),
             file=sys.stderr,
         )
+    if args.kfold:
+        from .evaluation import cross_validate
+
+        cv = cross_validate(names, samples, args.kfold, clf.config)
+        print(f"{args.kfold}-fold cross-validation:\n{format_report(cv)}", file=sys.stderr)
     with _bar(args, total=clf.config.train_epochs, unit="epoch", desc="train") as bar:
 
         def show(event):

@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# Create .venv and install phenosort with its test tools. Idempotent: re-installs only when
+# pyproject.toml or constraints.txt changed. torch is pinned by constraints.txt (CPU wheel).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+PYTHON=${PYTHON:-python3}
+if [ ! -x .venv/bin/python ]; then
+    "$PYTHON" -m venv .venv
+fi
+stamp=.venv/.phenosort-installed
+want=$(cat pyproject.toml constraints.txt | sha256sum | cut -d' ' -f1)
+if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
+    .venv/bin/python -m pip install --quiet --upgrade pip
+    .venv/bin/python -m pip install --quiet -c constraints.txt -e ".[dev]"
+    echo "$want" > "$stamp"
+fi
