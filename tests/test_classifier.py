@@ -297,3 +297,14 @@ def test_k_fold_cross_validation_scores_every_label_once():
     assert result["accuracy"] >= 0.8
     with pytest.raises(InvalidInputError, match="at least 20 labels per class"):
         cross_validate(data.class_names, [sample_of(data)], k=20)
+
+
+def test_large_objects_are_downsampled_to_the_maximum_network_input():
+    data = make_objects("brightness", grid=(4, 4), cell=48, seed=10)
+    clf = ObjectClassifier(data.class_names, **{**FAST, "train_epochs": 2, "patch_max_size": 16})
+    clf.fit([sample_of(data)])
+    assert clf.patch_spec.shape == (16, 16)
+    assert clf.patch_spec.scale > 2  # the estimated field of view is well above 32 pixels
+    label = sorted(data.classes)[0]
+    exp = clf.explain(data.image, data.labels, label, axes=data.axes)
+    assert exp.scale == clf.patch_spec.scale and exp.heatmap.shape == (16, 16)

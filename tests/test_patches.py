@@ -14,6 +14,7 @@ from phenosort.objects.patches import (
     estimate_patch_size,
     extract_patches,
     patch_shape_for,
+    patch_starts,
 )
 from phenosort.objects.table import ObjectTable, object_table
 
@@ -209,3 +210,29 @@ def test_patch_spec_round_trip():
     data = spec.to_dict()
     data["shape"] = list(data["shape"])  # as after JSON
     assert PatchSpec.from_dict(data) == spec
+
+
+def test_scaled_patch_samples_every_s_pixels_around_the_object():
+    rng = np.random.default_rng(0)
+    image = rng.random((1, 80, 90)).astype(np.float32)
+    labels = np.zeros((80, 90), np.uint16)
+    labels[30:50, 20:44] = 9
+    table = object_table(labels)
+    spec = PatchSpec((16, 16), scale=2.0)
+    patch = extract_patches(image, labels, table, spec, Normalization("none"))[0]
+    y0, x0 = patch_starts(table, spec.shape, spec.scale)[0]
+    assert (y0, x0) == ((30 + 50 - 32) // 2, (20 + 44 - 32) // 2)
+    np.testing.assert_array_equal(patch[0], image[0, y0 : y0 + 32 : 2, x0 : x0 + 32 : 2])
+    np.testing.assert_array_equal(patch[1], labels[y0 : y0 + 32 : 2, x0 : x0 + 32 : 2] == 9)
+
+
+def test_fractional_scale_samples_block_centres_and_stays_binary():
+    labels = np.zeros((60, 60), np.uint16)
+    labels[10:40, 15:45] = 3
+    table = object_table(labels)
+    spec = PatchSpec((20, 20), scale=1.5)
+    patch = extract_patches(np.ones((1, 60, 60)), labels, table, spec, Normalization("none"))[0]
+    assert set(np.unique(patch[1]).tolist()) <= {0.0, 1.0}
+    assert patch[1].sum() == pytest.approx(30 * 30 / 1.5**2, rel=0.15)
+    with pytest.raises(InvalidInputError, match="scale"):
+        PatchSpec((8, 8), scale=0)

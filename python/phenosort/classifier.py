@@ -11,7 +11,7 @@ import hashlib
 import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -53,13 +53,15 @@ class Sample:
 @dataclass(frozen=True)
 class Explanation:
     """Grad-CAM of one object: ``heatmap`` covers the patch whose first voxel is ``offset``
-    in image coordinates ``([z,] y, x)`` (may be negative at image borders)."""
+    in image coordinates ``([z,] y, x)`` (may be negative at image borders); each heatmap
+    voxel spans ``scale`` image voxels per axis."""
 
     label_id: int
     class_index: int
     heatmap: np.ndarray
     offset: tuple[int, ...]
     probabilities: np.ndarray
+    scale: float = 1.0
 
 
 @dataclass
@@ -271,8 +273,12 @@ class ObjectClassifier:
             size = cfg.patch_size or estimate_patch_size(
                 [p.table for p in preps], voxel_size if ndim == 3 else None
             )
+            side = min(size, cfg.patch_max_size)
             spec = PatchSpec(
-                patch_shape_for(size, voxel_size, ndim), cfg.patch_padding, cfg.patch_context_radius
+                patch_shape_for(side, voxel_size, ndim),
+                cfg.patch_padding,
+                cfg.patch_context_radius,
+                size / side,
             )
             norm = Normalization(cfg.norm_mode, cfg.norm_low, cfg.norm_high)
             torch.manual_seed(cfg.train_seed)  # the initial weights are part of the seed
@@ -294,7 +300,7 @@ class ObjectClassifier:
         self.ndim, self.in_channels = ndim, n_channels
 
         aug = Augmentation.from_config(cfg)
-        source = PatchSpec(source_shape(spec.shape, aug), spec.padding, spec.context_radius)
+        source = replace(spec, shape=source_shape(spec.shape, aug))
         patches = np.concatenate(
             [
                 self._patches(p, p.table.subset(rows), source)
@@ -439,8 +445,9 @@ class ObjectClassifier:
             )
         layer = gradcam_layer(self.config.net_name, self.config.net_depth)
         heat = gradcam(net, patch, layer, int(class_index) - 1)
-        offset = tuple(int(v) for v in patch_starts(table, self.patch_spec.shape)[0])
-        return Explanation(int(label_id), int(class_index), heat, offset, probs)
+        spec = self.patch_spec
+        offset = tuple(int(v) for v in patch_starts(table, spec.shape, spec.scale)[0])
+        return Explanation(int(label_id), int(class_index), heat, offset, probs, spec.scale)
 
     def _require_trained(self) -> None:
         if not self.is_trained:

@@ -24,8 +24,12 @@ class ModelConfig:
     Attributes
     ----------
     patch_size : int or None
-        In-plane patch edge in pixels; None estimates it from the objects (90th percentile
-        of extents x 1.5). 3D patches get ``round(patch_size * vxy / vz)`` planes.
+        In-plane field of view in image pixels; None estimates it from the objects (90th
+        percentile of extents x 1.5). 3D patches cover the same physical extent in Z, so
+        they get ``round(size * vxy / vz)`` planes.
+    patch_max_size : int
+        Largest network input edge: a larger field of view is sampled every
+        ``patch_size / patch_max_size`` pixels, which bounds memory and time for big cells.
     patch_padding : str
         ``constant``, ``reflect`` or ``edge`` outside the image.
     patch_context_radius : float or None
@@ -67,6 +71,7 @@ class ModelConfig:
     """
 
     patch_size: int | None = None
+    patch_max_size: int = 64
     patch_padding: str = "constant"
     patch_context_radius: float | None = None
     norm_mode: str = "percentile"
@@ -106,6 +111,10 @@ class ModelConfig:
         need(
             self.patch_size is None or self.patch_size >= 4,
             f"patch_size must be >= 4 or None, got {self.patch_size}",
+        )
+        need(
+            self.patch_max_size >= 4,
+            f"patch_max_size must be >= 4, got {self.patch_max_size}",
         )
         need(
             self.patch_padding in ("constant", "reflect", "edge"),

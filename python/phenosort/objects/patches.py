@@ -33,12 +33,17 @@ class PatchSpec:
         Values outside the image: ``constant`` (0 after normalisation), ``reflect`` or ``edge``.
     context_radius : float or None
         None keeps the surroundings; r multiplies the image by the object mask dilated by r
-        pixels (in-plane; Z scaled by the voxel anisotropy), suppressing neighbours.
+        image pixels (in-plane; Z scaled by the voxel anisotropy), suppressing neighbours.
+    scale : float
+        Image voxels per patch voxel on every axis. 1 cuts at full resolution; s > 1 covers
+        ``shape * s`` voxels sampled every s voxels (nearest), so large objects fit a
+        network input of bounded size.
     """
 
     shape: tuple[int, ...]
     padding: str = "constant"
     context_radius: float | None = None
+    scale: float = 1.0
 
     def __post_init__(self) -> None:
         if len(self.shape) not in (2, 3) or any(int(s) < 1 for s in self.shape):
@@ -51,6 +56,8 @@ class PatchSpec:
             )
         if self.context_radius is not None and self.context_radius < 0:
             raise InvalidInputError(f"context_radius must be >= 0, got {self.context_radius}")
+        if not self.scale > 0:
+            raise InvalidInputError(f"patch scale must be > 0, got {self.scale}")
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -100,9 +107,13 @@ def estimate_patch_size(
     return int(min(max(edge, minimum), maximum))
 
 
-def _axis_indices(start: np.ndarray, size: int, length: int, padding: str):
-    """Per-object indices ``(B, size)`` along one axis and where they fall inside the image."""
-    idx = start[:, None] + np.arange(size)
+def _axis_indices(start: np.ndarray, size: int, length: int, padding: str, scale: float = 1.0):
+    """Per-object indices ``(B, size)`` along one axis and where they fall inside the image.
+
+    With ``scale`` s, patch voxel i samples the centre of the image block [i*s, (i+1)*s).
+    """
+    steps = np.arange(size) if scale == 1 else np.floor(np.arange(size) * scale + (scale - 1) / 2)
+    idx = start[:, None] + steps.astype(np.int64)
     valid = (idx >= 0) & (idx < length)
     if padding == "reflect" and length > 1:
         period = 2 * (length - 1)
@@ -111,9 +122,12 @@ def _axis_indices(start: np.ndarray, size: int, length: int, padding: str):
     return np.clip(idx, 0, length - 1), valid
 
 
-def patch_starts(table: ObjectTable, shape: tuple[int, ...]) -> np.ndarray:
-    """Top-left corner ``(B, ndim)`` of each object's patch (its bbox centred)."""
-    return (table.bbox_start + table.bbox_stop - np.asarray(shape)) // 2
+def patch_starts(table: ObjectTable, shape: tuple[int, ...], scale: float = 1.0) -> np.ndarray:
+    """First image voxel ``(B, ndim)`` of each object's patch (its bbox centred)."""
+    if scale == 1:
+        return (table.bbox_start + table.bbox_stop - np.asarray(shape)) // 2
+    covered = np.asarray(shape, np.float64) * scale
+    return np.floor((table.bbox_start + table.bbox_stop - covered) / 2).astype(np.int64)
 
 
 def extract_patches(
@@ -145,10 +159,12 @@ def extract_patches(
         raise InvalidInputError(
             f"patch shape {shape} has {len(shape)} axes but the labels are {ndim}D"
         )
-    starts = patch_starts(table, shape)
+    starts = patch_starts(table, shape, spec.scale)
     idx, valid = [], None
     for axis in range(ndim):
-        i, v = _axis_indices(starts[:, axis], shape[axis], labels.shape[axis], spec.padding)
+        i, v = _axis_indices(
+            starts[:, axis], shape[axis], labels.shape[axis], spec.padding, spec.scale
+        )
         expand = (slice(None),) + tuple(
             slice(None) if a == axis else np.newaxis for a in range(ndim)
         )
@@ -157,6 +173,8 @@ def extract_patches(
         v = v[expand]
         valid = v if valid is None else valid & v
     idx = tuple(idx)
+    if spec.scale != 1:
+        rows_inside = np.zeros_like(rows_inside)  # strided rows: gather voxel by voxel
 
     n = len(table)
     out = np.empty((n, image_cf.shape[0] + 1) + shape, np.float32)
@@ -169,7 +187,7 @@ def extract_patches(
     mask = found == _ids_like(table.label_id, labels.dtype).reshape((-1,) + (1,) * ndim)
     mask &= valid
     if spec.context_radius is not None:
-        keep = dilate_masks(mask, spec.context_radius, voxel_size)
+        keep = dilate_masks(mask, spec.context_radius / spec.scale, voxel_size)
         if spec.padding == "constant":
             keep = keep & valid  # one multiplication; x * v * k == x * (v & k) for v, k in {0, 1}
         out[:, :-1] *= keep[:, np.newaxis]
