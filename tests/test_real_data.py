@@ -2,38 +2,20 @@
 
 from __future__ import annotations
 
-import csv
-
 import numpy as np
 
 from conftest import shared_dataset
 from phenosort.classifier import ObjectClassifier, Sample
-from phenosort.dataio import find_sample_pairs, load_pair
 from phenosort.model.metrics import confusion_matrix, report
+from phenosort.sample_sets import labels_per_class, load_sample_set, split_by_image
 
 
 def _load(name: str, keep_classes=None):
-    root = shared_dataset(name)
-    with open(root / "classes.txt", newline="") as fh:
-        names = {int(r["class"]): r["name"] for r in csv.DictReader(fh)}
-    samples = []
-    for pair in find_sample_pairs(root / "samples"):
-        image, labels = load_pair(pair)
-        with open(pair.image_path.parent / "classes.csv", newline="") as fh:
-            ann = {int(r["label"]): int(r["class"]) for r in csv.DictReader(fh)}
-        if keep_classes:
-            ann = {k: v for k, v in ann.items() if v in keep_classes}
-        samples.append(Sample(image.array, labels, ann, image.axes, image.voxel_size, pair.stem))
-    return samples, [names[k] for k in sorted(names) if not keep_classes or k in keep_classes]
+    return load_sample_set(shared_dataset(name), keep_classes)
 
 
-def _split_by_image(samples, fraction=0.6, seed=12345):
-    """The benchmark protocol's split: shuffled sorted sample ids, first 60 % train."""
-    ids = sorted(s.name for s in samples)
-    order = [ids[i] for i in np.random.default_rng(seed).permutation(len(ids))]
-    cut = round(fraction * len(ids))
-    train = {n for n in order[:cut]}
-    return [s for s in samples if s.name in train], [s for s in samples if s.name not in train]
+def _split_by_image(samples):
+    return split_by_image(samples, 0.6, 12345)
 
 
 def _score(clf, test_samples, n_classes):
@@ -53,6 +35,18 @@ def test_split_never_shares_an_image():
     train, test = _split_by_image(samples)
     assert not {s.name for s in train} & {s.name for s in test}
     assert len(train) == 15 and len(test) == 10
+    assert {s.name for s in train} | {s.name for s in test} == {s.name for s in samples}
+
+
+def test_labels_per_class_draws_n_per_class_from_training_images_only():
+    samples, _ = _load("wbc", keep_classes={1, 2, 3, 4})
+    train, _ = _split_by_image(samples)
+    picked = labels_per_class(train, 10, seed=0)
+    counts = np.bincount([c for s in picked for c in s.annotations.values()], minlength=5)
+    assert counts[1:].tolist() == [10, 10, 10, 10]
+    assert {s.name for s in picked} <= {s.name for s in train}
+    again = labels_per_class(train, 10, seed=0)
+    assert [s.annotations for s in again] == [s.annotations for s in picked]
 
 
 def test_pannuke_short_training_beats_chance_on_held_out_images():
