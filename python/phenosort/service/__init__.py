@@ -1,0 +1,1 @@
+"""The gRPC service over the engine: codec, server, servicer (grpc is imported here only)."""
