@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from phenosort.classifier import ObjectClassifier
-from phenosort.model.metrics import confusion_matrix, report
+from phenosort.evaluation import score_samples
 from phenosort.sample_sets import labels_per_class, load_sample_set, split_by_image
 
 DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
@@ -41,17 +41,6 @@ VARIANTS = {
 }
 
 
-def score(clf, samples, n_classes):
-    truth, predicted = [], []
-    for s in samples:
-        ids = sorted(s.annotations)
-        if ids:
-            pred = clf.predict(s.image, s.labels, axes=s.axes, label_ids=ids)
-            truth += [s.annotations[int(i)] - 1 for i in pred.label_id]
-            predicted += list(pred.class_index - 1)
-    return report(confusion_matrix(np.array(truth), np.array(predicted), n_classes))
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data-root", type=Path, default=DATA)
@@ -72,7 +61,7 @@ def main() -> None:
                 start = time.perf_counter()
                 clf.fit(picked)
                 secs.append(time.perf_counter() - start)
-                metrics = score(clf, test, len(names))
+                metrics = score_samples(clf, test)
                 f1s.append(metrics["macro_f1"])
                 accs.append(metrics["accuracy"])
             row = {

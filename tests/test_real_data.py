@@ -6,7 +6,7 @@ import numpy as np
 
 from conftest import shared_dataset
 from phenosort.classifier import ObjectClassifier, Sample
-from phenosort.model.metrics import confusion_matrix, report
+from phenosort.evaluation import score_samples
 from phenosort.sample_sets import labels_per_class, load_sample_set, split_by_image
 
 
@@ -16,18 +16,6 @@ def _load(name: str, keep_classes=None):
 
 def _split_by_image(samples):
     return split_by_image(samples, 0.6, 12345)
-
-
-def _score(clf, test_samples, n_classes):
-    truth, predicted = [], []
-    for s in test_samples:
-        ids = sorted(s.annotations)
-        if not ids:
-            continue
-        pred = clf.predict(s.image, s.labels, axes=s.axes, voxel_size=s.voxel_size, label_ids=ids)
-        truth += [s.annotations[int(i)] - 1 for i in pred.label_id]
-        predicted += list(pred.class_index - 1)
-    return report(confusion_matrix(np.array(truth), np.array(predicted), n_classes))
 
 
 def test_split_never_shares_an_image():
@@ -54,7 +42,7 @@ def test_pannuke_short_training_beats_chance_on_held_out_images():
     train, test = _split_by_image(samples)
     clf = ObjectClassifier(names, train_epochs=12, train_patience=0)
     clf.fit(train)
-    metrics = _score(clf, test, len(names))
+    metrics = score_samples(clf, test)
     assert metrics["n"] > 150
     assert metrics["macro_f1"] > 0.65  # chance is 0.5 for two classes
 
@@ -64,7 +52,7 @@ def test_wbc_short_training_beats_chance_on_held_out_images():
     train, test = _split_by_image(samples)
     clf = ObjectClassifier(names, train_epochs=8, train_patience=0)
     clf.fit(train)
-    metrics = _score(clf, test, len(names))
+    metrics = score_samples(clf, test)
     assert metrics["n"] > 100
     assert metrics["accuracy"] > 0.5 and metrics["macro_f1"] > 0.35  # chance: 0.25
 

@@ -14,6 +14,25 @@ from .model.config import ModelConfig
 from .model.metrics import confusion_matrix, report
 
 
+def score_samples(classifier: ObjectClassifier, samples: Sequence[Sample]) -> dict:
+    """Predict the annotated objects of ``samples`` and report against their annotations
+    (accuracy, macro-F1, per class, confusion matrix). Use images the model never saw."""
+    n = len(classifier.class_names)
+    truth, predicted = [], []
+    for s in samples:
+        if not s.annotations:
+            continue
+        expected = {
+            int(label): classifier._resolve_class(v, s.name, label)
+            for label, v in s.annotations.items()
+        }
+        pred = classifier.predict(s.image, s.labels, axes=s.axes, voxel_size=s.voxel_size,
+                                  label_ids=sorted(expected))  # fmt: skip
+        truth += [expected[int(i)] - 1 for i in pred.label_id]
+        predicted += list(pred.class_index - 1)
+    return report(confusion_matrix(np.array(truth), np.array(predicted), n), classifier.class_names)
+
+
 def stratified_folds(classes: np.ndarray, k: int, seed: int) -> np.ndarray:
     """Fold number (0..k-1) of each object, each class spread evenly over the folds."""
     rng = np.random.default_rng(seed)
