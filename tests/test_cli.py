@@ -520,17 +520,17 @@ def test_info_settings(capsys):
 
 # ---------------------------------------------------------------------------- demo
 def test_demo_runs_end_to_end(tmp_path, capsys, monkeypatch):
-    """The README's main job: generate data, train, predict and report held-out accuracy.
+    """The demo without the service: generate data, train, predict, report held-out accuracy.
 
-    The demo trains with the defaults (about two minutes on two CPU cores); here the
-    defaults are shrunk so that every step still runs, on the same code path, in seconds.
+    The defaults are shrunk so that every step still runs, on the same code path, in seconds;
+    tests/service/test_demo.py runs the README's main job (through the service) as it is.
     """
     small = functools.partial(
         ModelConfig, train_epochs=3, net_width=8, train_min_epoch_samples=64, device="cpu"
     )
     monkeypatch.setattr(commands, "ModelConfig", small)
     out_dir = tmp_path / "demo"
-    code, out, err = run(capsys, "demo", "--out", out_dir, "--quiet")
+    code, out, err = run(capsys, "demo", "--out", out_dir, "--quiet", "--in-process")
     assert code == 0, err
     assert "held-out image demo_04:" in out
     line = next(x for x in out.splitlines() if x.startswith("held-out image"))

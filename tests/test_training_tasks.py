@@ -23,8 +23,10 @@ def _fit_score(task: str, seed_train=1, seed_test=2, make=None, **settings):
 def test_brightness_only_classes_need_per_image_normalisation():
     """Classes that differ only in brightness: the default (per-image percentile) learns them,
     per-patch min-max (the reference implementation's default) cannot."""
-    default, _ = _fit_score("brightness", make={"grid": (10, 10)})
-    minmax, _ = _fit_score("brightness", make={"grid": (10, 10)}, norm_mode="patch_minmax")
+    # dark background, neighbours outside the patch: min-max makes both classes identical
+    make = {"grid": (10, 10), "cell": 32, "background": 0.0}
+    default, _ = _fit_score("brightness", make=make, patch_size=32)
+    minmax, _ = _fit_score("brightness", make=make, patch_size=32, norm_mode="patch_minmax")
     assert default >= 0.95
     assert minmax < 0.9
     assert default - minmax >= 0.1

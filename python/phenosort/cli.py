@@ -1,4 +1,4 @@
-"""Command line: ``phenosort train | predict | suggest | explain | info | demo``.
+"""Command line: ``phenosort train | predict | suggest | explain | info | demo | serve``.
 
 Arguments are parsed before anything heavy is imported, so ``--help`` is instant. Every
 user error is printed as one ``error:`` line with exit status 2; nothing the user owns is
@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -36,6 +37,21 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("--device", default=None, help="auto (default), cpu, cuda or mps")
         p.add_argument("--quiet", action="store_true", help="no progress bars")
 
+    def server_args(p):  # train/predict on a `phenosort serve` server instead of in-process
+        p.add_argument("--server", metavar="HOST:PORT", help="run on this phenosort server")
+        p.add_argument(
+            "--token",
+            default=os.environ.get("PHENOSORT_TOKEN"),
+            help="server token (default: $PHENOSORT_TOKEN)",
+        )
+        p.add_argument("--tls-ca", type=Path, metavar="PEM", help="server root certificate (TLS)")
+        p.add_argument(
+            "--remote-model",
+            metavar="NAME",
+            help="model name on the server (default: the --model file's stem; predict "
+            "imports the file when the server lacks it)",
+        )
+
     p = sub.add_parser("train", help="train a model from annotated objects")
     data_args(p)
     p.add_argument(
@@ -59,6 +75,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--kfold", type=int, metavar="K", help="first report K-fold cross-validation metrics"
     )
+    server_args(p)
 
     p = sub.add_parser("predict", help="classify every object of every image")
     data_args(p)
@@ -69,6 +86,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--confidence", action="store_true", help="confidence maps")
     p.add_argument("--batch-size", type=int, help="objects per forward pass")
     p.add_argument("--overwrite", action="store_true", help="replace existing outputs")
+    server_args(p)
 
     p = sub.add_parser("suggest", help="objects most worth labelling next")
     data_args(p)
@@ -95,6 +113,27 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", type=Path, default=Path("demo-output"), help="folder (new)")
     p.add_argument("--device", default=None)
     p.add_argument("--quiet", action="store_true")
+    p.add_argument(
+        "--in-process", action="store_true", help="train and predict without the service"
+    )
+
+    p = sub.add_parser("serve", help="run the phenosort gRPC server")
+    p.add_argument("--host", default="127.0.0.1", help="address to listen on (default loopback)")
+    p.add_argument("--port", type=int, default=0, help="port (default 0: any free port)")
+    p.add_argument(
+        "--store",
+        type=Path,
+        help="models and tensors folder (default $PHENOSORT_STORE or the user data folder)",
+    )
+    p.add_argument("--device", default="auto", help="auto (default), cpu, cuda or mps")
+    p.add_argument("--token", help="require this bearer token (default: $PHENOSORT_TOKEN)")
+    p.add_argument("--token-file", type=Path, help="read the token from this file")
+    p.add_argument("--tls-cert", type=Path, metavar="PEM", help="TLS certificate chain")
+    p.add_argument("--tls-key", type=Path, metavar="PEM", help="TLS private key")
+    p.add_argument("--max-message-mb", type=int, default=64, help="largest gRPC message (MiB)")
+    p.add_argument("--workers", type=int, default=8, help="threads serving calls")
+    p.add_argument("--log-level", default="INFO", help="DEBUG, INFO (default), WARNING")
+    p.add_argument("--port-file", type=Path, help="write the port here once listening")
     return parser
 
 

@@ -73,6 +73,10 @@ def _training_samples(args: Namespace, pairs, class_names):
 
 
 def _config_from(args: Namespace, base: ModelConfig) -> ModelConfig:
+    return base.updated(**_setting_changes(args))
+
+
+def _setting_changes(args: Namespace) -> dict:
     changes = parse_settings(args.set)
     for flag, key in (
         ("epochs", "train_epochs"),
@@ -86,12 +90,14 @@ def _config_from(args: Namespace, base: ModelConfig) -> ModelConfig:
             changes[key] = getattr(args, flag)
     if getattr(args, "no_rot90", False):
         changes["aug_rot90"] = False
-    return base.updated(**changes)
+    return changes
 
 
 def run_train(args: Namespace) -> int:
     if args.model.exists() and not args.overwrite:
         raise InvalidInputError(f"model file {args.model} exists; use --overwrite or a new name")
+    if getattr(args, "server", None):
+        return _train_remote(args)
     pairs = find_pairs(args.data_dir)
     classes = [c.strip() for c in args.classes.split(",")] if args.classes else None
     if args.from_model:
@@ -105,16 +111,7 @@ def run_train(args: Namespace) -> int:
         raise InvalidInputError(
             f"annotation classes {names} differ from the model's {clf.class_names}"
         )
-    counts = {n: 0 for n in names}
-    for s in samples:
-        for v in s.annotations.values():
-            counts[names[int(v) - 1]] += 1
-    if not args.quiet:
-        print(
-            f"training on {len(samples)} image(s): "
-            + ", ".join(f"{n} {c}" for n, c in counts.items()),
-            file=sys.stderr,
-        )
+    _announce(args, samples, names)
     if args.kfold:
         from .evaluation import cross_validate
 
@@ -132,12 +129,92 @@ def run_train(args: Namespace) -> int:
 
         metrics = clf.fit(samples, warm_start=bool(args.from_model), progress=show)
     clf.save(args.model, overwrite=args.overwrite)
+    return _report_training(args, metrics, clf.version)
+
+
+def _announce(args: Namespace, samples, names: list[str]) -> None:
+    counts = {n: 0 for n in names}
+    for s in samples:
+        for v in s.annotations.values():
+            counts[names[int(v) - 1]] += 1
+    if not args.quiet:
+        print(
+            f"training on {len(samples)} image(s): "
+            + ", ".join(f"{n} {c}" for n, c in counts.items()),
+            file=sys.stderr,
+        )
+
+
+def _report_training(args: Namespace, metrics: dict | None, version: int) -> int:
     if args.json:
         print(json.dumps({"model": str(args.model), "validation": metrics}, indent=2))
     else:
-        print(f"model written to {args.model} (version {clf.version})")
+        print(f"model written to {args.model} (version {version})")
         print(format_report(metrics) if metrics else "no validation set (train_val_fraction=0)")
     return 0
+
+
+def _client(args: Namespace):
+    from .client import Client
+
+    return Client(args.server, token=args.token, tls_ca=args.tls_ca)
+
+
+def _train_remote(args: Namespace) -> int:
+    """``train --server``: the server's model (created, or imported ``--from``) gets these
+    images' annotations (replacing earlier ones of the same images), trains, and the new
+    version is exported to ``--model``."""
+    from .errors import ModelNotFoundError
+
+    if args.kfold:
+        raise InvalidInputError("--kfold runs in-process only; drop --server")
+    pairs = find_pairs(args.data_dir)
+    classes = [c.strip() for c in args.classes.split(",")] if args.classes else None
+    changes = _setting_changes(args)
+    changes.pop("device", None)  # the server runs on its own device (phenosort serve --device)
+    name = args.remote_model or args.model.stem
+    with _client(args) as client:
+        try:
+            info = client.get_model(name)
+        except ModelNotFoundError:
+            info = client.import_model(args.from_model, name) if args.from_model else None
+        samples, names = _training_samples(args, pairs, classes or (info and info.class_names))
+        if info is None:
+            client.create_model(name, names, **changes)
+        elif names != info.class_names:
+            raise InvalidInputError(
+                f"annotation classes {names} differ from server model {name!r}'s {info.class_names}"
+            )
+        for s in samples:
+            client.add_training_data(
+                name,
+                s.image,
+                s.labels,
+                s.annotations,
+                axes=s.axes,
+                voxel_size=s.voxel_size,
+                name=s.name,
+                replace=True,
+            )
+        _announce(args, samples, names)
+        with _bar(args, unit="epoch", desc="train") as bar:
+
+            def show(event):
+                bar.total = event.n_epochs
+                if event.epoch > bar.n:  # the first and last events carry no epoch
+                    post = {"loss": f"{event.train_loss:.3f}"}
+                    if event.val_accuracy is not None:
+                        post["val_acc"] = f"{event.val_accuracy:.3f}"
+                        post["val_f1"] = f"{event.val_macro_f1:.3f}"
+                    bar.set_postfix(post, refresh=False)
+                    bar.update(event.epoch - bar.n)
+
+            settings = changes if info is not None else {}
+            result = client.train(
+                name, progress=show, continue_training=bool(args.from_model), **settings
+            )
+        client.export_model(name, args.model, result["version"], overwrite=args.overwrite)
+    return _report_training(args, result["validation"], result["version"])
 
 
 def _predict_outputs(stem: str, out: Path, class_names: list[str]) -> dict[str, Path]:
@@ -154,16 +231,49 @@ def _predict_outputs(stem: str, out: Path, class_names: list[str]) -> dict[str, 
 
 def run_predict(args: Namespace) -> int:
     _check_out_dir(args.out, args.data_dir)
-    pairs = find_pairs(args.data_dir)
+    if getattr(args, "server", None):
+        with _client(args) as client:
+            return _predict_images(args, *_remote_predictor(args, client))
     clf = _load_model(args)
     if args.batch_size:
         clf.config = clf.config.updated(predict_batch_size=args.batch_size)
+
+    def predict(image, labels):
+        return clf.predict(image.array, labels, axes=image.axes, voxel_size=image.voxel_size)
+
+    return _predict_images(args, clf.class_names, predict)
+
+
+def _remote_predictor(args: Namespace, client):
+    """``predict --server``: class names and a predict function of the server's model."""
+    from .errors import ModelNotFoundError
+
+    if args.batch_size or args.device:
+        raise InvalidInputError("--batch-size and --device are the server's; drop them")
+    name = args.remote_model or args.model.stem
+    try:
+        info = client.get_model(name)
+    except ModelNotFoundError:
+        if not args.model.is_file():
+            raise
+        info = client.import_model(args.model, name)
+
+    def predict(image, labels):
+        remote = client.predict(name, image.array, labels, axes=image.axes,
+                                voxel_size=image.voxel_size, class_map=False)  # fmt: skip
+        return remote.to_prediction(labels)  # maps are painted here from the local mask
+
+    return info.class_names, predict
+
+
+def _predict_images(args: Namespace, names: list[str], predict) -> int:
+    pairs = find_pairs(args.data_dir)
     tables = [args.out / "objects.csv", args.out / "summary.csv"]
     if not args.overwrite:
         taken = [p for p in tables if p.exists()] + [
             p
             for pair in pairs
-            for p in _predict_outputs(pair.stem, args.out, clf.class_names).values()
+            for p in _predict_outputs(pair.stem, args.out, names).values()
             if p.exists()
         ]
         if taken:
@@ -172,10 +282,9 @@ def run_predict(args: Namespace) -> int:
             )
     args.out.mkdir(parents=True, exist_ok=True)
     rows, summary = [], []
-    names = clf.class_names
     for pair in _bar(args, iterable=pairs, unit="image", desc="predict"):
         image, labels = load_pair(pair)
-        pred = clf.predict(image.array, labels, axes=image.axes, voxel_size=image.voxel_size)
+        pred = predict(image, labels)
         outputs = _predict_outputs(pair.stem, args.out, names)
         if args.class_masks and labels.size and int(labels.max()) > 2**24:
             raise InvalidInputError(
@@ -297,4 +406,31 @@ def run_info(args: Namespace) -> int:
 def run_demo(args: Namespace) -> int:
     from .demo import run_demo as demo
 
-    return demo(args.out, device=args.device, quiet=args.quiet)
+    return demo(args.out, device=args.device, quiet=args.quiet, in_process=args.in_process)
+
+
+def run_serve(args: Namespace) -> int:
+    import os
+
+    from .service.server import serve
+
+    token = args.token
+    if args.token_file:
+        try:
+            token = args.token_file.read_text().strip()
+        except OSError as exc:
+            raise InvalidInputError(f"cannot read --token-file {args.token_file}: {exc}") from None
+    token = token or os.environ.get("PHENOSORT_TOKEN") or None
+    return serve(
+        host=args.host,
+        port=args.port,
+        store=args.store,
+        token=token,
+        tls_cert=args.tls_cert,
+        tls_key=args.tls_key,
+        device=args.device,
+        max_message_bytes=args.max_message_mb << 20,
+        workers=args.workers,
+        log_level=args.log_level,
+        port_file=args.port_file,
+    )

@@ -29,3 +29,18 @@ class ModelNotFoundError(PhenosortError, KeyError):
 
 class Cancelled(PhenosortError):
     """A long operation stopped because its cancel event was set."""
+
+
+class NotFoundError(PhenosortError, KeyError):
+    """A tensor, model or job id that the server does not know."""
+
+    def __str__(self) -> str:  # KeyError would quote the message
+        return str(self.args[0]) if self.args else ""
+
+
+class AlreadyExistsError(PhenosortError):
+    """Something with that name exists already."""
+
+
+class PreconditionError(PhenosortError):
+    """The request is valid but the current state does not allow it (e.g. untrained model)."""

@@ -50,6 +50,7 @@ def make_objects(
     voxel_size: tuple[float, ...] | None = None,
     large_ids: bool = False,
     noise: float = 0.05,
+    background: float = 0.1,
 ) -> SyntheticData:
     """Generate a synthetic image with ``prod(grid)`` objects.
 
@@ -67,6 +68,12 @@ def make_objects(
         anisotropy, ``voxel_size = (z, y, x)``).
     large_ids : bool
         Use IDs spread up to 2^32-1 (uint32 mask) instead of IDs spread below 60000 (uint16).
+    noise : float
+        Multiplicative (shot-like) noise; additive camera noise is ``2 * noise * background``.
+    background : float
+        Background level. 0 gives a dark, noise-free background: then per-patch min-max
+        normalisation maps a dim and a bright object to exactly the same patch (as long as
+        neighbours stay outside the patch).
     """
     if task not in TASKS:
         raise ValueError(f"task {task!r} is not one of {TASKS}")
@@ -111,13 +118,13 @@ def make_objects(
         labels[:, ys, xs][inside] = ids[i]
         signal[:, ys, xs] = np.where(inside, level[None], signal[:, ys, xs])
 
-    background = 0.1
     image = np.where(labels > 0, signal, background)
 
     # shot-noise-like (multiplicative) noise: after per-patch min-max, a dim and a bright
     # object look alike, as in real fluorescence images
     def noisy(x):
-        return x * (1 + rng.normal(0, 2 * noise, x.shape)) + rng.normal(0, noise / 5, x.shape)
+        additive = rng.normal(0, 2 * noise * background, x.shape) if background else 0.0
+        return x * (1 + rng.normal(0, 2 * noise, x.shape)) + additive
 
     planes = [noisy(image)]
     for c in range(1, channels):

@@ -1,0 +1,134 @@
+"""Uploaded tensors on disk, keyed by content id, and the service's own error types.
+
+An upload streams straight into a temporary memory-mapped ``.npy`` file next to the cache
+(never into a second in-memory copy), and is renamed to ``<root>/tensors/<hex>.npy`` once
+complete, so a tensor file is either whole or absent. A tiny JSON sidecar keeps its axes.
+Reading maps the file read-only; nothing is ever unpickled.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import time
+import uuid
+from collections.abc import Iterable
+from pathlib import Path
+
+import numpy as np
+
+from ..errors import InvalidInputError, NotFoundError
+from ..v1 import phenosort_pb2 as pb
+from .codec import TensorAssembler
+
+_ID = re.compile(r"^sha256:([0-9a-f]{64})$")
+_STALE_SECONDS = 3600  # temporary uploads older than this are leftovers of a crash
+
+
+class TensorCache:
+    """Content-addressed tensors under ``<root>/tensors``.
+
+    Parameters
+    ----------
+    root : path
+        The server's store folder (the ``tensors`` subfolder is created).
+    max_bytes : int or None
+        Largest accepted tensor; larger headers fail before any byte is written.
+    """
+
+    def __init__(self, root: str | Path, max_bytes: int | None = None) -> None:
+        self.folder = Path(root) / "tensors"
+        self.folder.mkdir(parents=True, exist_ok=True)
+        self.max_bytes = max_bytes
+        self._remove_stale_uploads()
+
+    def _remove_stale_uploads(self) -> None:
+        now = time.time()
+        for tmp in self.folder.glob(".upload-*"):
+            try:
+                if now - tmp.stat().st_mtime > _STALE_SECONDS:
+                    tmp.unlink()
+            except OSError:  # another process removed it first
+                pass
+
+    def _paths(self, tensor_id: str, what: str = "tensor id") -> tuple[Path, Path]:
+        if not tensor_id:
+            raise InvalidInputError(f"{what} is empty: upload the tensor and pass its id")
+        match = _ID.match(tensor_id)
+        if match is None:
+            raise InvalidInputError(
+                f"{what} {tensor_id!r} is not a tensor id (expected 'sha256:' and 64 hex digits)"
+            )
+        hex_ = match.group(1)
+        return self.folder / f"{hex_}.npy", self.folder / f"{hex_}.json"
+
+    def has(self, tensor_id: str) -> bool:
+        """Whether the tensor ``tensor_id`` is stored (malformed ids raise)."""
+        return self._paths(tensor_id)[0].is_file()
+
+    def get(self, tensor_id: str, what: str = "tensor id") -> tuple[np.ndarray, str]:
+        """The stored tensor as a read-only memory map, and its axes.
+
+        Raises :class:`NotFoundError` naming the id when it is not stored; ``what`` names
+        the request field in messages (e.g. ``"image_id"``).
+        """
+        data, meta = self._paths(tensor_id, what)
+        if not data.is_file():
+            raise NotFoundError(
+                f"{what} {tensor_id} is not on the server: upload it first (UploadTensor)"
+            )
+        axes = json.loads(meta.read_text()).get("axes", "") if meta.is_file() else ""
+        array = np.load(data, mmap_mode="r", allow_pickle=False)
+        return array, axes
+
+    def header(self, tensor_id: str, what: str = "tensor id") -> pb.TensorHeader:
+        """Header (dtype, shape, axes) of a stored tensor without reading its data."""
+        array, axes = self.get(tensor_id, what)
+        return pb.TensorHeader(dtype=array.dtype.name, shape=array.shape, axes=axes)
+
+    def upload(self, chunks: Iterable[pb.TensorChunk]) -> tuple[str, bool]:
+        """Store a chunk stream; returns ``(content id, cached)``.
+
+        ``cached`` is True when identical content was stored before (the new copy is
+        discarded). A stream that is empty, lacks its header or ends early fails with
+        :class:`InvalidInputError`, and leaves nothing behind.
+        """
+        tmp = self.folder / f".upload-{uuid.uuid4().hex}.npy"
+        assembler = None
+        try:
+            for chunk in chunks:
+                if assembler is None:
+                    if not chunk.HasField("header"):
+                        raise InvalidInputError("the first tensor chunk must carry the header")
+                    assembler = TensorAssembler(chunk.header, max_bytes=self.max_bytes, path=tmp)
+                elif chunk.HasField("header"):
+                    raise InvalidInputError("only the first tensor chunk may carry a header")
+                assembler.add(chunk.data)
+            if assembler is None:
+                raise InvalidInputError("the tensor stream was empty: send a header chunk")
+            _, tensor_id = assembler.finish()
+            axes = assembler.header.axes
+            assembler = None  # drop the memory map before renaming the file
+            data, meta = self._paths(tensor_id)
+            if data.is_file():
+                return tensor_id, True
+            if not meta.is_file():
+                write_atomic(meta, json.dumps({"axes": axes}))
+            os.replace(tmp, data)  # identical content: a concurrent twin is harmless
+            return tensor_id, False
+        finally:
+            del assembler
+            if tmp.exists():
+                tmp.unlink()
+
+
+def write_atomic(path: Path, text: str) -> None:
+    """Write ``text`` to ``path`` through a temporary file and a rename (never half-written)."""
+    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
+    try:
+        tmp.write_text(text)
+        os.replace(tmp, path)
+    finally:
+        if tmp.exists():
+            tmp.unlink()

@@ -1,0 +1,422 @@
+"""The ``phenosort.v1.ObjectClassifier`` RPCs: decode, call the engine, encode.
+
+Handlers hold no training or model logic (see :mod:`.registry` and :mod:`.jobs`). The
+:func:`_rpc` decorator turns exceptions into status codes with the user-facing message, and
+logs one line per call (method, status, bytes in and out, duration).
+"""
+
+from __future__ import annotations
+
+import copy
+import functools
+import inspect
+import logging
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import grpc
+import numpy as np
+
+from .. import __version__
+from ..axes import spatial_axes
+from ..classifier import ObjectClassifier
+from ..errors import (
+    AlreadyExistsError,
+    Cancelled,
+    InvalidInputError,
+    ModelFileError,
+    ModelNotFoundError,
+    NotFoundError,
+    PreconditionError,
+)
+from ..model.config import NETWORKS
+from ..v1 import phenosort_pb2 as pb
+from ..v1 import phenosort_pb2_grpc as pb_grpc
+from .cache import TensorCache
+from .codec import DEFAULT_CHUNK_BYTES, TensorTooLargeError, iter_chunks, to_tensor
+from .jobs import JobManager
+from .registry import ModelRegistry, parse_settings
+
+log = logging.getLogger("phenosort.service")
+
+OBJECT_BATCH = 1024  # objects per ObjectBatch message (~50 KB with a few classes)
+CACHED_KEY = "phenosort-cached"  # UploadTensor trailing metadata: "true" on a cache hit
+
+_CODES = (  # first match wins: TensorTooLargeError is an InvalidInputError
+    (TensorTooLargeError, grpc.StatusCode.RESOURCE_EXHAUSTED),
+    (NotFoundError, grpc.StatusCode.NOT_FOUND),
+    (ModelNotFoundError, grpc.StatusCode.NOT_FOUND),
+    (AlreadyExistsError, grpc.StatusCode.ALREADY_EXISTS),
+    (PreconditionError, grpc.StatusCode.FAILED_PRECONDITION),
+    (InvalidInputError, grpc.StatusCode.INVALID_ARGUMENT),
+    (Cancelled, grpc.StatusCode.CANCELLED),
+    (ModelFileError, grpc.StatusCode.DATA_LOSS),
+)
+
+
+def status_of(exc: BaseException) -> tuple[grpc.StatusCode, str]:
+    """Status code and message for an exception; unexpected ones get a logged error id."""
+    for kind, code in _CODES:
+        if isinstance(exc, kind):
+            return code, str(exc)
+    error_id = uuid.uuid4().hex[:12]
+    log.error("internal error %s", error_id, exc_info=exc)
+    return grpc.StatusCode.INTERNAL, f"internal server error (error id {error_id}, see the log)"
+
+
+class _Call:
+    """Bookkeeping of one RPC for its log line."""
+
+    def __init__(self, method: str, context: grpc.ServicerContext) -> None:
+        self.method, self.context = method, context
+        self.start = time.perf_counter()
+        self.bytes_in = self.bytes_out = 0
+        self.code = grpc.StatusCode.OK
+
+    def count_in(self, request):
+        if hasattr(request, "ByteSize"):
+            self.bytes_in = request.ByteSize()
+            return request
+        return self._counted(request)
+
+    def _counted(self, requests):
+        for message in requests:
+            self.bytes_in += message.ByteSize()
+            yield message
+
+    def sent(self, reply):
+        self.bytes_out += reply.ByteSize()
+        return reply
+
+    def fail(self, exc: Exception):
+        if not self.context.is_active():  # client gone or deadline passed: nothing to send
+            self.code = grpc.StatusCode.CANCELLED
+            log.debug("%s ended after the client left", self.method, exc_info=exc)
+            return
+        self.code, message = status_of(exc)
+        log.debug("%s failed", self.method, exc_info=exc)
+        self.context.abort(self.code, message)
+
+    def log(self) -> None:
+        ms = (time.perf_counter() - self.start) * 1e3
+        log.info(
+            "%s %s in=%dB out=%dB %.1fms",
+            self.method,
+            self.code.name,
+            self.bytes_in,
+            self.bytes_out,
+            ms,
+        )
+
+
+def _rpc(method):
+    """Map exceptions to status codes and log the call; works for streaming replies too."""
+    name = method.__name__
+    if inspect.isgeneratorfunction(method):
+
+        @functools.wraps(method)
+        def streaming(self, request, context):
+            call = _Call(name, context)
+            try:
+                for reply in method(self, call.count_in(request), context):
+                    yield call.sent(reply)
+            except GeneratorExit:  # the client stopped reading (cancel or disconnect)
+                call.code = grpc.StatusCode.CANCELLED
+                raise
+            except Exception as exc:
+                call.fail(exc)
+            finally:
+                call.log()
+
+        return streaming
+
+    @functools.wraps(method)
+    def unary(self, request, context):
+        call = _Call(name, context)
+        try:
+            return call.sent(method(self, call.count_in(request), context))
+        except Exception as exc:
+            call.fail(exc)
+        finally:
+            call.log()
+
+    return unary
+
+
+def _cancel_event(context: grpc.ServicerContext) -> threading.Event:
+    """An event set when the RPC ends early (client cancel, deadline): stops engine loops."""
+    event = threading.Event()
+    context.add_callback(event.set)
+    return event
+
+
+class PhenosortServicer(pb_grpc.ObjectClassifierServicer):
+    """Every RPC of ``phenosort.v1.ObjectClassifier`` over a store folder."""
+
+    def __init__(
+        self,
+        cache: TensorCache,
+        registry: ModelRegistry,
+        jobs: JobManager,
+        *,
+        store: Path,
+        device: str = "auto",
+        max_message_bytes: int = 64 << 20,
+    ) -> None:
+        self.cache, self.registry, self.jobs = cache, registry, jobs
+        self.store, self.device = store, device
+        self.max_message_bytes = max_message_bytes
+        self.chunk_bytes = min(DEFAULT_CHUNK_BYTES, max_message_bytes // 2)
+
+    # ------------------------------------------------------------------ helpers
+    def _input(self, image: pb.ImageInput):
+        pixels, axes = self.cache.get(image.image_id, "image_id")
+        labels, _ = self.cache.get(image.labels_id, "labels_id")
+        axes = axes or ("ZYX"[-pixels.ndim :] if pixels.ndim in (2, 3) else "")
+        return pixels, labels, axes, (tuple(image.voxel_size) or None)
+
+    # ------------------------------------------------------------------ server, tensors
+    @_rpc
+    def GetServerInfo(self, request, context):
+        import torch
+
+        from ..model.networks import resolve_device
+
+        return pb.ServerInfo(
+            phenosort_version=__version__,
+            torch_version=torch.__version__,
+            device=str(resolve_device(self.device)),
+            networks=list(NETWORKS),
+            max_message_bytes=self.max_message_bytes,
+            chunk_bytes=self.chunk_bytes,
+            api_version="v1",
+            store=str(self.store),
+        )
+
+    @_rpc
+    def UploadTensor(self, request_iterator, context):
+        tensor_id, cached = self.cache.upload(request_iterator)
+        context.set_trailing_metadata(((CACHED_KEY, "true" if cached else "false"),))
+        return pb.TensorRef(id=tensor_id)
+
+    @_rpc
+    def HasTensor(self, request, context):
+        return pb.HasTensorResponse(present=self.cache.has(request.id))
+
+    # ------------------------------------------------------------------ models
+    @_rpc
+    def CreateModel(self, request, context):
+        self.registry.create(request.name, list(request.class_names), request.settings_json)
+        return self.registry.model_info(request.name)
+
+    @_rpc
+    def ListModels(self, request, context):
+        models = []
+        for name in self.registry.names():
+            try:
+                models.append(self.registry.model_info(name))
+            except (ModelNotFoundError, NotFoundError):  # deleted while listing
+                continue
+        return pb.ListModelsResponse(models=models)
+
+    @_rpc
+    def GetModel(self, request, context):
+        return self.registry.model_info(request.name, request.version)
+
+    @_rpc
+    def DeleteModel(self, request, context):
+        job = self.jobs.active(request.name)
+        if job is not None:
+            raise PreconditionError(
+                f"model {request.name!r} is training (job {job.id}); cancel the job first"
+            )
+        self.registry.delete(request.name, request.version)
+        return pb.DeleteModelResponse()
+
+    # ------------------------------------------------------------------ training
+    @_rpc
+    def AddTrainingData(self, request, context):
+        if not request.HasField("image"):
+            raise InvalidInputError("image is missing: give image_id and labels_id")
+        return self.registry.add_training_data(
+            request.model, request.image, request.annotations, request.replace
+        )
+
+    @_rpc
+    def StartTraining(self, request, context):
+        settings = parse_settings(request.settings_json)
+        job = self.jobs.start(request.model, settings, request.continue_training)
+        return job.snapshot()
+
+    @_rpc
+    def WatchTraining(self, request, context):
+        yield from self.jobs.get(request.job_id).watch(context.is_active)
+
+    @_rpc
+    def CancelTraining(self, request, context):
+        job = self.jobs.cancel(request.job_id)
+        with job.condition:  # usually ends within one batch: answer with the final state
+            job.condition.wait_for(lambda: job.done, timeout=min(5.0, _remaining(context)))
+            return job.snapshot()
+
+    # ------------------------------------------------------------------ prediction
+    @_rpc
+    def Predict(self, request, context):
+        clf, _ = self.registry.classifier(request.model, request.version)
+        pixels, labels, axes, voxel_size = self._input(request.image)
+        pred = clf.predict(
+            pixels,
+            labels,
+            axes=axes,
+            voxel_size=voxel_size,
+            label_ids=list(request.label_ids) or None,
+            cancel=_cancel_event(context),
+        )
+        yield from _object_batches(pred)
+        spatial = spatial_axes(axes)
+        outputs = []
+        if request.class_map:
+            outputs.append(("class_map", pred.class_map))
+        if request.confidence_map:
+            outputs.append(("confidence_map", pred.confidence_map))
+        for name, make in outputs:
+            for chunk in iter_chunks(make(), spatial, name=name, chunk_bytes=self.chunk_bytes):
+                yield pb.PredictResponse(output=chunk)
+        if request.class_masks:
+            masks = pred.class_masks()
+            for class_name in list(masks):
+                mask = masks.pop(class_name)  # free each mask once it is sent
+                name = f"mask:{class_name}"
+                for chunk in iter_chunks(mask, spatial, name=name, chunk_bytes=self.chunk_bytes):
+                    yield pb.PredictResponse(output=chunk)
+                del mask
+
+    @_rpc
+    def Suggest(self, request, context):
+        clf, _ = self.registry.classifier(request.model, request.version)
+        pixels, labels, axes, voxel_size = self._input(request.image)
+        pred = clf.predict(
+            pixels, labels, axes=axes, voxel_size=voxel_size, cancel=_cancel_event(context)
+        )
+        exclude = np.asarray(request.exclude, np.int64) if request.exclude else None
+        picked = pred.suggest(request.n or 10, exclude)
+        rows = np.searchsorted(pred.label_id, picked)
+        return pb.SuggestResponse(
+            suggestions=[
+                pb.Suggestion(
+                    label=int(pred.label_id[r]),
+                    predicted_class=int(pred.class_index[r]),
+                    margin=float(pred.margin[r]),
+                )
+                for r in rows
+            ]
+        )
+
+    @_rpc
+    def Explain(self, request, context):
+        shared, _ = self.registry.classifier(request.model, request.version)
+        # Grad-CAM hooks the network: explain on a private copy so that concurrent
+        # predictions on the cached classifier are not disturbed
+        clf = copy.copy(shared)
+        clf.net = copy.deepcopy(shared.net)
+        pixels, labels, axes, voxel_size = self._input(request.image)
+        exp = clf.explain(
+            pixels,
+            labels,
+            int(request.label),
+            axes=axes,
+            voxel_size=voxel_size,
+            class_index=request.class_index or None,
+        )
+        return pb.ExplainResponse(
+            heatmap=to_tensor(exp.heatmap, "ZYX"[-exp.heatmap.ndim :]),
+            offset=list(exp.offset),
+            scale=float(exp.scale),
+            class_index=exp.class_index,
+            probabilities=[float(p) for p in exp.probabilities],
+        )
+
+    # ------------------------------------------------------------------ model files
+    @_rpc
+    def ExportModel(self, request, context):
+        version = self.registry.resolve_version(request.name, request.version)
+        path = self.registry.store.path(request.name, version)
+        with open(path, "rb") as fh:  # an open file survives a concurrent delete
+            first = True
+            while True:
+                data = fh.read(self.chunk_bytes)
+                if not data and not first:
+                    return
+                yield pb.FileChunk(name=request.name if first else "", data=data)
+                first = False
+
+    @_rpc
+    def ImportModel(self, request_iterator, context):
+        from ..model.file import load_model_file
+
+        folder = self.registry.store.root
+        tmp = folder / f".import-{uuid.uuid4().hex}.phenosort"
+        name, size, limit = None, 0, self.cache.max_bytes or float("inf")
+        try:
+            with open(tmp, "wb") as fh:
+                for chunk in request_iterator:
+                    if name is None:
+                        name = chunk.name
+                        self._check_new_name(name)
+                    size += len(chunk.data)
+                    if size > limit:
+                        raise TensorTooLargeError(
+                            f"the model file exceeds the server's limit of {limit} bytes"
+                        )
+                    fh.write(chunk.data)
+            if name is None:
+                raise InvalidInputError("the model file stream was empty")
+            try:
+                _, meta = load_model_file(tmp)  # verified: format, checksum, no pickle
+                ObjectClassifier.load(tmp)  # and buildable by this phenosort
+            except ModelFileError as exc:
+                message = str(exc).replace(str(tmp), "the uploaded file")
+                raise InvalidInputError(f"cannot import model {name!r}: {message}") from None
+            self.registry.add_version_file(name, tmp, meta)
+        finally:
+            tmp.unlink(missing_ok=True)
+        return self.registry.model_info(name)
+
+    def _check_new_name(self, name: str) -> None:
+        if not name:
+            raise InvalidInputError("the first chunk must name the model to import as")
+        if self.registry.exists(name):
+            raise AlreadyExistsError(f"a model named {name!r} exists already; choose a new name")
+
+
+def _remaining(context: grpc.ServicerContext) -> float:
+    remaining = context.time_remaining()
+    return 1e9 if remaining is None else max(0.0, remaining)
+
+
+def _object_batches(pred) -> Iterator[pb.PredictResponse]:
+    """Per-object results in batches; the first names the classes (also when empty)."""
+    names = list(pred.class_names)
+    labels = pred.label_id.tolist()
+    classes = pred.class_index.tolist()
+    confidence = pred.confidence.tolist()
+    member = pred.in_training_set.tolist()
+    probabilities = pred.probabilities.tolist()
+    n = len(labels)
+    for start in range(0, max(n, 1), OBJECT_BATCH):
+        objects = [
+            pb.ObjectResult(
+                label=labels[i],
+                class_index=classes[i],
+                class_name=names[classes[i] - 1],
+                probabilities=probabilities[i],
+                confidence=confidence[i],
+                in_training_set=member[i],
+            )
+            for i in range(start, min(start + OBJECT_BATCH, n))
+        ]
+        batch = pb.ObjectBatch(class_names=names if start == 0 else [], objects=objects)
+        yield pb.PredictResponse(objects=batch)
