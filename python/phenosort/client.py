@@ -26,7 +26,7 @@ from .errors import (
     ModelNotFoundError,
     PhenosortError,
 )
-from .results import Prediction
+from .results import Prediction, probability_columns
 from .service import codec
 from .v1 import phenosort_pb2 as pb
 from .v1 import phenosort_pb2_grpc as pb_grpc
@@ -190,21 +190,9 @@ class RemotePrediction:
 
     def columns(self) -> dict[str, np.ndarray]:
         """The keys of :meth:`Prediction.columns` except geometry (centroid, bbox, size)."""
-        names = np.asarray(self.class_names, dtype=object)
-        top = np.sort(self.probabilities, axis=1)
-        p = np.clip(self.probabilities, 1e-12, 1.0)
-        cols: dict[str, np.ndarray] = {
-            "label": self.label_id,
-            "class": self.class_index,
-            "class_name": names[self.class_index - 1],
-        }
-        for k, name in enumerate(self.class_names):
-            cols[f"p_{name}"] = self.probabilities[:, k]
-        cols["confidence"] = self.confidence
-        cols["margin"] = top[:, -1] - top[:, -2]
-        cols["entropy"] = -(p * np.log(p)).sum(axis=1)
-        cols["in_training_set"] = self.in_training_set
-        return cols
+        return probability_columns(
+            self.label_id, self.probabilities, list(self.class_names), self.in_training_set
+        )
 
     def to_prediction(self, labels: np.ndarray) -> Prediction:
         """A full :class:`~phenosort.results.Prediction` (geometry, maps, ROIs) painted from

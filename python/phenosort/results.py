@@ -56,13 +56,11 @@ class Prediction:
     @property
     def margin(self) -> np.ndarray:
         """Top-1 minus top-2 probability (small = ambiguous)."""
-        top = np.sort(self.probabilities, axis=1)
-        return top[:, -1] - top[:, -2]
+        return margin_of(self.probabilities)
 
     @property
     def entropy(self) -> np.ndarray:
-        p = np.clip(self.probabilities, 1e-12, 1.0)
-        return -(p * np.log(p)).sum(axis=1)
+        return entropy_of(self.probabilities)
 
     def _paint(self, values: np.ndarray, dtype, fill=0) -> np.ndarray:
         full = np.full(self.index.ids.size, fill, dtype=dtype)
@@ -93,18 +91,9 @@ class Prediction:
 
     def columns(self) -> dict[str, np.ndarray]:
         """The object table as columns: one row per object, keyed by ``label``."""
-        names = np.asarray(self.class_names, dtype=object)
-        cols: dict[str, np.ndarray] = {
-            "label": self.label_id,
-            "class": self.class_index,
-            "class_name": names[self.class_index - 1],
-        }
-        for k, name in enumerate(self.class_names):
-            cols[f"p_{name}"] = self.probabilities[:, k]
-        cols["confidence"] = self.confidence
-        cols["margin"] = self.margin
-        cols["entropy"] = self.entropy
-        cols["in_training_set"] = self.in_training_set
+        cols = probability_columns(
+            self.label_id, self.probabilities, self.class_names, self.in_training_set
+        )
         axis_names = ("z", "y", "x")[-self.table.ndim :]
         for a, axis in enumerate(axis_names):
             cols[f"centroid_{axis}"] = self.table.centroid[:, a]
@@ -137,6 +126,39 @@ class Prediction:
             picked.extend(layer[: n - len(picked)])
             depth += 1
         return self.label_id[np.asarray(picked, dtype=int)]
+
+
+def margin_of(probabilities: np.ndarray) -> np.ndarray:
+    top = np.sort(probabilities, axis=1)
+    return top[:, -1] - top[:, -2]
+
+
+def entropy_of(probabilities: np.ndarray) -> np.ndarray:
+    p = np.clip(probabilities, 1e-12, 1.0)
+    return -(p * np.log(p)).sum(axis=1)
+
+
+def probability_columns(
+    label_id: np.ndarray,
+    probabilities: np.ndarray,
+    class_names: list[str],
+    in_training_set: np.ndarray,
+) -> dict[str, np.ndarray]:
+    """Per-object columns that need no geometry: label, class, class name, one probability
+    per class, confidence, margin, entropy, in_training_set."""
+    class_index = probabilities.argmax(axis=1) + 1
+    cols: dict[str, np.ndarray] = {
+        "label": label_id,
+        "class": class_index,
+        "class_name": np.asarray(class_names, dtype=object)[class_index - 1],
+    }
+    for k, name in enumerate(class_names):
+        cols[f"p_{name}"] = probabilities[:, k]
+    cols["confidence"] = probabilities.max(axis=1)
+    cols["margin"] = margin_of(probabilities)
+    cols["entropy"] = entropy_of(probabilities)
+    cols["in_training_set"] = in_training_set
+    return cols
 
 
 def write_table_csv(path: str | Path, rows: list[dict[str, np.ndarray]], *, overwrite=False):

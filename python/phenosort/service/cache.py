@@ -20,7 +20,7 @@ import numpy as np
 
 from ..errors import InvalidInputError, NotFoundError
 from ..v1 import phenosort_pb2 as pb
-from .codec import TensorAssembler
+from .codec import assemble
 
 _ID = re.compile(r"^sha256:([0-9a-f]{64})$")
 _STALE_SECONDS = 3600  # temporary uploads older than this are leftovers of a crash
@@ -95,21 +95,9 @@ class TensorCache:
         :class:`InvalidInputError`, and leaves nothing behind.
         """
         tmp = self.folder / f".upload-{uuid.uuid4().hex}.npy"
-        assembler = None
         try:
-            for chunk in chunks:
-                if assembler is None:
-                    if not chunk.HasField("header"):
-                        raise InvalidInputError("the first tensor chunk must carry the header")
-                    assembler = TensorAssembler(chunk.header, max_bytes=self.max_bytes, path=tmp)
-                elif chunk.HasField("header"):
-                    raise InvalidInputError("only the first tensor chunk may carry a header")
-                assembler.add(chunk.data)
-            if assembler is None:
-                raise InvalidInputError("the tensor stream was empty: send a header chunk")
-            _, tensor_id = assembler.finish()
-            axes = assembler.header.axes
-            assembler = None  # drop the memory map before renaming the file
+            array, axes, tensor_id = assemble(chunks, max_bytes=self.max_bytes, path=tmp)
+            del array  # drop the memory map before renaming the file
             data, meta = self._paths(tensor_id)
             if data.is_file():
                 return tensor_id, True
@@ -118,7 +106,6 @@ class TensorCache:
             os.replace(tmp, data)  # identical content: a concurrent twin is harmless
             return tensor_id, False
         finally:
-            del assembler
             if tmp.exists():
                 tmp.unlink()
 

@@ -160,7 +160,8 @@ class TensorAssembler:
 
 
 def assemble(chunks: Iterable[pb.TensorChunk], **kwargs) -> tuple[np.ndarray, str, str]:
-    """Read a whole chunk stream; returns (array, axes, content id)."""
+    """Read a whole chunk stream; returns (array, axes, content id). ``kwargs`` go to
+    :class:`TensorAssembler` (``max_bytes``, ``path`` for a memory-mapped buffer)."""
     assembler = None
     for chunk in chunks:
         if assembler is None:
@@ -171,6 +172,6 @@ def assemble(chunks: Iterable[pb.TensorChunk], **kwargs) -> tuple[np.ndarray, st
             raise InvalidInputError("only the first tensor chunk may carry a header")
         assembler.add(chunk.data)
     if assembler is None:
-        raise InvalidInputError("the tensor stream was empty")
+        raise InvalidInputError("the tensor stream was empty: send a header chunk")
     array, cid = assembler.finish()
     return array, assembler.header.axes, cid
