@@ -5,7 +5,14 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 PYTHON=${PYTHON:-python3}
 if [ ! -x .venv/bin/python ]; then
-    "$PYTHON" -m venv .venv
+    if ! "$PYTHON" -m venv .venv 2>/dev/null; then
+        # Debian's system Python ships venv separately
+        rm -rf .venv
+        if command -v apt-get >/dev/null && [ "$(id -u)" = 0 ]; then
+            apt-get update -qq && apt-get install -y -qq python3-venv python3-pip >/dev/null
+        fi
+        "$PYTHON" -m venv .venv
+    fi
 fi
 stamp=.venv/.phenosort-installed
 want=$(cat pyproject.toml constraints.txt | sha256sum | cut -d' ' -f1)
