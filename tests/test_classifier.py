@@ -141,6 +141,9 @@ def test_continue_training_makes_a_new_version(trained, tmp_path):
     assert clf.patch_spec == trained.patch_spec
     clf.save(tmp_path / "v2.phenosort")
     assert read_metadata(tmp_path / "v2.phenosort")["version"] == 2
+    clf.config = clf.config.updated(net_width=64)
+    with pytest.raises(InvalidInputError, match="net_width 16 -> 64"):
+        clf.fit([sample_of(more, "more")], warm_start=True)
     assert read_metadata(tmp_path / "v1.phenosort")["version"] == 1
 
 

@@ -128,6 +128,7 @@ class ObjectClassifier:
         self.version = 0
         self.created: str | None = None
         self._device = None
+        self._trained_config: ModelConfig | None = None  # settings the weights were made with
 
     # ------------------------------------------------------------------ helpers
     @property
@@ -267,6 +268,7 @@ class ObjectClassifier:
         ndim, n_channels = ndims.pop(), channels.pop()
         if warm_start:
             self._check_compatible(preps[0])
+            self._check_fixed_settings()
             spec, net = self.patch_spec, self.net
         else:
             voxel_size = preps[0].voxel_size
@@ -332,6 +334,7 @@ class ObjectClassifier:
         if result is None:  # pragma: no cover - train_events always ends with a result
             raise Cancelled("training ended without a result")
         self.net, self.patch_spec = net.eval(), spec
+        self._trained_config = cfg
         self.validation = result.validation
         self.history = [vars(e) for e in history]
         self.version = self.version + 1 if warm_start else 1
@@ -449,6 +452,24 @@ class ObjectClassifier:
         offset = tuple(int(v) for v in patch_starts(table, spec.shape, spec.scale)[0])
         return Explanation(int(label_id), int(class_index), heat, offset, probs, spec.scale)
 
+    def _check_fixed_settings(self) -> None:
+        """Continued training keeps the network, patches and normalisation of the model:
+        changing them would save weights that no longer match the recorded settings."""
+        if self._trained_config is None:
+            return
+        old, new = self._trained_config.to_dict(), self.config.to_dict()
+        changed = sorted(
+            k
+            for k in new
+            if k.startswith(("net_", "patch_", "norm_")) and k != "net_weights" and old[k] != new[k]
+        )
+        if changed:
+            diffs = ", ".join(f"{k} {old[k]!r} -> {new[k]!r}" for k in changed)
+            raise InvalidInputError(
+                "continued training keeps the model's network, patch and normalisation "
+                f"settings; these differ: {diffs} (train a new model instead)"
+            )
+
     def _require_trained(self) -> None:
         if not self.is_trained:
             raise InvalidInputError("the classifier is not trained: call fit() or load a model")
@@ -518,6 +539,7 @@ class ObjectClassifier:
         except (KeyError, TypeError, ValueError, RuntimeError) as exc:
             raise ModelFileError(f"{path} is incompatible with this phenosort: {exc}") from None
         clf.net = net.eval()
+        clf._trained_config = config
         clf.validation = meta.get("validation")
         clf.history = meta.get("history", [])
         clf.training_data = meta.get("training_data", [])
