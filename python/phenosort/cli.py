@@ -131,7 +131,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--tls-cert", type=Path, metavar="PEM", help="TLS certificate chain")
     p.add_argument("--tls-key", type=Path, metavar="PEM", help="TLS private key")
     p.add_argument("--max-message-mb", type=int, default=64, help="largest gRPC message (MiB)")
-    p.add_argument("--workers", type=int, default=8, help="threads serving calls")
+    p.add_argument("--workers", type=int, default=16, help="threads serving calls")
     p.add_argument("--log-level", default="INFO", help="DEBUG, INFO (default), WARNING")
     p.add_argument("--port-file", type=Path, help="write the port here once listening")
     return parser

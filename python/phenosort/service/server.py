@@ -132,7 +132,7 @@ def create_server(
     device: str = "auto",
     max_message_bytes: int = 64 << 20,
     max_tensor_bytes: int = 32 << 30,
-    workers: int = 8,
+    workers: int = 16,
 ) -> RunningServer:
     """Create and start a phenosort server.
 
