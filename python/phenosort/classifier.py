@@ -157,7 +157,8 @@ class ObjectClassifier:
         image_range = None if norm.mode == "fixed" else norm.image_range(image_cf)
         return _Prepared(image_cf, labels, index, object_table_of(index), vs, image_range, name)
 
-    def _resolve_class(self, value, sample_name: str, label_id: int) -> int:
+    def resolve_class(self, value: int | str, sample_name: str = "", label_id: int = 0) -> int:
+        """Class index 1..K of a class name or index; errors name the sample and label."""
         if isinstance(value, str) and not value.strip().isdigit():
             if value not in self.class_names:
                 raise InvalidInputError(
@@ -245,7 +246,7 @@ class ObjectClassifier:
             ids = np.fromiter((int(k) for k in s.annotations), np.int64, len(s.annotations))
             rows = prep.table.rows(ids)  # errors name IDs missing from the mask
             classes = np.array(
-                [self._resolve_class(v, name, k) for k, v in s.annotations.items()], np.int64
+                [self.resolve_class(v, name, k) for k, v in s.annotations.items()], np.int64
             )
             preps.append(prep)
             targets_per.append((rows, classes))

@@ -23,7 +23,7 @@ def score_samples(classifier: ObjectClassifier, samples: Sequence[Sample]) -> di
         if not s.annotations:
             continue
         expected = {
-            int(label): classifier._resolve_class(v, s.name, label)
+            int(label): classifier.resolve_class(v, s.name, label)
             for label, v in s.annotations.items()
         }
         pred = classifier.predict(s.image, s.labels, axes=s.axes, voxel_size=s.voxel_size,
@@ -64,7 +64,7 @@ def cross_validate(
     keys = [(i, int(label)) for i, s in enumerate(samples) for label in s.annotations]
     classes = np.array(
         [
-            probe._resolve_class(samples[i].annotations[label], samples[i].name, label)
+            probe.resolve_class(samples[i].annotations[label], samples[i].name, label)
             for i, label in keys
         ]
     )
