@@ -1,9 +1,25 @@
 #!/usr/bin/env bash
-# Create .venv and install phenosort with its test tools. Idempotent: re-installs only when
-# pyproject.toml or constraints.txt changed. torch is pinned by constraints.txt (CPU wheel).
+# Set up a fresh machine: the Debian packages of the Fiji plugin build (scripts/apt-packages.txt,
+# when run as root with apt-get), then .venv with phenosort and its test tools. Idempotent:
+# installs only what is missing, re-installs Python packages only when pyproject.toml or
+# constraints.txt changed. torch is pinned by constraints.txt (CPU wheel).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PYTHON=${PYTHON:-python3}
+
+if command -v apt-get >/dev/null && [ "$(id -u)" = 0 ]; then
+    missing=()
+    for pkg in $(grep -v '^#' scripts/apt-packages.txt); do
+        dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" \
+            || missing+=("$pkg")
+    done
+    if [ ${#missing[@]} -gt 0 ]; then
+        echo "installing Debian packages: ${missing[*]}"
+        apt-get update -qq
+        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+            "${missing[@]}" >/dev/null
+    fi
+fi
 if [ ! -x .venv/bin/python ]; then
     if ! "$PYTHON" -m venv .venv 2>/dev/null; then
         # Debian's system Python ships venv separately

@@ -1,0 +1,65 @@
+package org.phenosort.phenosort.client;
+
+import ij.Prefs;
+import org.phenosort.phenosort.proto.v1.ServerInfo;
+
+/**
+ * The server address the PhenoSort commands use: host and port persist in ImageJ's preferences
+ * (IJ_Prefs.txt); the token stays in memory for this session only, so it is never written to disk.
+ */
+public final class ServerSettings {
+    public static final String DEFAULT_HOST = "127.0.0.1";
+    public static final int DEFAULT_PORT = 50051;
+    /** Deadline for the connection check. */
+    public static final long CHECK_TIMEOUT_MS = 10_000;
+
+    private static final String HOST_KEY = "phenosort.host";
+    private static final String PORT_KEY = "phenosort.port";
+    private static final String TLS_KEY = "phenosort.tls";
+    private static volatile String token = "";
+
+    private ServerSettings() {}
+
+    public static String host() {
+        return Prefs.get(HOST_KEY, DEFAULT_HOST);
+    }
+
+    public static int port() {
+        return (int) Prefs.get(PORT_KEY, DEFAULT_PORT);
+    }
+
+    public static boolean tls() {
+        return Prefs.get(TLS_KEY, false);
+    }
+
+    public static String token() {
+        return token;
+    }
+
+    public static void set(String host, int port, String token, boolean tls) {
+        if (host == null || host.trim().isEmpty()) throw new IllegalArgumentException("no server host given");
+        if (port <= 0 || port > 65535) throw new IllegalArgumentException("invalid port " + port);
+        Prefs.set(HOST_KEY, host.trim());
+        Prefs.set(PORT_KEY, port);
+        Prefs.set(TLS_KEY, tls);
+        ServerSettings.token = token == null ? "" : token;
+    }
+
+    /** A client for the stored address; close it after use. */
+    public static ClassifierClient newClient() {
+        return new ClassifierClient(host(), port(), token(), tls(), null);
+    }
+
+    /** Asks the stored server for its info with a short deadline. */
+    public static ServerInfo check() {
+        try (ClassifierClient client = newClient()) {
+            client.setTimeoutMs(CHECK_TIMEOUT_MS);
+            return client.serverInfo();
+        }
+    }
+
+    public static String describe(ServerInfo info) {
+        return "phenosort " + info.getPhenosortVersion() + " (API " + info.getApiVersion() + ", torch "
+                + info.getTorchVersion() + ", " + info.getDevice() + ")";
+    }
+}

@@ -1,0 +1,82 @@
+package org.phenosort.phenosort.commands;
+
+import ij.IJ;
+import ij.Macro;
+import ij.gui.GenericDialog;
+import ij.plugin.PlugIn;
+import java.awt.GraphicsEnvironment;
+import org.phenosort.phenosort.client.ClassifierException;
+import org.phenosort.phenosort.client.ServerSettings;
+import org.phenosort.phenosort.proto.v1.ServerInfo;
+
+/**
+ * Plugins &gt; PhenoSort &gt; Connect to Server: stores the server address and checks it.
+ * Recordable: {@code run("Connect to Server", "host=127.0.0.1 port=50051 token=[]");}
+ */
+public class ConnectServer implements PlugIn {
+
+    @Override
+    public void run(String arg) {
+        String options = Macro.getOptions();
+        String host = ServerSettings.host();
+        int port = ServerSettings.port();
+        String token = ServerSettings.token();
+        boolean tls = ServerSettings.tls();
+        if (GraphicsEnvironment.isHeadless()) {
+            // GenericDialog needs AWT; read the macro options directly (none: the stored address)
+            if (options == null) options = "";
+            host = Macro.getValue(options, "host", host);
+            port = (int) parse(Macro.getValue(options, "port", String.valueOf(port)), port);
+            token = Macro.getValue(options, "token", token);
+            tls = options.contains(" tls") || options.startsWith("tls") || options.isEmpty() && tls;
+        } else {
+            GenericDialog gd = new GenericDialog("PhenoSort: Connect to Server");
+            gd.addStringField("Host", host, 20);
+            gd.addNumericField("Port", port, 0);
+            gd.addStringField("Token (optional)", token, 20);
+            gd.addCheckbox("TLS", tls);
+            gd.addMessage("Start a server with:  phenosort serve --port " + port);
+            gd.showDialog();
+            if (gd.wasCanceled()) return;
+            host = gd.getNextString().trim();
+            port = (int) gd.getNextNumber();
+            token = gd.getNextString().trim();
+            tls = gd.getNextBoolean();
+        }
+        connect(host, port, token, tls);
+    }
+
+    /** Stores and checks the address; reports success in the log and errors as an error message. */
+    public static boolean connect(String host, int port, String token, boolean tls) {
+        try {
+            ServerSettings.set(host, port, token, tls);
+            ServerInfo info = ServerSettings.check();
+            IJ.log("PhenoSort: connected to " + host + ":" + port + ", " + ServerSettings.describe(info));
+            IJ.showStatus("PhenoSort: connected to " + host + ":" + port);
+            return true;
+        } catch (ClassifierException e) {
+            error("Cannot reach the PhenoSort server at " + host + ":" + port + "\n" + e.getMessage()
+                    + "\nIs `phenosort serve` running there?");
+        } catch (IllegalArgumentException e) {
+            error(e.getMessage());
+        }
+        return false;
+    }
+
+    static void error(String message) {
+        // a modal dialog would block a batch or headless run: log instead
+        if (GraphicsEnvironment.isHeadless() || IJ.getInstance() == null || ij.macro.Interpreter.isBatchMode()) {
+            IJ.log("PhenoSort error: " + message.replace('\n', ' '));
+        } else {
+            IJ.error("PhenoSort", message);
+        }
+    }
+
+    private static double parse(String s, double fallback) {
+        try {
+            return Double.parseDouble(s.trim());
+        } catch (NumberFormatException e) {
+            return fallback;
+        }
+    }
+}
