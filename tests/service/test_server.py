@@ -21,7 +21,6 @@ from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
 from phenosort.errors import InvalidInputError
 from phenosort.service import codec
 from phenosort.service.server import create_server
-from phenosort.service.servicer import CACHED_KEY
 from phenosort.testing import make_objects
 from phenosort.v1 import phenosort_pb2 as pb
 from phenosort.v1 import phenosort_pb2_grpc as pb_grpc
@@ -51,10 +50,10 @@ def test_server_info_health_and_reflection(service, stub):
 
 def test_upload_is_cached_by_content(service, stub):
     array = np.arange(5000, dtype=np.uint16).reshape(50, 100)
-    ref, call = stub.UploadTensor.with_call(codec.iter_chunks(array, "YX", chunk_bytes=999))
-    assert ref.id.startswith("sha256:") and dict(call.trailing_metadata())[CACHED_KEY] == "false"
-    again, call = stub.UploadTensor.with_call(codec.iter_chunks(array, "YX", chunk_bytes=4096))
-    assert again.id == ref.id and dict(call.trailing_metadata())[CACHED_KEY] == "true"
+    ref = stub.UploadTensor(codec.iter_chunks(array, "YX", chunk_bytes=999))
+    assert ref.id.startswith("sha256:") and not ref.cached
+    again = stub.UploadTensor(codec.iter_chunks(array, "YX", chunk_bytes=4096))
+    assert again.id == ref.id and again.cached
     assert stub.HasTensor(pb.TensorRef(id=ref.id)).present
     assert not stub.HasTensor(pb.TensorRef(id="sha256:" + "0" * 64)).present
     other = upload(stub, array, "XY")  # the axes are part of the content id

@@ -43,7 +43,6 @@ from .registry import ModelRegistry, parse_settings
 log = logging.getLogger("phenosort.service")
 
 OBJECT_BATCH = 1024  # objects per ObjectBatch message (~50 KB with a few classes)
-CACHED_KEY = "phenosort-cached"  # UploadTensor trailing metadata: "true" on a cache hit
 
 _CODES = (  # first match wins: TensorTooLargeError is an InvalidInputError
     (TensorTooLargeError, grpc.StatusCode.RESOURCE_EXHAUSTED),
@@ -199,8 +198,7 @@ class PhenosortServicer(pb_grpc.ObjectClassifierServicer):
     @_rpc
     def UploadTensor(self, request_iterator, context):
         tensor_id, cached = self.cache.upload(request_iterator)
-        context.set_trailing_metadata(((CACHED_KEY, "true" if cached else "false"),))
-        return pb.TensorRef(id=tensor_id)
+        return pb.TensorRef(id=tensor_id, cached=cached)
 
     @_rpc
     def HasTensor(self, request, context):

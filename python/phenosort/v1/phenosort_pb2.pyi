@@ -55,10 +55,12 @@ class TensorChunk(_message.Message):
     def __init__(self, header: _Optional[_Union[TensorHeader, _Mapping]] = ..., data: _Optional[bytes] = ..., name: _Optional[str] = ...) -> None: ...
 
 class TensorRef(_message.Message):
-    __slots__ = ("id",)
+    __slots__ = ("id", "cached")
     ID_FIELD_NUMBER: _ClassVar[int]
+    CACHED_FIELD_NUMBER: _ClassVar[int]
     id: str
-    def __init__(self, id: _Optional[str] = ...) -> None: ...
+    cached: bool
+    def __init__(self, id: _Optional[str] = ..., cached: _Optional[bool] = ...) -> None: ...
 
 class HasTensorResponse(_message.Message):
     __slots__ = ("present",)
