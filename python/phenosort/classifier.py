@@ -159,20 +159,9 @@ class ObjectClassifier:
 
     def resolve_class(self, value: int | str, sample_name: str = "", label_id: int = 0) -> int:
         """Class index 1..K of a class name or index; errors name the sample and label."""
-        if isinstance(value, str) and not value.strip().isdigit():
-            if value not in self.class_names:
-                raise InvalidInputError(
-                    f"unknown class {value!r} for label {label_id} in {sample_name or 'sample'};"
-                    f" known classes: {', '.join(self.class_names)}"
-                )
-            return self.class_names.index(value) + 1
-        k = int(value)
-        if not 1 <= k <= len(self.class_names):
-            raise InvalidInputError(
-                f"class index {k} for label {label_id} in {sample_name or 'sample'} is out "
-                f"of range 1..{len(self.class_names)}"
-            )
-        return k
+        return class_index_of(
+            value, self.class_names, f" for label {label_id} in {sample_name or 'sample'}"
+        )
 
     def _check_compatible(self, prep: _Prepared) -> None:
         if prep.labels.ndim != self.ndim:
@@ -547,6 +536,26 @@ class ObjectClassifier:
         clf.version = int(meta.get("version", 1))
         clf.created = meta.get("created")
         return clf
+
+
+def class_index_of(value: int | str, class_names: Sequence[str], where: str = "") -> int:
+    """Class index 1..K of a class name or a 1-based index (digit strings are indices).
+
+    ``where`` (e.g. " for label 12 in img01") is put into the error message.
+    """
+    if isinstance(value, str) and not value.strip().isdigit():
+        if value not in class_names:
+            raise InvalidInputError(
+                f"unknown class {value!r}{where}; known classes: {', '.join(class_names)}"
+            )
+        return list(class_names).index(value) + 1
+    k = int(value)
+    if not 1 <= k <= len(class_names):
+        raise InvalidInputError(
+            f"class index {k}{where} is out of range 1..{len(class_names)} "
+            f"({', '.join(class_names)})"
+        )
+    return k
 
 
 def class_colors(n: int) -> list[str]:

@@ -12,7 +12,7 @@ import numpy as np
 from tqdm import tqdm
 
 from .annotations import read_annotations_csv, read_roi_annotations, rois_for_objects, write_roi_zip
-from .classifier import ObjectClassifier, Sample
+from .classifier import ObjectClassifier, Sample, class_index_of
 from .cli import parse_settings
 from .dataio import find_pairs, load_pair, write_class_map, write_float_image, write_label_image
 from .errors import InvalidInputError
@@ -99,7 +99,7 @@ def run_train(args: Namespace) -> int:
     if getattr(args, "server", None):
         return _train_remote(args)
     pairs = find_pairs(args.data_dir)
-    classes = [c.strip() for c in args.classes.split(",")] if args.classes else None
+    classes = _class_list(args)
     if args.from_model:
         clf = ObjectClassifier.load(args.from_model, device=args.device)
         clf.config = _config_from(args, clf.config)
@@ -120,16 +120,25 @@ def run_train(args: Namespace) -> int:
     with _bar(args, total=clf.config.train_epochs, unit="epoch", desc="train") as bar:
 
         def show(event):
-            info = {"loss": f"{event.train_loss:.3f}"}
-            if event.val_accuracy is not None:
-                info["val_acc"] = f"{event.val_accuracy:.3f}"
-                info["val_f1"] = f"{event.val_macro_f1:.3f}"
-            bar.set_postfix(info)
+            bar.set_postfix(_epoch_postfix(event))
             bar.update(1)
 
         metrics = clf.fit(samples, warm_start=bool(args.from_model), progress=show)
     clf.save(args.model, overwrite=args.overwrite)
     return _report_training(args, metrics, clf.version)
+
+
+def _epoch_postfix(event) -> dict[str, str]:
+    """Progress-bar fields of a local ``EpochEvent`` or a remote ``TrainingProgress``."""
+    info = {"loss": f"{event.train_loss:.3f}"}
+    if event.val_accuracy is not None:
+        info["val_acc"] = f"{event.val_accuracy:.3f}"
+        info["val_f1"] = f"{event.val_macro_f1:.3f}"
+    return info
+
+
+def _class_list(args: Namespace) -> list[str] | None:
+    return [c.strip() for c in args.classes.split(",")] if args.classes else None
 
 
 def _announce(args: Namespace, samples, names: list[str]) -> None:
@@ -169,7 +178,7 @@ def _train_remote(args: Namespace) -> int:
     if args.kfold:
         raise InvalidInputError("--kfold runs in-process only; drop --server")
     pairs = find_pairs(args.data_dir)
-    classes = [c.strip() for c in args.classes.split(",")] if args.classes else None
+    classes = _class_list(args)
     changes = _setting_changes(args)
     changes.pop("device", None)  # the server runs on its own device (phenosort serve --device)
     name = args.remote_model or args.model.stem
@@ -202,11 +211,7 @@ def _train_remote(args: Namespace) -> int:
             def show(event):
                 bar.total = event.n_epochs
                 if event.epoch > bar.n:  # the first and last events carry no epoch
-                    post = {"loss": f"{event.train_loss:.3f}"}
-                    if event.val_accuracy is not None:
-                        post["val_acc"] = f"{event.val_accuracy:.3f}"
-                        post["val_f1"] = f"{event.val_macro_f1:.3f}"
-                    bar.set_postfix(post, refresh=False)
+                    bar.set_postfix(_epoch_postfix(event), refresh=False)
                     bar.update(event.epoch - bar.n)
 
             settings = changes if info is not None else {}
@@ -352,13 +357,7 @@ def run_explain(args: Namespace) -> int:
     if args.out.exists() and not args.overwrite:
         raise InvalidInputError(f"{args.out} exists; use --overwrite or another name")
     image, labels = load_pair(pairs[args.image])
-    k = None
-    if args.class_name:
-        if args.class_name not in clf.class_names:
-            raise InvalidInputError(
-                f"unknown class {args.class_name!r}; known: {', '.join(clf.class_names)}"
-            )
-        k = clf.class_names.index(args.class_name) + 1
+    k = class_index_of(args.class_name, clf.class_names) if args.class_name else None
     exp = clf.explain(
         image.array, labels, args.label, axes=image.axes, voxel_size=image.voxel_size, class_index=k
     )

@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from ..axes import check_labels, check_voxel_size, to_channel_first
-from ..classifier import ObjectClassifier, Sample
+from ..classifier import ObjectClassifier, Sample, class_index_of
 from ..errors import AlreadyExistsError, InvalidInputError, ModelNotFoundError, PreconditionError
 from ..model.config import ModelConfig
 from ..objects.table import object_table
@@ -257,25 +257,12 @@ class ModelRegistry:
         for a in annotations:
             if a.label == 0:
                 raise InvalidInputError("label 0 is the background and cannot be annotated")
-            if a.class_name:
-                if a.class_name not in class_names:
-                    raise InvalidInputError(
-                        f"unknown class {a.class_name!r} for label {a.label}; known classes: "
-                        f"{', '.join(class_names)}"
-                    )
-                k = class_names.index(a.class_name) + 1
-                if a.class_index and a.class_index != k:
-                    raise InvalidInputError(
-                        f"label {a.label}: class_index {a.class_index} and class_name "
-                        f"{a.class_name!r} disagree"
-                    )
-            else:
-                k = a.class_index
-                if not 1 <= k <= len(class_names):
-                    raise InvalidInputError(
-                        f"unknown class index {k} for label {a.label}: use 1..{len(class_names)}"
-                        f" ({', '.join(class_names)}) or a class_name"
-                    )
+            k = class_index_of(a.class_name or a.class_index, class_names, f" for label {a.label}")
+            if a.class_name and a.class_index and a.class_index != k:
+                raise InvalidInputError(
+                    f"label {a.label}: class_index {a.class_index} and class_name "
+                    f"{a.class_name!r} disagree"
+                )
             if resolved.get(a.label, k) != k:
                 raise InvalidInputError(f"label {a.label} is annotated with two classes")
             resolved[int(a.label)] = k
