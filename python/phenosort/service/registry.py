@@ -170,15 +170,16 @@ class ModelRegistry:
                 for key in [k for k in list(cache) if k[0] == name and version in (0, k[1])]:
                     cache.pop(key, None)
 
-    def add_version_file(self, name: str, path: Path, meta: dict) -> None:
-        """Store a verified model file as version 1 of a new model ``name`` (import)."""
+    def add_version_file(self, name: str, path: Path, classifier: ObjectClassifier) -> None:
+        """Store a verified model file (loaded as ``classifier``) as version 1 of a new model
+        ``name`` (import)."""
         with self._lock:
             folder = self._folder(name)
             if self.exists(name):
                 raise AlreadyExistsError(f"a model named {name!r} exists already")
             folder.mkdir(parents=True, exist_ok=True)
             path.replace(folder / "v0001.phenosort")
-            spec = {"class_names": meta["class_names"], "settings": meta["config"]}
+            spec = {"class_names": classifier.class_names, "settings": classifier.config.to_dict()}
             write_atomic(folder / _MODEL_FILE, json.dumps(spec, indent=1))
 
     # ------------------------------------------------------------------ training set

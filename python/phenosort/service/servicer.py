@@ -353,8 +353,6 @@ class PhenosortServicer(pb_grpc.ObjectClassifierServicer):
 
     @_rpc
     def ImportModel(self, request_iterator, context):
-        from ..model.file import load_model_file
-
         folder = self.registry.store.root
         tmp = folder / f".import-{uuid.uuid4().hex}.phenosort"
         name, size, limit = None, 0, self.cache.max_bytes or float("inf")
@@ -372,13 +370,12 @@ class PhenosortServicer(pb_grpc.ObjectClassifierServicer):
                     fh.write(chunk.data)
             if name is None:
                 raise InvalidInputError("the model file stream was empty")
-            try:
-                _, meta = load_model_file(tmp)  # verified: format, checksum, no pickle
-                ObjectClassifier.load(tmp)  # and buildable by this phenosort
+            try:  # verified (format, checksum, no pickle) and buildable by this phenosort
+                imported = ObjectClassifier.load(tmp)
             except ModelFileError as exc:
                 message = str(exc).replace(str(tmp), "the uploaded file")
                 raise InvalidInputError(f"cannot import model {name!r}: {message}") from None
-            self.registry.add_version_file(name, tmp, meta)
+            self.registry.add_version_file(name, tmp, imported)
         finally:
             tmp.unlink(missing_ok=True)
         return self.registry.model_info(name)
