@@ -447,17 +447,11 @@ class ObjectClassifier:
         changing them would save weights that no longer match the recorded settings."""
         if self._trained_config is None:
             return
-        old, new = self._trained_config.to_dict(), self.config.to_dict()
-        changed = sorted(
-            k
-            for k in new
-            if k.startswith(("net_", "patch_", "norm_")) and k != "net_weights" and old[k] != new[k]
-        )
+        changed = ModelConfig.fixed_changes(self._trained_config.to_dict(), self.config.to_dict())
         if changed:
-            diffs = ", ".join(f"{k} {old[k]!r} -> {new[k]!r}" for k in changed)
             raise InvalidInputError(
                 "continued training keeps the model's network, patch and normalisation "
-                f"settings; these differ: {diffs} (train a new model instead)"
+                f"settings; these differ: {', '.join(changed)} (train a new model instead)"
             )
 
     def _require_trained(self) -> None:

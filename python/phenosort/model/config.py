@@ -200,6 +200,19 @@ class ModelConfig:
             )
         return cls(**data).validated()
 
+    @staticmethod
+    def fixed_changes(old: dict, new: dict) -> list[str]:
+        """``"key old -> new"`` for each network, patch or normalisation setting in ``new``
+        that differs from ``old``: continued training cannot change these, because the
+        weights were made with them (``net_weights`` only matters at creation)."""
+        return [
+            f"{k} {old.get(k)!r} -> {new[k]!r}"
+            for k in sorted(new)
+            if k.startswith(("net_", "patch_", "norm_"))
+            and k != "net_weights"
+            and old.get(k) != new[k]
+        ]
+
     def updated(self, **changes) -> ModelConfig:
         """A copy with ``changes`` applied (unknown keys are an error)."""
         return ModelConfig.from_dict({**self.to_dict(), **changes})

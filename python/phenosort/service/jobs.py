@@ -24,7 +24,6 @@ log = logging.getLogger("phenosort.service")
 
 TERMINAL = (pb.JOB_STATE_SUCCEEDED, pb.JOB_STATE_FAILED, pb.JOB_STATE_CANCELLED)
 _KEEP_FINISHED = 100  # finished jobs remembered for late watchers
-_FIXED_PREFIXES = ("net_", "patch_", "norm_")  # a warm start cannot change these
 
 
 class Job:
@@ -135,11 +134,7 @@ class JobManager:
             )
         if continue_training:  # FAILED_PRECONDITION when untrained
             latest = self.registry.metadata(model, self.registry.resolve_version(model))
-            fixed = sorted(
-                k
-                for k, v in settings.items()
-                if k.startswith(_FIXED_PREFIXES) and latest["config"].get(k) != v
-            )
+            fixed = ModelConfig.fixed_changes(latest["config"], settings)
             if fixed:
                 raise InvalidInputError(
                     f"continue_training keeps the network, patches and normalisation of the "
