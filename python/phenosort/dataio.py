@@ -15,6 +15,7 @@ import uuid
 import xml.etree.ElementTree as ET
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
+from importlib import resources
 from pathlib import Path
 
 import numpy as np
@@ -30,29 +31,6 @@ IMAGE_EXTENSIONS = (".ome.tiff", ".ome.tif", ".tiff", ".tif", ".png", ".jpeg", "
 _TIFF_EXTENSIONS = (".tif", ".tiff")
 _MICRO = {"micron", "microns", "µm", "μm", "\\u00b5m", "um"}
 _MAX_FLOAT32_INT = 2**24  # float32 holds every integer up to here exactly
-
-# Fiji's luts/glasbey.lut (Glasbey et al. 2007), the file ImageJ reads as "Glasbey.lut" for ROI
-# group colours (ij/gui/Roi.java getGroupColor: colour of group g = LUT entry g). Same palette,
-# written as RGB hex, 16 entries a row; entry 0 (white there) is set to black in glasbey_lut().
-_GLASBEY_HEX = """
-ffffff0000ffff000000ff00000033ff00b6005300ffd300009fff9a4d4200ffbe783fc11f9698ffacfdb1cc71f1085c
-fe8f42dd00ff201a01720055766c9502ad24c8ff00886c00ffb79f858567a1030014f9ff00479edc5e9393d4ff004cff
-00425039a76aee70fe000064abf5cca192ffa4ff73ffce71470015d4adc5fb766fabbc007500d7a6009a0073fea55dae
-6284020079a800ff835635009f003f422d42fff2bb005d43fcff7c9fbfbaa754134a276c0010a6914e6dcf9500c3bbff
-fd4440424e206a0100b5835484e99360d900ff6fd3664b3ffe6400e4037f11c7aed2818b5b767c203b6ab454ffe208d2
-0001145d8444a6faff617bc962007a7ebe3a003cb7fffd0007c5e2b4a73994ba8accbba0370031002801967a81278826
-ce82b496a4c4b420806e56b49300b9c7303d7366ff0fbbfdaca464b675fad8dcfe578d71d8552200c467f3a569d8ffb6
-0118db344236ff9a00575f01c6f14fff5f857bacf0786431a285cc69ffdcc65264791a4000ee46e7cf45d980e9ffd3d1
-d1ff8d24000357a3c1d3e7c9cb6f4f3e18000075df70b058d11800001e6b69c8c5ffcbffe9c289bf812e452a91ab4cc2
-0e753d001e1976497fffa9c85e37d9eee68a9f3621500094bd9080006d7e58df60475067015d9f63303c02ce948b5325
-ab00ff8d2a8755539496ff0000987bff8acbde45c86b6de61e0044ad4c8aff86a100233c8acd006fca9de14bfdffb04d
-e5e8397210ff6f5265868930632650692620c86e00d1a4ffc6d2564f674daea5a6aa2d65c751afff59ac92664e6686b8
-6f98ff5cff9fac89b2d22262c7cf93ffb91efa948d31224efe5161fe8d64443617c9a254c7e8f044980093ac3a164b1c
-085479742d00683cff402926a471d7cf009b7601235300580052e82b5c57a0d992b01ae51d03247a3a9fd6d1cfa06469
-6a9da099db71c038cf7dff59950022d5a2df1683cca6f9456d696156bc4eff6d51ff03f8ff0049ca0023436d12eaaaad
-bfa500262c3355b90279b69efeecd48ba5598dfec1003c2b3f1128ffddf6111a929a4254959dee7e82483a0665bd7565
-"""
-
 
 @dataclass(frozen=True)
 class ImageData:
@@ -417,8 +395,10 @@ def glasbey_lut() -> np.ndarray:
     (Fiji's ``glasbey.lut``; ``glasbey_on_dark.lut`` is a different palette). Entry 0, white in
     that file and no group's colour, is black here so that background shows dark.
     """
-    lut = np.frombuffer(bytes.fromhex("".join(_GLASBEY_HEX.split())), np.uint8).reshape(256, 3)
-    lut = lut.copy()
+    # resources/Glasbey.lut is Fiji's luts/glasbey.lut (Glasbey et al. 2007) in ImageJ's raw
+    # format (256 reds, greens, blues); the Fiji plugin ships the same file.
+    raw = resources.files("phenosort").joinpath("resources/Glasbey.lut").read_bytes()
+    lut = np.frombuffer(raw, np.uint8).reshape(3, 256).T.copy()
     lut[0] = 0
     return lut
 
