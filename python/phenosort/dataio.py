@@ -32,6 +32,7 @@ _TIFF_EXTENSIONS = (".tif", ".tiff")
 _MICRO = {"micron", "microns", "µm", "μm", "\\u00b5m", "um"}
 _MAX_FLOAT32_INT = 2**24  # float32 holds every integer up to here exactly
 
+
 @dataclass(frozen=True)
 class ImageData:
     """Pixels with their axes and calibration.
