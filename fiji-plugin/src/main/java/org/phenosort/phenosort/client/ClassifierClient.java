@@ -30,6 +30,14 @@ import java.util.Map;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Consumer;
+import org.phenosort.phenosort.proto.v1.CancelTrainingRequest;
+import org.phenosort.phenosort.proto.v1.DeleteModelRequest;
+import org.phenosort.phenosort.proto.v1.ExplainRequest;
+import org.phenosort.phenosort.proto.v1.ExplainResponse;
+import org.phenosort.phenosort.proto.v1.GetModelRequest;
+import org.phenosort.phenosort.proto.v1.SuggestRequest;
+import org.phenosort.phenosort.proto.v1.Suggestion;
+import java.io.InputStream;
 import org.phenosort.phenosort.proto.v1.AddTrainingDataRequest;
 import org.phenosort.phenosort.proto.v1.Annotation;
 import org.phenosort.phenosort.proto.v1.CreateModelRequest;
@@ -289,6 +297,24 @@ public final class ClassifierClient implements AutoCloseable {
         }
     }
 
+    /** A model with its versions and the metadata of {@code version} (0: latest). */
+    public ModelInfo getModel(String name, int version) {
+        try {
+            return stub(timeoutMs).getModel(GetModelRequest.newBuilder().setName(name).setVersion(version).build());
+        } catch (StatusRuntimeException e) {
+            throw ClassifierException.of(e);
+        }
+    }
+
+    /** Deletes one version, or with {@code version} 0 the whole model and its training set. */
+    public void deleteModel(String name, int version) {
+        try {
+            stub(timeoutMs).deleteModel(DeleteModelRequest.newBuilder().setName(name).setVersion(version).build());
+        } catch (StatusRuntimeException e) {
+            throw ClassifierException.of(e);
+        }
+    }
+
     public List<ModelInfo> listModels() {
         try {
             return stub(timeoutMs).listModels(ListModelsRequest.getDefaultInstance()).getModelsList();
@@ -378,6 +404,14 @@ public final class ClassifierClient implements AutoCloseable {
         return last;
     }
 
+    public TrainingJob cancelTraining(String jobId) {
+        try {
+            return stub(timeoutMs).cancelTraining(CancelTrainingRequest.newBuilder().setJobId(jobId).build());
+        } catch (StatusRuntimeException e) {
+            throw ClassifierException.of(e);
+        }
+    }
+
     public static boolean isDone(JobState state) {
         return state == JobState.JOB_STATE_SUCCEEDED || state == JobState.JOB_STATE_FAILED
                 || state == JobState.JOB_STATE_CANCELLED;
@@ -440,7 +474,81 @@ public final class ClassifierClient implements AutoCloseable {
         return out;
     }
 
+    /** The {@code n} objects most worth labelling next (smallest margin first), skipping {@code exclude}. */
+    public List<Suggestion> suggest(String model, int version, ImageInput image, int n, Iterable<Long> exclude) {
+        SuggestRequest.Builder b = SuggestRequest.newBuilder().setModel(model).setVersion(version).setImage(image)
+                .setN(n);
+        if (exclude != null) b.addAllExclude(exclude);
+        try {
+            return stub(timeoutMs * 4).suggest(b.build()).getSuggestionsList();
+        } catch (StatusRuntimeException e) {
+            throw ClassifierException.of(e);
+        }
+    }
+
+    /** Grad-CAM of object {@code label} for class {@code classIndex} (0: the predicted class). */
+    public ExplainResponse explain(String model, int version, ImageInput image, long label, int classIndex) {
+        ExplainRequest req = ExplainRequest.newBuilder().setModel(model).setVersion(version).setImage(image)
+                .setLabel(label).setClassIndex(classIndex).build();
+        try {
+            return stub(timeoutMs * 4).explain(req);
+        } catch (StatusRuntimeException e) {
+            throw ClassifierException.of(e);
+        }
+    }
+
     // ------------------------------------------------------------------ model files
+
+    /** Imports a model file (as written by export or `phenosort train`) as model {@code name}. */
+    public ModelInfo importModel(String name, InputStream in) throws IOException {
+        final ModelInfo[] result = new ModelInfo[1];
+        final Throwable[] error = new Throwable[1];
+        final CountDownLatch done = new CountDownLatch(1);
+        StreamObserver<FileChunk> requests = async.withDeadlineAfter(timeoutMs * 10, TimeUnit.MILLISECONDS)
+                .importModel(new StreamObserver<ModelInfo>() {
+                    @Override
+                    public void onNext(ModelInfo value) {
+                        result[0] = value;
+                    }
+
+                    @Override
+                    public void onError(Throwable t) {
+                        error[0] = t;
+                        done.countDown();
+                    }
+
+                    @Override
+                    public void onCompleted() {
+                        done.countDown();
+                    }
+                });
+        byte[] buf = new byte[DEFAULT_CHUNK_BYTES];
+        boolean first = true;
+        try {
+            for (int n; (n = in.read(buf)) > 0 || first; ) {
+                FileChunk.Builder c = FileChunk.newBuilder().setData(ByteString.copyFrom(buf, 0, Math.max(n, 0)));
+                if (first) c.setName(name);
+                first = false;
+                requests.onNext(c.build());
+                if (n <= 0) break;
+            }
+            requests.onCompleted();
+        } catch (IOException | RuntimeException e) {
+            requests.onError(e);
+            throw e;
+        }
+        try {
+            if (!done.await(timeoutMs * 10 + 5000, TimeUnit.MILLISECONDS)) {
+                throw new ClassifierException(io.grpc.Status.Code.DEADLINE_EXCEEDED, "import did not finish", null);
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new ClassifierException(io.grpc.Status.Code.CANCELLED, "interrupted", e);
+        }
+        if (error[0] != null) throw ClassifierException.of(error[0]);
+        return result[0];
+    }
+
 
     /** Writes a model version (0: latest) as one file to {@code out}; returns the bytes written. */
     public long exportModel(String name, int version, OutputStream out) throws IOException {
