@@ -7,6 +7,7 @@ import ij.plugin.PlugIn;
 import java.awt.GraphicsEnvironment;
 import org.phenosort.phenosort.client.ClassifierException;
 import org.phenosort.phenosort.client.ServerSettings;
+import org.phenosort.phenosort.imagej.Glasbey;
 import org.phenosort.phenosort.proto.v1.ServerInfo;
 
 /**
@@ -17,6 +18,7 @@ public class ConnectServer implements PlugIn {
 
     @Override
     public void run(String arg) {
+        Glasbey.provideToRoiGroups();  // ROI sets opened after connecting show their class colours
         String options = Macro.getOptions();
         String host = ServerSettings.host();
         int port = ServerSettings.port();
@@ -55,21 +57,12 @@ public class ConnectServer implements PlugIn {
             IJ.showStatus("PhenoSort: connected to " + host + ":" + port);
             return true;
         } catch (ClassifierException e) {
-            error("Cannot reach the PhenoSort server at " + host + ":" + port + "\n" + e.getMessage()
+            CommandSupport.error("Cannot reach the PhenoSort server at " + host + ":" + port + "\n" + e.getMessage()
                     + "\nIs `phenosort serve` running there?");
         } catch (IllegalArgumentException e) {
-            error(e.getMessage());
+            CommandSupport.error(e.getMessage());
         }
         return false;
-    }
-
-    static void error(String message) {
-        // a modal dialog would block a batch or headless run: log instead
-        if (GraphicsEnvironment.isHeadless() || IJ.getInstance() == null || ij.macro.Interpreter.isBatchMode()) {
-            IJ.log("PhenoSort error: " + message.replace('\n', ' '));
-        } else {
-            IJ.error("PhenoSort", message);
-        }
     }
 
     private static double parse(String s, double fallback) {

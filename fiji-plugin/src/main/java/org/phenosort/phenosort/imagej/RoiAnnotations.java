@@ -82,10 +82,14 @@ public final class RoiAnnotations {
         prop = prop == null ? null : prop.trim();
         int group = roi.getGroup();
         if (group > 0) {
+            // the group is the class; a "class" property names it, else ImageJ's group name
+            String named = prop != null && !prop.isEmpty() && !INT.matcher(prop).matches() ? prop : null;
             while (names.size() < group) {
-                String groupName = Roi.getGroupName(names.size() + 1);
-                names.add(groupName != null && !groupName.isEmpty() ? groupName : "class " + (names.size() + 1));
+                int k = names.size() + 1;
+                String groupName = k == group && named != null ? named : Roi.getGroupName(k);
+                names.add(groupName != null && !groupName.isEmpty() ? groupName : "class " + k);
             }
+            if (named != null && names.get(group - 1).equals("class " + group)) names.set(group - 1, named);
             return group;
         }
         if (prop != null && !prop.isEmpty()) {

@@ -1,17 +1,43 @@
 package org.phenosort.phenosort.macro;
 
+import ij.IJ;
+import ij.ImagePlus;
+import ij.Macro;
+import ij.WindowManager;
+import ij.gui.Roi;
+import ij.io.FileSaver;
+import ij.io.RoiDecoder;
+import ij.measure.ResultsTable;
+import java.io.File;
+import java.io.IOException;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.zip.ZipEntry;
+import java.util.zip.ZipFile;
+import org.phenosort.phenosort.client.ClassifierClient;
 import org.phenosort.phenosort.client.ClassifierException;
 import org.phenosort.phenosort.client.ServerSettings;
+import org.phenosort.phenosort.commands.ManageModels;
+import org.phenosort.phenosort.proto.v1.JobState;
+import org.phenosort.phenosort.proto.v1.ModelInfo;
 import org.phenosort.phenosort.proto.v1.ServerInfo;
+import org.phenosort.phenosort.workflow.AnnotatedImage;
+import org.phenosort.phenosort.workflow.Classification;
+import org.phenosort.phenosort.workflow.Training;
+import org.phenosort.phenosort.workflow.TrainingOptions;
 
 /**
- * Static entry points for ImageJ macros that also work without a display, e.g.
+ * Static entry points for ImageJ macros that also work without a display (no {@code run()}), e.g.
  * <pre>
- * r = call("org.phenosort.phenosort.macro.MacroApi.connect", "127.0.0.1", "50051");
+ * api = "org.phenosort.phenosort.macro.MacroApi";
+ * r = call(api + ".connect", "127.0.0.1", "50051");
  * if (startsWith(r, "error")) exit(r);
- * print(call("org.phenosort.phenosort.macro.MacroApi.serverInfo"));
+ * r = call(api + ".train", "cells", "/data/img.tif", "/data/labels.tif", "rois=/data/rois.zip epochs=30");
+ * r = call(api + ".classify", "/data/img.tif", "/data/labels.tif", "cells", "0", "save=/data/out");
  * </pre>
- * Every method returns a string; failures return "error: CODE: message" instead of throwing.
+ * Images are window titles or file paths. Every method returns a string of "key=value" pairs;
+ * failures return "error: CODE: message" instead of throwing.
  */
 public final class MacroApi {
     private MacroApi() {}
@@ -28,10 +54,8 @@ public final class MacroApi {
             return describe(ServerSettings.check());
         } catch (NumberFormatException e) {
             return "error: invalid port " + port;
-        } catch (ClassifierException e) {
-            return "error: " + e.getMessage();
-        } catch (IllegalArgumentException e) {
-            return "error: " + e.getMessage();
+        } catch (RuntimeException e) {
+            return error(e);
         }
     }
 
@@ -39,9 +63,192 @@ public final class MacroApi {
     public static String serverInfo() {
         try {
             return describe(ServerSettings.check());
-        } catch (ClassifierException e) {
-            return "error: " + e.getMessage();
+        } catch (RuntimeException e) {
+            return error(e);
         }
+    }
+
+    /**
+     * Trains {@code model} on the annotations of an image: ROIs from {@code rois=<zip>} in the
+     * options, else the ROI Manager or the image's overlay. Options (all optional): rois, classes
+     * (comma-separated), network, patch, epochs, augmentation, normalization, validation, continue.
+     * Returns "version=N accuracy=A macro_f1=F objects=N" ("state=cancelled" when cancelled).
+     */
+    public static String train(String model, String image, String labels, String options) {
+        try {
+            ImagePlus imp = resolve(image), lab = resolve(labels);
+            String o = options == null ? "" : options + " ";
+            TrainingOptions t = new TrainingOptions();
+            t.model = model;
+            t.network = Macro.getValue(o, "network", t.network);
+            t.patchSize = (int) number(Macro.getValue(o, "patch", "0"));
+            t.epochs = (int) number(Macro.getValue(o, "epochs", "0"));
+            t.augmentation = Macro.getValue(o, "augmentation", t.augmentation);
+            t.normalization = Macro.getValue(o, "normalization", t.normalization);
+            t.validation = number(Macro.getValue(o, "validation", "-1"));
+            t.continueTraining = (" " + o).contains(" continue ");
+            List<String> classes = new ArrayList<>();
+            for (String s : Macro.getValue(o, "classes", "").split(",")) if (!s.trim().isEmpty()) classes.add(s.trim());
+            String zip = Macro.getValue(o, "rois", "");
+            Roi[] rois = zip.isEmpty() ? roisOf(imp) : readRoiZip(new File(zip));
+            AnnotatedImage.Collected data = AnnotatedImage.collect(imp, lab, rois, classes);
+            for (String s : data.skipped) IJ.log("PhenoSort: " + s);
+            Training.Result r;
+            try (ClassifierClient client = ServerSettings.newClient()) {
+                r = Training.train(client, t, data.classNames, data.images, null, null);
+            }
+            if (r.job.getState() == JobState.JOB_STATE_CANCELLED) return "state=cancelled";
+            if (r.job.getState() != JobState.JOB_STATE_SUCCEEDED) return "error: training failed: " + r.job.getMessage();
+            String out = "version=" + r.job.getVersion() + " objects=" + data.count();
+            com.google.gson.JsonObject m = com.google.gson.JsonParser.parseString(
+                    r.metricsJson().isEmpty() ? "{}" : r.metricsJson()).getAsJsonObject();
+            if (m.has("validation") && m.get("validation").isJsonObject()) {
+                com.google.gson.JsonObject v = m.getAsJsonObject("validation");
+                out += String.format(Locale.ROOT, " accuracy=%.4f macro_f1=%.4f", v.get("accuracy").getAsDouble(),
+                        v.get("macro_f1").getAsDouble());
+            }
+            return out;
+        } catch (RuntimeException | IOException e) {
+            return error(e);
+        }
+    }
+
+    /**
+     * Classifies every object of an image. Options: save=&lt;folder&gt; writes &lt;name&gt;_classes.tif and
+     * &lt;name&gt;_objects.csv there; show displays the class map and sets the Results table.
+     * Returns "objects=N &lt;class&gt;=count ...".
+     */
+    public static String classify(String image, String labels, String model, String version, String options) {
+        try {
+            ImagePlus imp = resolve(image), lab = resolve(labels);
+            String o = options == null ? "" : options + " ";
+            Classification c;
+            try (ClassifierClient client = ServerSettings.newClient()) {
+                c = Classification.run(client, model, (int) number(version), imp, lab, new Classification.Outputs());
+            }
+            ResultsTable table = c.table();
+            String save = Macro.getValue(o, "save", "");
+            if (!save.isEmpty()) {
+                File dir = new File(save);
+                if (!dir.isDirectory() && !dir.mkdirs()) return "error: cannot create " + dir;
+                String base = Classification.baseName(imp.getTitle());
+                File map = new File(dir, base + "_classes.tif"), csv = new File(dir, base + "_objects.csv");
+                if (map.exists() || csv.exists()) return "error: " + map + " or " + csv + " exists; not overwritten";
+                if (!new FileSaver(c.classMap).saveAsTiff(map.getPath())) return "error: cannot write " + map;
+                table.save(csv.getPath());
+            }
+            if ((" " + o).contains(" show ")) {
+                c.classMap.show();
+                ij.plugin.filter.Analyzer.setResultsTable(table);
+                table.show("Results");
+            }
+            int[] counts = c.counts();
+            int total = 0;
+            StringBuilder s = new StringBuilder();
+            for (int k = 0; k < counts.length; k++) {
+                total += counts[k];
+                s.append(' ').append(c.classNames.get(k).replace(' ', '_')).append('=').append(counts[k]);
+            }
+            return "objects=" + total + s;
+        } catch (RuntimeException e) {
+            return error(e);
+        }
+    }
+
+    /** The server's model names, comma-separated. */
+    public static String listModels() {
+        try (ClassifierClient client = ServerSettings.newClient()) {
+            List<String> names = new ArrayList<>();
+            for (ModelInfo m : client.listModels()) names.add(m.getName());
+            return String.join(",", names);
+        } catch (RuntimeException e) {
+            return error(e);
+        }
+    }
+
+    public static String exportModel(String model, String version, String file) {
+        try (ClassifierClient client = ServerSettings.newClient()) {
+            return "bytes=" + ManageModels.exportModel(client, model, (int) number(version), new File(file));
+        } catch (RuntimeException | IOException e) {
+            return error(e);
+        }
+    }
+
+    public static String importModel(String model, String file) {
+        try (ClassifierClient client = ServerSettings.newClient()) {
+            ModelInfo m = ManageModels.importModel(client, model, new File(file));
+            return "model=" + m.getName() + " version=" + m.getVersions(m.getVersionsCount() - 1);
+        } catch (RuntimeException | IOException e) {
+            return error(e);
+        }
+    }
+
+    /** Deletes a version, or with version 0 the whole model. */
+    public static String deleteModel(String model, String version) {
+        try (ClassifierClient client = ServerSettings.newClient()) {
+            client.deleteModel(model, (int) number(version));
+            return "deleted=" + model;
+        } catch (RuntimeException e) {
+            return error(e);
+        }
+    }
+
+    // ------------------------------------------------------------------ helpers
+
+    /** An open image by title, or an image file by path. */
+    static ImagePlus resolve(String titleOrPath) {
+        ImagePlus imp = WindowManager.getImage(titleOrPath);
+        if (imp != null) return imp;
+        File f = new File(titleOrPath);
+        if (!f.isFile()) throw new IllegalArgumentException("no open image titled '" + titleOrPath + "' and no such file");
+        imp = IJ.openImage(f.getPath());
+        if (imp == null) throw new IllegalArgumentException(f + ": ImageJ cannot open this file");
+        return imp;
+    }
+
+    private static Roi[] roisOf(ImagePlus imp) {
+        ij.plugin.frame.RoiManager rm =
+                java.awt.GraphicsEnvironment.isHeadless() ? null : ij.plugin.frame.RoiManager.getInstance2();
+        if (rm != null && rm.getCount() > 0) return rm.getRoisAsArray();
+        return imp.getOverlay() == null ? new Roi[0] : imp.getOverlay().toArray();
+    }
+
+    /** The ROIs of an ImageJ ROI zip (RoiManager's "Save..." format), in file order. */
+    static Roi[] readRoiZip(File zip) throws IOException {
+        if (!zip.isFile()) throw new IOException(zip + ": file not found");
+        List<Roi> rois = new ArrayList<>();
+        try (ZipFile z = new ZipFile(zip)) {
+            for (java.util.Enumeration<? extends ZipEntry> e = z.entries(); e.hasMoreElements(); ) {
+                ZipEntry entry = e.nextElement();
+                if (!entry.getName().endsWith(".roi")) continue;
+                byte[] bytes = readAll(z.getInputStream(entry));
+                Roi roi = new RoiDecoder(bytes, entry.getName()).getRoi();
+                if (roi != null) rois.add(roi);
+            }
+        }
+        return rois.toArray(new Roi[0]);
+    }
+
+    private static byte[] readAll(java.io.InputStream in) throws IOException {
+        try (java.io.InputStream input = in) {
+            java.io.ByteArrayOutputStream out = new java.io.ByteArrayOutputStream();
+            byte[] buf = new byte[8192];
+            for (int n; (n = input.read(buf)) > 0; ) out.write(buf, 0, n);
+            return out.toByteArray();
+        }
+    }
+
+    private static double number(String s) {
+        try {
+            return Double.parseDouble(s.trim());
+        } catch (NumberFormatException e) {
+            throw new IllegalArgumentException("not a number: '" + s + "'");
+        }
+    }
+
+    private static String error(Exception e) {
+        if (e instanceof ClassifierException) return "error: " + e.getMessage();
+        return "error: " + (e.getMessage() == null ? e.toString() : e.getMessage()).replace('\n', ' ');
     }
 
     private static String describe(ServerInfo info) {

@@ -1,0 +1,209 @@
+package org.phenosort.phenosort.commands;
+
+import com.google.gson.JsonArray;
+import com.google.gson.JsonElement;
+import com.google.gson.JsonObject;
+import com.google.gson.JsonParser;
+import ij.IJ;
+import ij.ImagePlus;
+import ij.WindowManager;
+import ij.gui.GenericDialog;
+import ij.gui.Plot;
+import ij.gui.PlotWindow;
+import ij.measure.ResultsTable;
+import ij.plugin.PlugIn;
+import java.awt.Color;
+import java.util.ArrayList;
+import java.util.List;
+import org.phenosort.phenosort.client.ClassifierClient;
+import org.phenosort.phenosort.client.ServerSettings;
+import org.phenosort.phenosort.imagej.RoiAnnotations;
+import org.phenosort.phenosort.proto.v1.JobState;
+import org.phenosort.phenosort.proto.v1.TrainingProgress;
+import org.phenosort.phenosort.workflow.AnnotatedImage;
+import org.phenosort.phenosort.workflow.Training;
+import org.phenosort.phenosort.workflow.TrainingOptions;
+
+/**
+ * Plugins &gt; PhenoSort &gt; Train Classifier: sends the image, its label image and the annotations
+ * (ROI Manager, else the image's overlay) to the server and trains a model version, with progress
+ * in the status bar, the Log and a live plot; Esc cancels. Recordable, e.g.
+ * {@code run("Train Classifier", "model=cells image=blobs.tif labels=labels.tif network=light patch=0
+ * epochs=0 augmentation=default normalization=percentile validation=-1 classes=[]");}
+ */
+public class TrainClassifier implements PlugIn {
+    private static final String PLOT_TITLE = "PhenoSort training";
+
+    @Override
+    public void run(String arg) {
+        String[] titles = CommandSupport.imageTitles(2);
+        if (titles == null) return;
+        TrainingOptions o = new TrainingOptions();
+        o.model = ij.Prefs.get("phenosort.model", o.model);
+        GenericDialog gd = new GenericDialog("PhenoSort: Train Classifier");
+        gd.addStringField("Model name", o.model, 20);
+        CommandSupport.addImageChoices(gd, titles);
+        gd.addStringField("Classes (optional, comma-separated)", "", 30);
+        gd.addChoice("Network", TrainingOptions.NETWORKS, o.network);
+        gd.addNumericField("Patch size (pixels, 0 = estimate from objects)", 0, 0);
+        gd.addNumericField("Epochs (0 = default)", 0, 0);
+        gd.addChoice("Augmentation", TrainingOptions.AUGMENTATIONS, o.augmentation);
+        gd.addChoice("Normalization", TrainingOptions.NORMALIZATIONS, o.normalization);
+        gd.addNumericField("Validation fraction (-1 = default)", -1, 2);
+        gd.addCheckbox("Continue from the latest version", false);
+        gd.addMessage("Annotations: ROIs in the ROI Manager (or the image overlay) with a group\n"
+                + "or a class name. Press Esc to cancel training.");
+        gd.showDialog();
+        if (gd.wasCanceled()) return;
+        o.model = gd.getNextString().trim();
+        ImagePlus image = WindowManager.getImage(gd.getNextChoice());
+        ImagePlus labels = WindowManager.getImage(gd.getNextChoice());
+        List<String> classes = CommandSupport.splitNames(gd.getNextString());
+        o.network = gd.getNextChoice();
+        o.patchSize = (int) gd.getNextNumber();
+        o.epochs = (int) gd.getNextNumber();
+        o.augmentation = gd.getNextChoice();
+        o.normalization = gd.getNextChoice();
+        o.validation = gd.getNextNumber();
+        o.continueTraining = gd.getNextBoolean();
+        ij.Prefs.set("phenosort.model", o.model);
+        train(image, labels, o, classes);
+    }
+
+    /** Trains from the annotations of {@code image}; reports progress and errors; returns the version or 0. */
+    public static int train(ImagePlus image, ImagePlus labels, TrainingOptions o, List<String> classes) {
+        try {
+            AnnotatedImage.Collected data =
+                    AnnotatedImage.collect(image, labels, CommandSupport.annotationRois(image), classes);
+            for (String s : data.skipped) IJ.log("PhenoSort: " + s);
+            RoiAnnotations.setGroupNames(data.classNames);
+            IJ.log("PhenoSort: training model '" + o.model + "' on " + data.count() + " annotated objects of "
+                    + image.getTitle() + ", classes " + data.classNames);
+            IJ.resetEscape();
+            LivePlot plot = new LivePlot(o.model);
+            Training.Result r;
+            try (ClassifierClient client = ServerSettings.newClient()) {
+                r = Training.train(client, o, data.classNames, data.images, p -> report(p, plot), IJ::escapePressed);
+            }
+            IJ.showProgress(1.0);
+            return finish(o.model, r);
+        } catch (RuntimeException e) {
+            IJ.showProgress(1.0);
+            CommandSupport.error("Training", e);
+            return 0;
+        }
+    }
+
+    private static void report(TrainingProgress p, LivePlot plot) {
+        if (p.getEpoch() <= 0) return;
+        String line = String.format("epoch %d/%d  loss %.4f  accuracy %.3f", p.getEpoch(), p.getNEpochs(),
+                p.getTrainLoss(), p.getTrainAccuracy());
+        if (p.getHasValidation()) {
+            line += String.format("  validation loss %.4f  accuracy %.3f  macro-F1 %.3f", p.getValLoss(),
+                    p.getValAccuracy(), p.getValMacroF1());
+        }
+        IJ.log("PhenoSort: " + line);
+        IJ.showStatus("PhenoSort " + line + " (Esc cancels)");
+        IJ.showProgress(p.getEpoch(), Math.max(p.getNEpochs(), 1));
+        plot.add(p);
+    }
+
+    private static int finish(String model, Training.Result r) {
+        JobState state = r.job.getState();
+        if (state == JobState.JOB_STATE_CANCELLED) {
+            IJ.log("PhenoSort: training of '" + model + "' was cancelled; no version was written");
+            IJ.showStatus("PhenoSort: training cancelled");
+            return 0;
+        }
+        if (state != JobState.JOB_STATE_SUCCEEDED) {
+            CommandSupport.error("Training of '" + model + "' failed:\n" + r.job.getMessage());
+            return 0;
+        }
+        String summary = "PhenoSort: trained model '" + model + "' version " + r.job.getVersion();
+        JsonObject metrics = parse(r.metricsJson());
+        JsonElement validation = metrics == null ? null : metrics.get("validation");
+        if (validation != null && validation.isJsonObject()) {
+            JsonObject v = validation.getAsJsonObject();
+            summary += String.format(": validation accuracy %.3f, macro-F1 %.3f on %d objects",
+                    v.get("accuracy").getAsDouble(), v.get("macro_f1").getAsDouble(), v.get("n").getAsInt());
+            ResultsTable matrix = confusionMatrix(v, r.classNames);
+            if (CommandSupport.quiet()) {
+                // a table window would become the macro's active table (saveAs("Results") etc.)
+                IJ.log("PhenoSort: validation confusion matrix (rows: true class, columns: predicted)");
+                for (int i = 0; i < matrix.size(); i++) IJ.log("  " + matrix.getRowAsString(i));
+            } else {
+                matrix.show("PhenoSort confusion matrix");
+            }
+        }
+        IJ.log(summary);
+        IJ.showStatus(summary);
+        return r.job.getVersion();
+    }
+
+    /** Rows: true class, columns: predicted class (validation objects). */
+    static ResultsTable confusionMatrix(JsonObject validation, List<String> classNames) {
+        ResultsTable rt = new ResultsTable();
+        rt.showRowNumbers(false);
+        JsonArray rows = validation.getAsJsonArray("confusion_matrix");
+        for (int i = 0; rows != null && i < rows.size(); i++) {
+            rt.incrementCounter();
+            rt.addValue("true class", i < classNames.size() ? classNames.get(i) : "class " + (i + 1));
+            JsonArray row = rows.get(i).getAsJsonArray();
+            for (int j = 0; j < row.size(); j++) {
+                rt.addValue(j < classNames.size() ? classNames.get(j) : "class " + (j + 1), row.get(j).getAsDouble());
+            }
+        }
+        return rt;
+    }
+
+    private static JsonObject parse(String json) {
+        if (json == null || json.isEmpty()) return null;
+        try {
+            JsonElement e = JsonParser.parseString(json);
+            return e.isJsonObject() ? e.getAsJsonObject() : null;
+        } catch (RuntimeException e) {
+            return null;
+        }
+    }
+
+    /** Loss and validation accuracy per epoch, redrawn as epochs arrive. */
+    static final class LivePlot {
+        private final String model;
+        private final List<Double> epochs = new ArrayList<>(), loss = new ArrayList<>(), valLoss = new ArrayList<>(),
+                valAccuracy = new ArrayList<>();
+        private PlotWindow window;
+
+        LivePlot(String model) {
+            this.model = model;
+        }
+
+        void add(TrainingProgress p) {
+            epochs.add((double) p.getEpoch());
+            loss.add(p.getTrainLoss());
+            valLoss.add(p.getHasValidation() ? p.getValLoss() : Double.NaN);
+            valAccuracy.add(p.getHasValidation() ? p.getValAccuracy() : Double.NaN);
+            if (CommandSupport.quiet()) return;  // no window to draw in
+            Plot plot = new Plot(PLOT_TITLE + ": " + model, "epoch", "loss / accuracy");
+            plot.setColor(Color.BLUE);
+            plot.add("line", array(epochs), array(loss));
+            plot.setColor(Color.ORANGE);
+            plot.add("line", array(epochs), array(valLoss));
+            plot.setColor(new Color(0, 150, 0));
+            plot.add("line", array(epochs), array(valAccuracy));
+            plot.setColor(Color.BLACK);
+            plot.setLegend("training loss\tvalidation loss\tvalidation accuracy", Plot.AUTO_POSITION);
+            plot.setLimitsToFit(false);
+            if (window == null || window.isClosed()) {
+                window = plot.show();
+            } else {
+                window.drawPlot(plot);
+            }
+        }
+
+        private static double[] array(List<Double> values) {
+            double[] a = new double[values.size()];
+            for (int i = 0; i < a.length; i++) a[i] = values.get(i);
+            return a;
+        }
+    }
+}

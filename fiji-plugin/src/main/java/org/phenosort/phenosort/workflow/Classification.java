@@ -1,0 +1,147 @@
+package org.phenosort.phenosort.workflow;
+
+import ij.ImagePlus;
+import ij.ImageStack;
+import ij.measure.ResultsTable;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import org.phenosort.phenosort.client.ClassifierClient;
+import org.phenosort.phenosort.client.TensorCodec;
+import org.phenosort.phenosort.imagej.Glasbey;
+import org.phenosort.phenosort.imagej.LabelImages;
+import org.phenosort.phenosort.proto.v1.ObjectResult;
+import org.phenosort.phenosort.proto.v1.Tensor;
+
+/**
+ * Classifies every object of an image (each time point) with a model version and assembles the
+ * service's answers as ImageJ images and a table keyed by the user's label IDs.
+ */
+public final class Classification {
+    /** Class names of the model, class k = index k-1. */
+    public final List<String> classNames = new ArrayList<>();
+    /** Per-object results of each time point (index t-1). */
+    public final List<List<ObjectResult>> objects = new ArrayList<>();
+    /** 8-bit class map (0 background, k = class k) with the Glasbey LUT; one per pixel of labels. */
+    public ImagePlus classMap;
+    /** 32-bit confidence of each object's class, painted on its pixels; null unless asked. */
+    public ImagePlus confidenceMap;
+    /** Label image of each class holding that class's objects with their own IDs; empty unless asked. */
+    public final Map<String, ImagePlus> classMasks = new LinkedHashMap<>();
+
+    private Classification() {}
+
+    /** What to compute besides the per-object results and the class map. */
+    public static final class Outputs {
+        public boolean confidenceMap;
+        public boolean classMasks;
+    }
+
+    public static Classification run(ClassifierClient client, String model, int version, ImagePlus image,
+            ImagePlus labels, Outputs outputs) {
+        LabelImages.checkPair(image, labels);
+        Classification c = new Classification();
+        int nt = image.getNFrames();
+        List<ImagePlus> maps = new ArrayList<>(), confidences = new ArrayList<>();
+        Map<String, List<ImagePlus>> masks = new LinkedHashMap<>();
+        for (int t = 1; t <= nt; t++) {
+            String name = nt > 1 ? image.getTitle() + " (frame " + t + ")" : image.getTitle();
+            ClassifierClient.Prediction p = client.predict(model, version,
+                    AnnotatedImage.upload(client, image, labels, t, name), true, outputs.confidenceMap,
+                    outputs.classMasks, 0);
+            if (c.classNames.isEmpty()) c.classNames.addAll(p.classNames);
+            c.objects.add(p.objects);
+            for (Map.Entry<String, Tensor> e : p.outputs.entrySet()) {
+                ImagePlus imp = TensorCodec.toImagePlus(e.getValue(), e.getKey());
+                if (e.getKey().equals("class_map")) {
+                    maps.add(imp);
+                } else if (e.getKey().equals("confidence_map")) {
+                    confidences.add(imp);
+                } else if (e.getKey().startsWith("mask:")) {
+                    masks.computeIfAbsent(e.getKey().substring(5), k -> new ArrayList<>()).add(imp);
+                }
+            }
+        }
+        String base = baseName(image.getTitle());
+        c.classMap = join(maps, base + "-classes", image);
+        c.classMap.setLut(Glasbey.lut());
+        c.classMap.setDisplayRange(0, 255);
+        StringBuilder info = new StringBuilder("PhenoSort class map of ").append(image.getTitle())
+                .append(" (model ").append(model).append(")\n0 = background\n");
+        for (int k = 0; k < c.classNames.size(); k++) info.append(k + 1).append(" = ").append(c.classNames.get(k)).append('\n');
+        c.classMap.setProperty("Info", info.toString());
+        c.classMap.setProp("class_names", String.join(",", c.classNames));
+        if (!confidences.isEmpty()) {
+            c.confidenceMap = join(confidences, base + "-confidence", image);
+            c.confidenceMap.setDisplayRange(0, 1);
+        }
+        for (Map.Entry<String, List<ImagePlus>> e : masks.entrySet()) {
+            ImagePlus m = join(e.getValue(), base + "-" + e.getKey(), image);
+            m.resetDisplayRange();
+            c.classMasks.put(e.getKey(), m);
+        }
+        return c;
+    }
+
+    /** One row per object: label, [frame,] class, class_name, p_&lt;class&gt;..., confidence, in_training_set. */
+    public ResultsTable table() {
+        ResultsTable rt = new ResultsTable();
+        rt.showRowNumbers(false);
+        boolean frames = objects.size() > 1;
+        for (int t = 0; t < objects.size(); t++) {
+            for (ObjectResult o : objects.get(t)) {
+                rt.incrementCounter();
+                rt.addValue("label", o.getLabel());
+                if (frames) rt.addValue("frame", t + 1);
+                rt.addValue("class", o.getClassIndex());
+                rt.addValue("class_name", o.getClassName());
+                for (int k = 0; k < classNames.size(); k++) {
+                    rt.addValue("p_" + classNames.get(k), o.getProbabilities(k));
+                }
+                rt.addValue("confidence", o.getConfidence());
+                rt.addValue("in_training_set", o.getInTrainingSet() ? 1 : 0);
+            }
+        }
+        return rt;
+    }
+
+    /** Number of objects per class (index k-1), all time points. */
+    public int[] counts() {
+        int[] n = new int[classNames.size()];
+        for (List<ObjectResult> frame : objects) for (ObjectResult o : frame) n[o.getClassIndex() - 1]++;
+        return n;
+    }
+
+    /** Class of each object of time point t (1-based). */
+    public Map<Long, Integer> classesOf(int frame) {
+        Map<Long, Integer> m = new LinkedHashMap<>();
+        for (ObjectResult o : objects.get(frame - 1)) m.put(o.getLabel(), o.getClassIndex());
+        return m;
+    }
+
+    /** Stacks per-time-point images into one with the layout and calibration of {@code like}. */
+    private static ImagePlus join(List<ImagePlus> frames, String title, ImagePlus like) {
+        ImagePlus first = frames.get(0);
+        if (frames.size() == 1) {
+            first.setTitle(title);
+            first.setCalibration(like.getCalibration().copy());
+            return first;
+        }
+        ImageStack stack = new ImageStack(first.getWidth(), first.getHeight());
+        for (ImagePlus f : frames) {
+            for (int z = 1; z <= f.getStackSize(); z++) stack.addSlice(f.getStack().getProcessor(z));
+        }
+        ImagePlus out = new ImagePlus(title, stack);
+        out.setDimensions(1, first.getStackSize(), frames.size());
+        out.setOpenAsHyperStack(true);
+        out.setCalibration(like.getCalibration().copy());
+        return out;
+    }
+
+    /** An image title without its file extension, to name derived images. */
+    public static String baseName(String title) {
+        int dot = title.lastIndexOf('.');
+        return dot > 0 && title.length() - dot <= 5 ? title.substring(0, dot) : title;
+    }
+}

@@ -1,0 +1,95 @@
+package org.phenosort.phenosort.workflow;
+
+import io.grpc.Status;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.function.BooleanSupplier;
+import java.util.function.Consumer;
+import org.phenosort.phenosort.client.ClassifierClient;
+import org.phenosort.phenosort.client.ClassifierException;
+import org.phenosort.phenosort.proto.v1.ModelInfo;
+import org.phenosort.phenosort.proto.v1.TrainingJob;
+import org.phenosort.phenosort.proto.v1.TrainingProgress;
+import org.phenosort.phenosort.proto.v1.TrainingSetSummary;
+
+/** Sends annotated images to the service and trains a model version, reporting each epoch. */
+public final class Training {
+    private Training() {}
+
+    /** How a training run ended. */
+    public static final class Result {
+        public TrainingJob job;
+        public final List<TrainingProgress> history = new ArrayList<>();
+        public TrainingSetSummary trainingSet;
+        public List<String> classNames = new ArrayList<>();
+
+        /** The final report (validation metrics with the confusion matrix) as JSON, or "". */
+        public String metricsJson() {
+            for (int i = history.size() - 1; i >= 0; i--) {
+                String m = history.get(i).getMetricsJson();
+                if (!m.isEmpty()) return m;
+            }
+            return "";
+        }
+    }
+
+    /**
+     * Creates the model when it does not exist, replaces these images' annotations in its
+     * training set, trains, and watches the job to its end.
+     *
+     * @param classNames the annotations' class names in class order (a new model gets them)
+     * @param onProgress called with every epoch (on the calling thread)
+     * @param cancelled polled at every event; true cancels the job on the server
+     */
+    public static Result train(ClassifierClient client, TrainingOptions options, List<String> classNames,
+            List<AnnotatedImage> data, Consumer<TrainingProgress> onProgress, BooleanSupplier cancelled) {
+        if (data.isEmpty()) {
+            throw new ClassifierException("no annotations: give objects a class first (Annotate Objects, or ROIs "
+                    + "in the ROI Manager with groups or class names)");
+        }
+        Result result = new Result();
+        ModelInfo model = modelFor(client, options, classNames);
+        result.classNames.addAll(model.getClassNamesList());
+        for (AnnotatedImage a : data) {
+            Map<Long, Integer> byIndex = new LinkedHashMap<>();
+            for (Map.Entry<Long, String> e : a.classes.entrySet()) {
+                byIndex.put(e.getKey(), model.getClassNamesList().indexOf(e.getValue()) + 1);
+            }
+            result.trainingSet = client.addTrainingData(options.model, a.upload(client), byIndex, true);
+        }
+        TrainingJob job = client.startTraining(options.model, options.settingsJson(), options.continueTraining);
+        boolean[] cancelSent = {false};
+        result.job = client.watchTraining(job.getJobId(), 0, p -> {
+            result.history.add(p);
+            if (onProgress != null) onProgress.accept(p);
+            if (!cancelSent[0] && cancelled != null && cancelled.getAsBoolean()) {
+                cancelSent[0] = true;
+                client.cancelTraining(job.getJobId());
+            }
+        });
+        return result;
+    }
+
+    /** The model to train: created with {@code classNames}, or an existing one that has them all. */
+    static ModelInfo modelFor(ClassifierClient client, TrainingOptions options, List<String> classNames) {
+        ModelInfo model;
+        try {
+            model = client.getModel(options.model, 0);
+        } catch (ClassifierException e) {
+            if (e.getCode() != Status.Code.NOT_FOUND) throw e;
+            return client.createModel(options.model, classNames, options.settingsJson());
+        }
+        List<String> missing = new ArrayList<>();
+        for (String name : classNames) {
+            if (!model.getClassNamesList().contains(name)) missing.add(name);
+        }
+        if (!missing.isEmpty()) {
+            throw new ClassifierException(Status.Code.FAILED_PRECONDITION, "model '" + options.model + "' has the classes "
+                    + model.getClassNamesList() + " but the annotations also use " + missing
+                    + "; choose a new model name or rename the classes", null);
+        }
+        return model;
+    }
+}

@@ -1,0 +1,65 @@
+package org.phenosort.phenosort.workflow;
+
+import com.google.gson.JsonObject;
+
+/**
+ * What a user chooses when training, turned into the service's settings JSON (the fields of
+ * phenosort's ModelConfig). Zero, negative or "default" values leave the service's defaults.
+ */
+public final class TrainingOptions {
+    public static final String[] NETWORKS = {"light", "resnet18", "resnet34", "resnet50", "densenet121"};
+    public static final String[] AUGMENTATIONS = {"default", "none", "flips", "flips+rotations", "all"};
+    public static final String[] NORMALIZATIONS = {"percentile", "fixed", "patch_minmax", "none"};
+
+    public String model = "classifier";
+    public String network = "light";
+    /** Patch side in pixels; 0: estimated from the objects. */
+    public int patchSize = 0;
+    public int epochs = 0;
+    public String augmentation = "default";
+    public String normalization = "percentile";
+    /** Fraction of the annotations held out for validation; negative: the default. */
+    public double validation = -1;
+    /** Start from the latest version's weights. */
+    public boolean continueTraining = false;
+
+    /** The settings JSON for CreateModel / StartTraining. */
+    public String settingsJson() {
+        JsonObject s = new JsonObject();
+        if (!network.isEmpty() && !"default".equals(network)) s.addProperty("net_name", network);
+        if (patchSize > 0) s.addProperty("patch_size", patchSize);
+        if (epochs > 0) s.addProperty("train_epochs", epochs);
+        if (validation >= 0) s.addProperty("train_val_fraction", validation);
+        if (!normalization.isEmpty() && !"default".equals(normalization)) s.addProperty("norm_mode", normalization);
+        switch (augmentation) {
+            case "default":
+            case "":
+                break;
+            case "none":
+                augment(s, false, false, 0);
+                break;
+            case "flips":
+                augment(s, true, false, 0);
+                break;
+            case "flips+rotations":
+                augment(s, true, true, 0);
+                break;
+            case "all":
+                augment(s, true, true, 0.2);
+                break;
+            default:
+                throw new IllegalArgumentException("unknown augmentation '" + augmentation + "'; choose one of "
+                        + String.join(", ", AUGMENTATIONS));
+        }
+        return s.toString();
+    }
+
+    private static void augment(JsonObject s, boolean flip, boolean rot90, double intensity) {
+        s.addProperty("aug_flip", flip);
+        s.addProperty("aug_rot90", rot90);
+        s.addProperty("aug_intensity", intensity);
+        s.addProperty("aug_gamma", intensity);
+        s.addProperty("aug_rotate_degrees", intensity > 0 ? 180.0 : 0.0);
+        s.addProperty("aug_scale", intensity > 0 ? 0.1 : 0.0);
+    }
+}
