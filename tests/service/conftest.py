@@ -4,8 +4,6 @@ with a temporary store, raw generated stubs, tiny training settings."""
 from __future__ import annotations
 
 import json
-import shutil
-import subprocess
 
 import grpc
 import numpy as np
@@ -108,19 +106,3 @@ def cells(stub):
     events = train(stub, "cells")
     assert events[-1].job.state == pb.JOB_STATE_SUCCEEDED, events[-1].job.message
     return "cells", data, image, events
-
-
-@pytest.fixture(scope="session")
-def self_signed(tmp_path_factory):
-    """(cert.pem, key.pem) for 127.0.0.1/localhost, made with openssl."""
-    if shutil.which("openssl") is None:
-        pytest.skip("openssl is not available to make a test certificate")
-    folder = tmp_path_factory.mktemp("tls")
-    cert, key = folder / "cert.pem", folder / "key.pem"
-    subprocess.run(
-        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
-         "-keyout", str(key), "-out", str(cert), "-subj", "/CN=localhost",
-         "-addext", "subjectAltName=IP:127.0.0.1,DNS:localhost"],
-        check=True, capture_output=True, timeout=60,
-    )  # fmt: skip
-    return cert, key

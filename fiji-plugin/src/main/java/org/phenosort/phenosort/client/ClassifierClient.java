@@ -12,6 +12,8 @@ import io.grpc.MethodDescriptor;
 import io.grpc.StatusRuntimeException;
 import io.grpc.netty.GrpcSslContexts;
 import io.grpc.netty.NettyChannelBuilder;
+import io.netty.handler.ssl.Java9AlpnClientContext;
+import io.netty.handler.ssl.SslContext;
 import io.grpc.stub.StreamObserver;
 import java.io.ByteArrayOutputStream;
 import java.io.File;
@@ -105,12 +107,10 @@ public final class ClassifierClient implements AutoCloseable {
                 .userAgent("phenosort-fiji");
         if (tls) {
             builder.useTransportSecurity();
-            if (trustCert != null) {
-                try {
-                    builder.sslContext(GrpcSslContexts.forClient().trustManager(trustCert).build());
-                } catch (IOException e) {
-                    throw new IllegalArgumentException("cannot read certificate " + trustCert + ": " + e.getMessage(), e);
-                }
+            try {
+                builder.sslContext(tlsContext(trustCert));
+            } catch (IOException e) {
+                throw new IllegalArgumentException("cannot read certificate " + trustCert + ": " + e.getMessage(), e);
             }
         } else {
             builder.usePlaintext();
@@ -119,6 +119,16 @@ public final class ClassifierClient implements AutoCloseable {
         channel = builder.build();
         blocking = ObjectClassifierGrpc.newBlockingStub(channel);
         async = ObjectClassifierGrpc.newStub(channel);
+    }
+
+    /** TLS with ALPN: Netty's own JDK ALPN support where this Netty has it, else the JDK 9+ API. */
+    private static SslContext tlsContext(File trustCert) throws IOException {
+        try {
+            return GrpcSslContexts.forClient().trustManager(trustCert).build();
+        } catch (UnsupportedOperationException e) {
+            // "JDK provider does not support ALPN protocol": a Netty built without it (Debian's)
+            return Java9AlpnClientContext.create(trustCert);
+        }
     }
 
     public String getHost() {

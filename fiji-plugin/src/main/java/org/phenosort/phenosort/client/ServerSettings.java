@@ -16,6 +16,7 @@ public final class ServerSettings {
     private static final String HOST_KEY = "phenosort.host";
     private static final String PORT_KEY = "phenosort.port";
     private static final String TLS_KEY = "phenosort.tls";
+    private static final String CERT_KEY = "phenosort.certificate";
     private static volatile String token = "";
 
     private ServerSettings() {}
@@ -32,22 +33,36 @@ public final class ServerSettings {
         return Prefs.get(TLS_KEY, false);
     }
 
+    /** PEM file of the certificate (or CA) to trust for TLS; "" trusts the system's CAs. */
+    public static String certificate() {
+        return Prefs.get(CERT_KEY, "");
+    }
+
     public static String token() {
         return token;
     }
 
     public static void set(String host, int port, String token, boolean tls) {
+        set(host, port, token, tls, certificate());
+    }
+
+    public static void set(String host, int port, String token, boolean tls, String certificate) {
+        if (certificate != null && !certificate.isEmpty() && !new java.io.File(certificate).isFile()) {
+            throw new IllegalArgumentException("TLS certificate " + certificate + ": file not found");
+        }
         if (host == null || host.trim().isEmpty()) throw new IllegalArgumentException("no server host given");
         if (port <= 0 || port > 65535) throw new IllegalArgumentException("invalid port " + port);
         Prefs.set(HOST_KEY, host.trim());
         Prefs.set(PORT_KEY, port);
         Prefs.set(TLS_KEY, tls);
+        Prefs.set(CERT_KEY, certificate == null ? "" : certificate);
         ServerSettings.token = token == null ? "" : token;
     }
 
     /** A client for the stored address; close it after use. */
     public static ClassifierClient newClient() {
-        return new ClassifierClient(host(), port(), token(), tls(), null);
+        String cert = certificate();
+        return new ClassifierClient(host(), port(), token(), tls(), cert.isEmpty() ? null : new java.io.File(cert));
     }
 
     /** Asks the stored server for its info with a short deadline. */

@@ -12,7 +12,9 @@ import org.phenosort.phenosort.proto.v1.ServerInfo;
 
 /**
  * Plugins &gt; PhenoSort &gt; Connect to Server: stores the server address and checks it.
- * Recordable: {@code run("Connect to Server", "host=127.0.0.1 port=50051 token=[]");}
+ * Recordable: {@code run("Connect to Server", "host=127.0.0.1 port=50051 token=[] certificate=[]");}
+ * With TLS ({@code tls}), {@code certificate} names a PEM file to trust (a self-signed server
+ * certificate or a private CA); empty trusts the system's CAs.
  */
 public class ConnectServer implements PlugIn {
 
@@ -24,6 +26,7 @@ public class ConnectServer implements PlugIn {
         int port = ServerSettings.port();
         String token = ServerSettings.token();
         boolean tls = ServerSettings.tls();
+        String certificate = ServerSettings.certificate();
         if (GraphicsEnvironment.isHeadless()) {
             // GenericDialog needs AWT; read the macro options directly (none: the stored address)
             if (options == null) options = "";
@@ -31,12 +34,14 @@ public class ConnectServer implements PlugIn {
             port = (int) parse(Macro.getValue(options, "port", String.valueOf(port)), port);
             token = Macro.getValue(options, "token", token);
             tls = options.contains(" tls") || options.startsWith("tls") || options.isEmpty() && tls;
+            certificate = Macro.getValue(options, "certificate", certificate);
         } else {
             GenericDialog gd = new GenericDialog("PhenoSort: Connect to Server");
             gd.addStringField("Host", host, 20);
             gd.addNumericField("Port", port, 0);
             gd.addStringField("Token (optional)", token, 20);
             gd.addCheckbox("TLS", tls);
+            gd.addFileField("Certificate (PEM, optional)", certificate, 20);
             gd.addMessage("Start a server with:  phenosort serve --port " + port);
             gd.showDialog();
             if (gd.wasCanceled()) return;
@@ -44,14 +49,15 @@ public class ConnectServer implements PlugIn {
             port = (int) gd.getNextNumber();
             token = gd.getNextString().trim();
             tls = gd.getNextBoolean();
+            certificate = gd.getNextString().trim();
         }
-        connect(host, port, token, tls);
+        connect(host, port, token, tls, certificate);
     }
 
     /** Stores and checks the address; reports success in the log and errors as an error message. */
-    public static boolean connect(String host, int port, String token, boolean tls) {
+    public static boolean connect(String host, int port, String token, boolean tls, String certificate) {
         try {
-            ServerSettings.set(host, port, token, tls);
+            ServerSettings.set(host, port, token, tls, certificate);
             ServerInfo info = ServerSettings.check();
             IJ.log("PhenoSort: connected to " + host + ":" + port + ", " + ServerSettings.describe(info));
             IJ.showStatus("PhenoSort: connected to " + host + ":" + port);
