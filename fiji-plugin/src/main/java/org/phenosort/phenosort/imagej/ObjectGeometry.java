@@ -3,7 +3,7 @@ package org.phenosort.phenosort.imagej;
 import ij.ImagePlus;
 import ij.ImageStack;
 import ij.process.ImageProcessor;
-import java.util.LinkedHashMap;
+import java.util.TreeMap;
 import java.util.Map;
 
 /**
@@ -33,9 +33,9 @@ public final class ObjectGeometry {
         return sumZ / voxels;
     }
 
-    /** Every object of {@code labels} (frame {@code frame}, 1-based), in the order first met. */
+    /** Every object of {@code labels} (frame {@code frame}, 1-based), by increasing label. */
     public static Map<Long, ObjectGeometry> measure(ImagePlus labels, int frame) {
-        Map<Long, ObjectGeometry> objects = new LinkedHashMap<>();
+        Map<Long, ObjectGeometry> objects = new TreeMap<>();
         ImageStack stack = labels.getStack();
         int w = labels.getWidth(), h = labels.getHeight();
         ObjectGeometry last = null;

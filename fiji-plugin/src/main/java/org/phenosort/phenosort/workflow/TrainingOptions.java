@@ -7,17 +7,17 @@ import com.google.gson.JsonObject;
  * phenosort's ModelConfig). Zero, negative or "default" values leave the service's defaults.
  */
 public final class TrainingOptions {
-    public static final String[] NETWORKS = {"light", "resnet18", "resnet34", "resnet50", "densenet121"};
+    public static final String[] NETWORKS = {"default", "light", "resnet18", "resnet34", "resnet50", "densenet121"};
     public static final String[] AUGMENTATIONS = {"default", "none", "flips", "flips+rotations", "all"};
-    public static final String[] NORMALIZATIONS = {"percentile", "fixed", "patch_minmax", "none"};
+    public static final String[] NORMALIZATIONS = {"default", "percentile", "fixed", "patch_minmax", "none"};
 
     public String model = "classifier";
-    public String network = "light";
+    public String network = "default";
     /** Patch side in pixels; 0: estimated from the objects. */
     public int patchSize = 0;
     public int epochs = 0;
     public String augmentation = "default";
-    public String normalization = "percentile";
+    public String normalization = "default";
     /** Fraction of the annotations held out for validation; negative: the default. */
     public double validation = -1;
     /** Start from the latest version's weights. */
