@@ -59,25 +59,27 @@ public final class AnnotationEditor {
      * Marks object {@code label} as class k with a point ROI at (x, y) on slice z (0-based) of
      * frame (1-based), replacing the ROIs that annotated the object alone before.
      */
-    public PointRoi annotate(long label, int k, double x, double y, int z, int frame) {
+    public Roi annotate(long label, int k, double x, double y, int z, int frame) {
         if (k < 1) throw new IllegalArgumentException("class index must be 1 or more, not " + k);
         if (label <= 0) throw new IllegalArgumentException("no object (label " + label + ")");
-        PointRoi roi = RoiAnnotations.annotation(x, y, image, z, frame, label, k, className(k));
+        PointRoi made = RoiAnnotations.annotation(x, y, image, z, frame, label, k, className(k));
         List<Roi> old = roisOf(label, frame);
+        Roi held;
         if (old.isEmpty()) {
-            rois.add(roi);
+            held = rois.add(made);
         } else {
-            rois.replace(old.get(0), roi);
+            held = rois.replace(old.get(0), made);
             for (Roi r : old.subList(1, old.size())) rois.remove(r);
         }
-        history.push(new Change(label, roi, old, old.isEmpty() ? -1 : 0));
-        return roi;
+        history.push(new Change(label, held, old, old.isEmpty() ? -1 : 0));
+        return held;
     }
 
     /** Undoes the last {@link #annotate}; returns the object it concerned, 0 when there is nothing to undo. */
     public long undo() {
         Change c = history.poll();
         if (c == null) return 0;
+        // the list may hold copies: later steps' "removed" ROIs are what rois() returned, so they match
         if (c.replacedAt >= 0) {
             rois.replace(c.added, c.removed.get(c.replacedAt));
         } else {

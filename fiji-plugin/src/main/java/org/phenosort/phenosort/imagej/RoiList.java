@@ -17,10 +17,11 @@ public interface RoiList {
 
     Roi[] rois();
 
-    void add(Roi roi);
+    /** Adds {@code roi}; returns the instance the list holds (the RoiManager may keep a copy). */
+    Roi add(Roi roi);
 
-    /** Puts {@code now} where {@code old} was (same index), so other ROIs keep their order. */
-    void replace(Roi old, Roi now);
+    /** Puts {@code now} where {@code old} was (same index), so other ROIs keep their order; returns the held instance. */
+    Roi replace(Roi old, Roi now);
 
     void remove(Roi roi);
 
@@ -38,30 +39,51 @@ public interface RoiList {
         }
 
         @Override
-        public void add(Roi roi) {
+        public Roi add(Roi roi) {
             rm.addRoi(roi);
-            rm.rename(rm.getCount() - 1, roi.getName());  // addRoi may make the name unique
+            int i = rm.getCount() - 1;
+            rm.rename(i, roi.getName());  // addRoi may make the name unique
+            return rm.getRoi(i);
         }
 
         @Override
-        public void replace(Roi old, Roi now) {
-            int i = rm.getRoiIndex(old);
-            if (i < 0) {
-                add(now);
-            } else {
-                rm.setRoi(now, i);
-                rm.rename(i, now.getName());
-            }
+        public Roi replace(Roi old, Roi now) {
+            int i = indexOf(old);
+            if (i < 0) return add(now);
+            rm.setRoi(now, i);
+            rm.rename(i, now.getName());
+            return rm.getRoi(i);
+        }
+
+        private int indexOf(Roi roi) {
+            return RoiList.indexOf(rm.getRoisAsArray(), roi);
         }
 
         @Override
         public void remove(Roi roi) {
-            int i = rm.getRoiIndex(roi);
+            int i = indexOf(roi);
             if (i < 0) return;
             // "Delete" with nothing selected would ask to delete everything: select exactly this one
             rm.setSelectedIndexes(new int[] {i});
             if (rm.getSelectedIndex() == i) rm.runCommand("Delete");
         }
+    }
+
+    /**
+     * Index of {@code roi} in the manager: itself, else a copy of it (same name, place and
+     * position), since the manager stores copies of what it is given. -1: not there.
+     */
+    static int indexOf(Roi[] list, Roi roi) {
+        for (int i = 0; i < list.length; i++) if (list[i] == roi) return i;
+        for (int i = 0; i < list.length; i++) if (sameRoi(list[i], roi)) return i;
+        return -1;
+    }
+
+    static boolean sameRoi(Roi a, Roi b) {
+        return java.util.Objects.equals(a.getName(), b.getName()) && a.getType() == b.getType()
+                && a.getBounds().equals(b.getBounds()) && a.getPosition() == b.getPosition()
+                && a.getZPosition() == b.getZPosition() && a.getTPosition() == b.getTPosition()
+                && java.util.Objects.equals(a.getProperty("label"), b.getProperty("label"));
     }
 
     /** The image's Overlay, minus the session's drawings. */
@@ -90,20 +112,22 @@ public interface RoiList {
         }
 
         @Override
-        public void add(Roi roi) {
+        public Roi add(Roi roi) {
             overlay().add(roi);
+            return roi;
         }
 
         @Override
-        public void replace(Roi old, Roi now) {
+        public Roi replace(Roi old, Roi now) {
             Overlay o = overlay();
             for (int i = 0; i < o.size(); i++) {
                 if (o.get(i) == old) {
                     o.set(now, i);
-                    return;
+                    return now;
                 }
             }
             o.add(now);
+            return now;
         }
 
         @Override
