@@ -14,7 +14,7 @@ import java.util.List;
  *
  * <p>Usage: {@code java RobotDriver "screenX screenY mag srcX srcY" steps.txt}, the first argument
  * as {@link ScreenInfo#canvas} gives it. Steps, one a line: {@code click X Y} (image pixel
- * coordinates), {@code key C} (a character, or a KeyEvent name such as BACK_SPACE), {@code sleep MS}.
+ * coordinates), {@code key C} (a character, or a KeyEvent name such as BACK_SPACE), {@code sleep MS}, {@code shot FILE.png}.
  */
 public final class RobotDriver {
     private RobotDriver() {}
@@ -47,6 +47,11 @@ public final class RobotDriver {
                 case "sleep":
                     robot.delay(Integer.parseInt(s[1]));
                     break;
+                case "shot": {  // a screenshot, for a person looking into a failure
+                    java.awt.Rectangle screen = new java.awt.Rectangle(java.awt.Toolkit.getDefaultToolkit().getScreenSize());
+                    javax.imageio.ImageIO.write(robot.createScreenCapture(screen), "png", new java.io.File(s[1]));
+                    break;
+                }
                 default:
                     throw new IllegalArgumentException("unknown step: " + step);
             }
