@@ -284,3 +284,38 @@ def test_annotate_by_clicks_and_keys(imagej_home, server, tmp_path, stack):
     for label, name in expected.items():
         r, k = saved[label], CLASSES.index(name) + 1
         assert (r.name, r.group, r.properties["class"]) == (f"{name}-{label}", k, name)
+
+
+def test_annotate_api_headless_and_command_in_batch(run_macro, tmp_path):
+    """The call() API works with no display (ROIs on the Overlay); the interactive command in a
+    batch macro logs why it cannot run instead of opening a dialog."""
+    api = "org.phenosort.phenosort.macro.AnnotateApi.annotate"
+    # open() needs AWT menus, so headless images are made in the macro: objects 1-3, 10x10
+    make = (
+        'newImage("cells-labels.tif", "16-bit black", 100, 40, 1);\n'
+        "for (k = 1; k <= 3; k++) for (y = 10; y < 20; y++) for (x = 0; x < 10; x++)\n"
+        "    setPixel(30 * k - 20 + x, y, k);\n"
+        'newImage("cells.tif", "8-bit ramp", 100, 40, 1);\n'
+    )
+    body = make + (
+        f'emit("a=" + call("{api}", "cells.tif", "cells-labels.tif", "3", "round"));\n'
+        f'emit("b=" + call("{api}", "cells.tif", "cells-labels.tif", "3", "square"));\n'
+        f'emit("c=" + call("{api}", "cells.tif", "cells-labels.tif", "2", "1"));\n'
+        f'emit("none=" + call("{api}", "cells.tif", "cells-labels.tif", "99", "round"));\n'
+        f'emit("title=" + call("{api}", "nope.tif", "cells-labels.tif", "2", "round"));\n'
+        'emit("overlay=" + Overlay.size);\n'
+    )
+    headless = run_macro(body, mode="headless")
+    assert headless.value("a") == "ok round-3 group=1 label=3"
+    assert headless.value("b") == "ok square-3 group=2 label=3"  # replaces round-3
+    assert headless.value("c") == "ok round-2 group=1 label=2"
+    assert headless.value("none").startswith(
+        "error: label image 'cells-labels.tif' has no object 99"
+    )
+    assert headless.value("title") == "error: no open image titled 'nope.tif'"
+    assert headless.value("overlay") == "2"
+
+    batch = run_macro(
+        make + 'run("Annotate Objects", "image=cells.tif labels=cells-labels.tif classes=[a,b]");\n'
+    )
+    assert "Annotate Objects is interactive and needs image windows" in batch.output
