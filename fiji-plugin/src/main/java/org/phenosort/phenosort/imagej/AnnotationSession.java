@@ -6,7 +6,6 @@ import ij.gui.ImageCanvas;
 import ij.gui.ImageWindow;
 import ij.gui.Overlay;
 import ij.gui.Roi;
-import ij.plugin.frame.RoiManager;
 import java.awt.BasicStroke;
 import java.awt.Color;
 import java.awt.Component;
@@ -79,7 +78,7 @@ public final class AnnotationSession implements KeyListener {
         this.window = image.getWindow();
         this.canvas = image.getCanvas();
         this.model = model == null ? "" : model.trim();
-        this.editor = new AnnotationEditor(image, labels, new RoiList.Manager(RoiManager.getRoiManager()),
+        this.editor = new AnnotationEditor(image, labels, new RoiList.Manager(),
                 new ArrayList<>(classNames));
     }
 
@@ -172,7 +171,7 @@ public final class AnnotationSession implements KeyListener {
 
     private static RoiList roiList(ImagePlus image) {
         if (GraphicsEnvironment.isHeadless()) return new RoiList.OnOverlay(image);
-        return new RoiList.Manager(RoiManager.getRoiManager());
+        return new RoiList.Manager();
     }
 
     // ------------------------------------------------------------------ listeners

@@ -25,22 +25,28 @@ public interface RoiList {
 
     void remove(Roi roi);
 
-    /** The RoiManager's list. All calls must come from one thread (the EDT in a session). */
+    /**
+     * The RoiManager's list, looked up on every call so a manager the user closed and reopened
+     * is still the one used. All calls must come from one thread (the EDT in a session).
+     */
     final class Manager implements RoiList {
-        private final RoiManager rm;
+        private RoiManager rm;
 
-        public Manager(RoiManager rm) {
-            this.rm = rm;
+        private RoiManager rm() {
+            RoiManager now = RoiManager.getInstance();
+            if (now == null) now = RoiManager.getRoiManager();
+            rm = now;
+            return rm;
         }
 
         @Override
         public Roi[] rois() {
-            return rm.getRoisAsArray();
+            return rm().getRoisAsArray();
         }
 
         @Override
         public Roi add(Roi roi) {
-            rm.addRoi(roi);
+            rm().addRoi(roi);
             int i = rm.getCount() - 1;
             rm.rename(i, roi.getName());  // addRoi may make the name unique
             return rm.getRoi(i);
@@ -48,6 +54,7 @@ public interface RoiList {
 
         @Override
         public Roi replace(Roi old, Roi now) {
+            rm();
             int i = indexOf(old);
             if (i < 0) return add(now);
             rm.setRoi(now, i);
@@ -56,7 +63,7 @@ public interface RoiList {
         }
 
         private int indexOf(Roi roi) {
-            return RoiList.indexOf(rm.getRoisAsArray(), roi);
+            return RoiList.indexOf(rm().getRoisAsArray(), roi);
         }
 
         @Override
