@@ -1,0 +1,86 @@
+package org.phenosort.phenosort.commands;
+
+import ij.IJ;
+import ij.ImagePlus;
+import ij.WindowManager;
+import ij.gui.GenericDialog;
+import ij.plugin.PlugIn;
+import java.awt.GraphicsEnvironment;
+import java.util.ArrayList;
+import java.util.List;
+import org.phenosort.phenosort.imagej.AnnotationSession;
+import org.phenosort.phenosort.imagej.ClassNames;
+import org.phenosort.phenosort.imagej.LabelImages;
+
+/**
+ * Plugins &gt; PhenoSort &gt; Annotate Objects: starts an interactive annotation session on an
+ * image window (see {@link AnnotationSession} for the keys). Recordable:
+ * {@code run("Annotate Objects", "image=[cells.tif] labels=[cells-labels.tif] classes=[a,b,c] model=[]");}
+ * Without a display use {@code AnnotateApi.annotate} instead.
+ */
+public class AnnotateObjects implements PlugIn {
+    private static final String DEFAULT_CLASSES = "class 1,class 2";
+
+    @Override
+    public void run(String arg) {
+        if (GraphicsEnvironment.isHeadless() || ij.macro.Interpreter.isBatchMode()) {
+            ConnectServer.error("Annotate Objects is interactive and needs image windows (not batch mode); "
+                    + "in scripts use call(\"org.phenosort.phenosort.macro.AnnotateApi.annotate\", image, labels, label, class)");
+            return;
+        }
+        String[] titles = shownTitles();
+        if (titles.length < 2) {
+            ConnectServer.error("Annotate Objects needs two open images: the image and its label image");
+            return;
+        }
+        ImagePlus current = WindowManager.getCurrentImage();
+        String image = current != null && current.getWindow() != null ? current.getTitle() : titles[0];
+        String labels = guessLabels(titles, image);
+        List<String> known = ClassNames.fromGroups();
+        String classes = known.isEmpty() ? DEFAULT_CLASSES : String.join(",", known);
+
+        GenericDialog gd = new GenericDialog("PhenoSort: Annotate Objects");
+        gd.addChoice("Image", titles, image);
+        gd.addChoice("Labels", titles, labels);
+        gd.addStringField("Classes (comma-separated; key k = class k)", classes, 30);
+        gd.addStringField("Model (for suggestions, optional)", "", 20);
+        gd.addMessage("Click an object, press 1-9 to set its class; r or Backspace undoes.\n"
+                + "n: a random unannotated object; s: the server's suggested objects.");
+        gd.showDialog();
+        if (gd.wasCanceled()) return;
+        ImagePlus imp = WindowManager.getImage(gd.getNextChoice());
+        ImagePlus lab = WindowManager.getImage(gd.getNextChoice());
+        List<String> names = ClassNames.parse(gd.getNextString());
+        String model = gd.getNextString().trim();
+        try {
+            if (imp == null) throw new IllegalArgumentException("no such image");
+            LabelImages.checkPair(imp, lab);
+            AnnotationSession.start(imp, lab, names, model);
+            imp.getWindow().toFront();
+        } catch (IllegalArgumentException | IllegalStateException e) {
+            ConnectServer.error(e.getMessage());
+        }
+    }
+
+    private static String[] shownTitles() {
+        List<String> out = new ArrayList<>();
+        int[] ids = WindowManager.getIDList();
+        if (ids != null) {
+            for (int id : ids) {
+                ImagePlus imp = WindowManager.getImage(id);
+                if (imp != null && imp.getWindow() != null) out.add(imp.getTitle());
+            }
+        }
+        return out.toArray(new String[0]);
+    }
+
+    /** A window that looks like the label image of {@code image}: named so, else the next one. */
+    static String guessLabels(String[] titles, String image) {
+        for (String t : titles) {
+            String l = t.toLowerCase();
+            if (!t.equals(image) && (l.contains("label") || l.contains("mask"))) return t;
+        }
+        for (String t : titles) if (!t.equals(image)) return t;
+        return titles[0];
+    }
+}

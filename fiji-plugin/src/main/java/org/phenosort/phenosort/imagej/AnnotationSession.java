@@ -1,0 +1,434 @@
+package org.phenosort.phenosort.imagej;
+
+import ij.IJ;
+import ij.ImagePlus;
+import ij.gui.ImageCanvas;
+import ij.gui.ImageWindow;
+import ij.gui.Overlay;
+import ij.gui.Roi;
+import java.awt.BasicStroke;
+import java.awt.Color;
+import java.awt.Component;
+import java.awt.EventQueue;
+import java.awt.GraphicsEnvironment;
+import java.awt.event.KeyEvent;
+import java.awt.event.KeyListener;
+import java.awt.event.MouseAdapter;
+import java.awt.event.MouseEvent;
+import java.awt.event.WindowAdapter;
+import java.awt.event.WindowEvent;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.Deque;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Random;
+
+/**
+ * Interactive annotation of one image window (Plugins &gt; PhenoSort &gt; Annotate Objects).
+ *
+ * <p>Keys on the image: click an object (it is outlined in white) and press 1-9 to give it that
+ * class; r or Backspace undoes the last annotation; n proposes a random object not yet annotated;
+ * s proposes the next object the server suggests (needs a model). Pressing a digit on a proposed
+ * object annotates it and proposes the next one. Other keys reach ImageJ as usual.
+ *
+ * <p>All state changes happen on the event dispatch thread; only the server call runs elsewhere.
+ */
+public final class AnnotationSession implements KeyListener {
+    private static final Map<ImageWindow, AnnotationSession> SESSIONS = new HashMap<>();
+    private static final Color CURRENT = Color.WHITE;
+    /** Suggestions asked for at once; s steps through them before asking again. */
+    private static final int SUGGEST_N = 20;
+
+    private enum Source { CLICK, RANDOM, SUGGESTED }
+
+    private final ImagePlus image;
+    private final ImagePlus labels;
+    private final ImageWindow window;
+    private final ImageCanvas canvas;
+    private final AnnotationEditor editor;
+    private final String model;
+    private final List<KeyListener> imagejKeys = new ArrayList<>();
+    private final Map<Integer, Map<Long, ObjectGeometry>> geometry = new HashMap<>();
+    private final Map<String, List<Roi>> outlines = new HashMap<>();
+    private final Deque<Long> suggestions = new ArrayDeque<>();
+    private final Random random = new Random();
+    private final MouseAdapter mouse = new MouseAdapter() {
+        @Override
+        public void mouseClicked(MouseEvent e) {
+            clicked(e);
+        }
+    };
+    private final WindowAdapter closing = new WindowAdapter() {
+        @Override
+        public void windowClosed(WindowEvent e) {
+            stop();
+        }
+    };
+    private long current;
+    private int currentX, currentY, currentZ;
+    private Source source = Source.CLICK;
+    private boolean fetching;
+    private String lastLogLine;
+
+    private AnnotationSession(ImagePlus image, ImagePlus labels, List<String> classNames, String model) {
+        this.image = image;
+        this.labels = labels;
+        this.window = image.getWindow();
+        this.canvas = image.getCanvas();
+        this.model = model == null ? "" : model.trim();
+        this.editor = new AnnotationEditor(image, labels, new RoiList.Manager(),
+                new ArrayList<>(classNames));
+    }
+
+    /**
+     * Starts annotating {@code image} (shown in a window) with the objects of {@code labels},
+     * replacing a session already on that window. Call on the EDT or from a plugin thread.
+     */
+    public static AnnotationSession start(ImagePlus image, ImagePlus labels, List<String> classNames,
+            String model) {
+        if (GraphicsEnvironment.isHeadless() || image.getWindow() == null) {
+            throw new IllegalStateException("image '" + image.getTitle() + "' is not shown in a window; "
+                    + "without a display use AnnotationSession.annotate(...)");
+        }
+        LabelImages.checkPair(image, labels);
+        RoiAnnotations.setGroupNames(classNames);
+        AnnotationSession s = new AnnotationSession(image, labels, classNames, model);
+        onEdt(() -> {
+            synchronized (SESSIONS) {
+                AnnotationSession old = SESSIONS.put(s.window, s);
+                if (old != null) old.uninstall();
+            }
+            s.install();
+            s.refresh("annotating '" + image.getTitle() + "': click an object, press 1-9; r undo, n random, s suggested");
+        });
+        return s;
+    }
+
+    /** The session on {@code image}'s window, or null. */
+    public static AnnotationSession of(ImagePlus image) {
+        synchronized (SESSIONS) {
+            return image.getWindow() == null ? null : SESSIONS.get(image.getWindow());
+        }
+    }
+
+    public AnnotationEditor editor() {
+        return editor;
+    }
+
+    /** Removes the listeners and the outlines; the annotations stay in the RoiManager. */
+    public void stop() {
+        onEdt(() -> {
+            synchronized (SESSIONS) {
+                if (SESSIONS.get(window) == this) SESSIONS.remove(window);
+            }
+            uninstall();
+        });
+    }
+
+    // ------------------------------------------------------------------ static API (headless too)
+
+    /**
+     * Marks object {@code label} of {@code labels} as class {@code classIndex} (1-based) named
+     * {@code className} (null: the known name), with a point on the object near its centroid in
+     * the image's current frame. The ROI goes to the RoiManager when there is a display, else to
+     * the image's Overlay. Replaces the object's previous annotation; returns the new ROI.
+     */
+    public static Roi annotate(ImagePlus image, ImagePlus labels, long label, int classIndex, String className) {
+        LabelImages.checkPair(image, labels);
+        int frame = image.getNFrames() > 1 ? image.getT() : 1;
+        ObjectGeometry g = ObjectGeometry.measure(labels, frame).get(label);
+        if (g == null) throw new IllegalArgumentException("label image '" + labels.getTitle() + "' has no object " + label
+                + (labels.getNFrames() > 1 ? " in frame " + frame : ""));
+        int[] p = ObjectOutlines.innerPoint(labels, g, frame);
+        AnnotationSession session = of(image);
+        if (session != null) {
+            Roi[] out = new Roi[1];
+            onEdt(() -> out[0] = session.annotateHere(label, classIndex, className, p, frame));
+            return out[0];
+        }
+        List<String> names = ClassNames.fromGroups();
+        AnnotationEditor ed = new AnnotationEditor(image, labels, roiList(image), names);
+        if (className != null && !className.trim().isEmpty()) {
+            ed.className(classIndex);
+            names.set(classIndex - 1, className.trim());
+        }
+        Roi roi = ed.annotate(label, classIndex, p[0], p[1], p[2], frame);
+        RoiAnnotations.setGroupNames(names);
+        return roi;
+    }
+
+    private Roi annotateHere(long label, int k, String className, int[] p, int frame) {
+        if (className != null && !className.trim().isEmpty()) {
+            editor.className(k);
+            editor.classNames().set(k - 1, className.trim());
+        }
+        Roi roi = editor.annotate(label, k, p[0], p[1], p[2], frame);
+        refresh("object " + label + " -> " + editor.className(k));
+        return roi;
+    }
+
+    private static RoiList roiList(ImagePlus image) {
+        if (GraphicsEnvironment.isHeadless()) return new RoiList.OnOverlay(image);
+        return new RoiList.Manager();
+    }
+
+    // ------------------------------------------------------------------ listeners
+
+    private void install() {
+        canvas.addMouseListener(mouse);
+        // ImageJ runs plain-letter shortcuts (n = New, r = Revert, Backspace = Clear) and ignores
+        // consumed events, so its key listener moves behind ours and only gets the keys we leave
+        for (Component c : new Component[] {canvas, window}) {
+            for (KeyListener k : c.getKeyListeners()) {
+                if (k instanceof ij.ImageJ) {
+                    c.removeKeyListener(k);
+                    if (!imagejKeys.contains(k)) imagejKeys.add(k);
+                }
+            }
+            c.addKeyListener(this);
+        }
+        window.addWindowListener(closing);
+    }
+
+    private void uninstall() {
+        canvas.removeMouseListener(mouse);
+        for (Component c : new Component[] {canvas, window}) {
+            c.removeKeyListener(this);
+            for (KeyListener k : imagejKeys) c.addKeyListener(k);
+        }
+        window.removeWindowListener(closing);
+        Overlay o = image.getOverlay();
+        if (o != null) {
+            removeDrawings(o);
+            image.setOverlay(o.size() > 0 ? o : null);
+        }
+    }
+
+    @Override
+    public void keyPressed(KeyEvent e) {
+        if (!handle(e)) {
+            for (KeyListener k : imagejKeys) k.keyPressed(e);
+        }
+    }
+
+    @Override
+    public void keyTyped(KeyEvent e) {
+        for (KeyListener k : imagejKeys) k.keyTyped(e);
+    }
+
+    @Override
+    public void keyReleased(KeyEvent e) {
+        for (KeyListener k : imagejKeys) k.keyReleased(e);
+    }
+
+    private boolean handle(KeyEvent e) {
+        if (e.isControlDown() || e.isMetaDown() || e.isAltDown()) return false;  // Ctrl+S etc. stay ImageJ's
+        char c = e.getKeyChar();
+        int code = e.getKeyCode();
+        try {
+            if (c >= '1' && c <= '9') {
+                assign(c - '0');
+            } else if (c == 'r' || c == 'R' || code == KeyEvent.VK_BACK_SPACE) {
+                undo();
+            } else if (c == 'n' || c == 'N') {
+                proposeRandom();
+            } else if (c == 's' || c == 'S') {
+                proposeSuggested();
+            } else {
+                return false;
+            }
+        } catch (RuntimeException ex) {  // a listener must not die: report and go on
+            status("error: " + ex.getMessage());
+            IJ.log("PhenoSort annotate error: " + ex);
+        }
+        e.consume();
+        return true;
+    }
+
+    private void clicked(MouseEvent e) {
+        if (e.getButton() != MouseEvent.BUTTON1 || e.isPopupTrigger()) return;
+        int x = canvas.offScreenX(e.getX()), y = canvas.offScreenY(e.getY());
+        int z = image.getZ() - 1, frame = frame();
+        long label = LabelImages.label(labels, x, y, z, frame);
+        current = label;
+        source = Source.CLICK;
+        currentX = x;
+        currentY = y;
+        currentZ = z;
+        refresh(label == 0 ? "background at " + x + "," + y + ": click an object"
+                : "object " + label + ": press 1-9 to set its class");
+    }
+
+    // ------------------------------------------------------------------ actions
+
+    private void assign(int k) {
+        if (current == 0) {
+            status("click an object first (or press n for a random one)");
+            return;
+        }
+        editor.annotate(current, k, currentX, currentY, currentZ, frame());
+        RoiAnnotations.setGroupNames(editor.classNames());
+        String done = "object " + current + " -> " + editor.className(k);
+        if (source == Source.RANDOM) {
+            proposeRandom();
+        } else if (source == Source.SUGGESTED) {
+            proposeSuggested();
+        } else {
+            refresh(done);
+        }
+    }
+
+    private void undo() {
+        long label = editor.undo();
+        refresh(label == 0 ? "nothing to undo" : "undone: object " + label);
+    }
+
+    private void proposeRandom() {
+        Map<Long, Integer> done = editor.read(frame()).classes;
+        List<Long> open = new ArrayList<>();
+        for (Long l : objects(frame()).keySet()) if (!done.containsKey(l)) open.add(l);
+        if (open.isEmpty()) {
+            current = 0;
+            refresh("every object is annotated");
+            return;
+        }
+        propose(open.get(random.nextInt(open.size())), Source.RANDOM);
+    }
+
+    private void proposeSuggested() {
+        if (model.isEmpty()) {
+            status("no model: run Annotate Objects with a model name to get suggestions (n: random objects)");
+            return;
+        }
+        Map<Long, Integer> done = editor.read(frame()).classes;
+        while (!suggestions.isEmpty()) {
+            long l = suggestions.poll();
+            if (!done.containsKey(l) && objects(frame()).containsKey(l)) {
+                propose(l, Source.SUGGESTED);
+                return;
+            }
+        }
+        if (fetching) {
+            status("waiting for the server's suggestions...");
+            return;
+        }
+        fetching = true;
+        status("asking the server for suggestions (model '" + model + "')...");
+        SuggestionFetcher.fetch(image, labels, frame(), model, SUGGEST_N, new ArrayList<>(done.keySet()),
+                found -> {
+                    fetching = false;
+                    suggestions.addAll(found);
+                    if (found.isEmpty()) status("the server suggests no more objects");
+                    else if (window.isShowing()) proposeSuggested();
+                },
+                error -> {
+                    fetching = false;
+                    status("suggestions failed: " + error);
+                    IJ.log("PhenoSort: suggestions failed: " + error);
+                });
+    }
+
+    private void propose(long label, Source from) {
+        ObjectGeometry g = objects(frame()).get(label);
+        int[] p = ObjectOutlines.innerPoint(labels, g, frame());
+        current = label;
+        source = from;
+        currentX = p[0];
+        currentY = p[1];
+        currentZ = p[2];
+        ObjectView.show(image, g, p[2]);
+        refresh("object " + label + (from == Source.SUGGESTED ? " (suggested)" : "") + ": press 1-9");
+    }
+
+    // ------------------------------------------------------------------ display
+
+    /** Redraws the outlines and shows the counts with {@code message}. */
+    void refresh(String message) {
+        int frame = frame();
+        RoiAnnotations.Result r = editor.read(frame);
+        Overlay o = image.getOverlay();
+        if (o == null) o = new Overlay();
+        removeDrawings(o);
+        Map<Long, ObjectGeometry> objs = objects(frame);
+        for (Map.Entry<Long, Integer> a : r.classes.entrySet()) {
+            for (Roi roi : outline(a.getKey(), frame, objs)) {
+                roi.setStrokeColor(Glasbey.color(a.getValue()));
+                roi.setStrokeWidth(1);
+                o.add(roi);
+            }
+        }
+        if (current != 0 && objs.containsKey(current)) {
+            for (Roi roi : outline(current, frame, objs)) {
+                Roi c = (Roi) roi.clone();
+                c.setStroke(new BasicStroke(2));
+                c.setStrokeColor(CURRENT);
+                o.add(c);
+            }
+        }
+        image.setOverlay(o);
+        String counts = ClassNames.counts(r.classNames, r.counts());
+        status(message + "  |  " + counts);
+        logCounts(counts);
+    }
+
+    private List<Roi> outline(long label, int frame, Map<Long, ObjectGeometry> objs) {
+        String key = frame + ":" + label;
+        List<Roi> out = outlines.get(key);
+        if (out == null) {
+            ObjectGeometry g = objs.get(label);
+            out = g == null ? new ArrayList<>() : ObjectOutlines.outline(labels, image, g, frame);
+            for (Roi roi : out) roi.setProperty(RoiList.DRAWING, "outline");
+            outlines.put(key, out);
+        }
+        return out;
+    }
+
+    private static void removeDrawings(Overlay o) {
+        for (int i = o.size() - 1; i >= 0; i--) if (o.get(i).getProperty(RoiList.DRAWING) != null) o.remove(i);
+    }
+
+    private void status(String s) {
+        IJ.showStatus("PhenoSort: " + s);
+    }
+
+    /** One Log line with the counts, updated in place while nothing else was logged after it. */
+    private void logCounts(String counts) {
+        String line = "PhenoSort annotations in '" + image.getTitle() + "': " + counts;
+        if (line.equals(lastLogLine)) return;
+        String log = IJ.getLog();
+        boolean ours = lastLogLine != null && log != null && log.trim().endsWith(lastLogLine);
+        IJ.log(ours ? "\\Update:" + line : line);
+        lastLogLine = line;
+    }
+
+    private Map<Long, ObjectGeometry> objects(int frame) {
+        return geometry.computeIfAbsent(frame, f -> ObjectGeometry.measure(labels, f));
+    }
+
+    private int frame() {
+        return image.getNFrames() > 1 ? image.getT() : 1;
+    }
+
+    /** The last clicked or proposed object, 0 when none. */
+    public long currentObject() {
+        return current;
+    }
+
+    private static void onEdt(Runnable r) {
+        if (EventQueue.isDispatchThread()) {
+            r.run();
+            return;
+        }
+        try {
+            EventQueue.invokeAndWait(r);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        } catch (java.lang.reflect.InvocationTargetException e) {
+            Throwable c = e.getCause();
+            if (c instanceof RuntimeException) throw (RuntimeException) c;
+            throw new IllegalStateException(c);
+        }
+    }
+}
