@@ -24,18 +24,18 @@ public class AnnotateObjects implements PlugIn {
     @Override
     public void run(String arg) {
         if (GraphicsEnvironment.isHeadless() || ij.macro.Interpreter.isBatchMode()) {
-            ConnectServer.error("Annotate Objects is interactive and needs image windows (not batch mode); "
+            CommandSupport.error("Annotate Objects is interactive and needs image windows (not batch mode); "
                     + "in scripts use call(\"org.phenosort.phenosort.macro.AnnotateApi.annotate\", image, labels, label, class)");
             return;
         }
         String[] titles = shownTitles();
         if (titles.length < 2) {
-            ConnectServer.error("Annotate Objects needs two open images: the image and its label image");
+            CommandSupport.error("Annotate Objects needs two open images: the image and its label image");
             return;
         }
         ImagePlus current = WindowManager.getCurrentImage();
         String image = current != null && current.getWindow() != null ? current.getTitle() : titles[0];
-        String labels = guessLabels(titles, image);
+        String labels = CommandSupport.guessLabels(WindowManager.getImage(image), titles);
         List<String> known = ClassNames.fromGroups();
         String classes = known.isEmpty() ? DEFAULT_CLASSES : String.join(",", known);
 
@@ -58,7 +58,7 @@ public class AnnotateObjects implements PlugIn {
             AnnotationSession.start(imp, lab, names, model);
             imp.getWindow().toFront();
         } catch (IllegalArgumentException | IllegalStateException e) {
-            ConnectServer.error(e.getMessage());
+            CommandSupport.error(e.getMessage());
         }
     }
 
@@ -72,15 +72,5 @@ public class AnnotateObjects implements PlugIn {
             }
         }
         return out.toArray(new String[0]);
-    }
-
-    /** A window that looks like the label image of {@code image}: named so, else the next one. */
-    static String guessLabels(String[] titles, String image) {
-        for (String t : titles) {
-            String l = t.toLowerCase();
-            if (!t.equals(image) && (l.contains("label") || l.contains("mask"))) return t;
-        }
-        for (String t : titles) if (!t.equals(image)) return t;
-        return titles[0];
     }
 }

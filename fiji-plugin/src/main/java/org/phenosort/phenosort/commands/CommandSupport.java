@@ -118,10 +118,4 @@ final class CommandSupport {
         if (names.isEmpty()) names.add("classifier");
         return names.toArray(new String[0]);
     }
-
-    static List<String> splitNames(String csv) {
-        List<String> names = new ArrayList<>();
-        for (String s : csv.split(",")) if (!s.trim().isEmpty()) names.add(s.trim());
-        return names;
-    }
 }

@@ -17,6 +17,7 @@ import java.util.ArrayList;
 import java.util.List;
 import org.phenosort.phenosort.client.ClassifierClient;
 import org.phenosort.phenosort.client.ServerSettings;
+import org.phenosort.phenosort.imagej.ClassNames;
 import org.phenosort.phenosort.imagej.RoiAnnotations;
 import org.phenosort.phenosort.proto.v1.JobState;
 import org.phenosort.phenosort.proto.v1.TrainingProgress;
@@ -58,7 +59,7 @@ public class TrainClassifier implements PlugIn {
         o.model = gd.getNextString().trim();
         ImagePlus image = WindowManager.getImage(gd.getNextChoice());
         ImagePlus labels = WindowManager.getImage(gd.getNextChoice());
-        List<String> classes = CommandSupport.splitNames(gd.getNextString());
+        List<String> classes = ClassNames.parse(gd.getNextString());
         o.network = gd.getNextChoice();
         o.patchSize = (int) gd.getNextNumber();
         o.epochs = (int) gd.getNextNumber();

@@ -22,29 +22,36 @@ public final class ObjectOutlines {
      */
     public static List<Roi> outline(ImagePlus labels, ImagePlus image, ObjectGeometry g, int frame) {
         List<Roi> out = new ArrayList<>();
-        int w = g.maxX - g.minX + 1, h = g.maxY - g.minY + 1;
         for (int z = g.minZ; z <= g.maxZ; z++) {
-            ImageProcessor ip = labels.getStack().getProcessor(labels.getStackIndex(1, z + 1, frame));
-            ByteProcessor mask = new ByteProcessor(w, h);
-            boolean any = false;
-            for (int y = 0; y < h; y++) {
-                for (int x = 0; x < w; x++) {
-                    if (LabelImages.label(ip, g.minX + x, g.minY + y) == g.label) {
-                        mask.set(x, y, 255);
-                        any = true;
-                    }
-                }
-            }
-            if (!any) continue;
-            mask.setThreshold(255, 255, ImageProcessor.NO_LUT_UPDATE);
-            Roi roi = new ThresholdToSelection().convert(mask);
+            Roi roi = onSlice(labels, g, z, frame);
             if (roi == null) continue;
-            Rectangle b = roi.getBounds();
-            roi.setLocation(b.x + g.minX, b.y + g.minY);
             setPosition(roi, image, z, frame);
             out.add(roi);
         }
         return out;
+    }
+
+    /** The outline of object {@code g.label} on slice z (0-based), or null when it has no pixel there. */
+    public static Roi onSlice(ImagePlus labels, ObjectGeometry g, int z, int frame) {
+        ImageProcessor ip = labels.getStack().getProcessor(labels.getStackIndex(1, z + 1, frame));
+        int w = g.maxX - g.minX + 1, h = g.maxY - g.minY + 1;
+        ByteProcessor mask = new ByteProcessor(w, h);
+        boolean any = false;
+        for (int y = 0; y < h; y++) {
+            for (int x = 0; x < w; x++) {
+                if (LabelImages.label(ip, g.minX + x, g.minY + y) == g.label) {
+                    mask.set(x, y, 255);
+                    any = true;
+                }
+            }
+        }
+        if (!any) return null;
+        mask.setThreshold(255, 255, ImageProcessor.NO_LUT_UPDATE);
+        Roi roi = new ThresholdToSelection().convert(mask);
+        if (roi == null) return null;
+        Rectangle b = roi.getBounds();
+        roi.setLocation(b.x + g.minX, b.y + g.minY);
+        return roi;
     }
 
     /** Puts an overlay ROI on slice z (0-based) and frame of {@code image}; nothing for 2D images. */

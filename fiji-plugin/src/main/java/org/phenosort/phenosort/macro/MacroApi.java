@@ -19,6 +19,7 @@ import org.phenosort.phenosort.client.ClassifierClient;
 import org.phenosort.phenosort.client.ClassifierException;
 import org.phenosort.phenosort.client.ServerSettings;
 import org.phenosort.phenosort.commands.ManageModels;
+import org.phenosort.phenosort.imagej.ClassNames;
 import org.phenosort.phenosort.proto.v1.JobState;
 import org.phenosort.phenosort.proto.v1.ModelInfo;
 import org.phenosort.phenosort.proto.v1.ServerInfo;
@@ -87,8 +88,7 @@ public final class MacroApi {
             t.normalization = Macro.getValue(o, "normalization", t.normalization);
             t.validation = number(Macro.getValue(o, "validation", "-1"));
             t.continueTraining = (" " + o).contains(" continue ");
-            List<String> classes = new ArrayList<>();
-            for (String s : Macro.getValue(o, "classes", "").split(",")) if (!s.trim().isEmpty()) classes.add(s.trim());
+            List<String> classes = ClassNames.parse(Macro.getValue(o, "classes", ""));
             String zip = Macro.getValue(o, "rois", "");
             Roi[] rois = zip.isEmpty() ? roisOf(imp) : readRoiZip(new File(zip));
             AnnotatedImage.Collected data = AnnotatedImage.collect(imp, lab, rois, classes);
