@@ -29,7 +29,6 @@ import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Consumer;
 import org.phenosort.phenosort.proto.v1.CancelTrainingRequest;
@@ -229,28 +228,9 @@ public final class ClassifierClient implements AutoCloseable {
         ByteString data = tensor.getData();
         // a deadline that grows with the size: 30 s plus 1 s per 8 MB
         long deadline = timeoutMs + data.size() / 8000L;
-        final String[] result = new String[1];
-        final Throwable[] error = new Throwable[1];
-        final CountDownLatch done = new CountDownLatch(1);
-        StreamObserver<TensorRef> responses = new StreamObserver<TensorRef>() {
-            @Override
-            public void onNext(TensorRef value) {
-                result[0] = value.getId();
-            }
-
-            @Override
-            public void onError(Throwable t) {
-                error[0] = t;
-                done.countDown();
-            }
-
-            @Override
-            public void onCompleted() {
-                done.countDown();
-            }
-        };
+        SingleReply<TensorRef> reply = new SingleReply<>();
         StreamObserver<TensorChunk> requests =
-                async.withDeadlineAfter(deadline, TimeUnit.MILLISECONDS).uploadTensor(responses);
+                async.withDeadlineAfter(deadline, TimeUnit.MILLISECONDS).uploadTensor(reply);
         try {
             TensorHeader header = TensorHeader.newBuilder().setDtype(tensor.getDtype())
                     .addAllShape(tensor.getShapeList()).setAxes(tensor.getAxes()).build();
@@ -262,25 +242,17 @@ public final class ClassifierClient implements AutoCloseable {
                 if (start == 0) chunk.setHeader(header);
                 requests.onNext(chunk.build());
                 start = end;
-                if (done.getCount() == 0) break; // failed early
+                if (reply.ended()) break; // failed early
             } while (start < n);
             requests.onCompleted();
         } catch (RuntimeException e) {
             requests.onError(e);
             throw ClassifierException.of(e);
         }
-        try {
-            if (!done.await(deadline + 5000, TimeUnit.MILLISECONDS)) {
-                throw new ClassifierException(io.grpc.Status.Code.DEADLINE_EXCEEDED, "upload did not finish", null);
-            }
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new ClassifierException(io.grpc.Status.Code.CANCELLED, "interrupted", e);
-        }
-        if (error[0] != null) throw ClassifierException.of(error[0]);
-        if (!id.equals(result[0])) {
+        String result = reply.await(deadline + 5000, "upload").getId();
+        if (!id.equals(result)) {
             throw new ClassifierException(io.grpc.Status.Code.INTERNAL,
-                    "the server's content id " + result[0] + " differs from the client's " + id, null);
+                    "the server's content id " + result + " differs from the client's " + id, null);
         }
         return new Upload(id, true);
     }
@@ -511,27 +483,9 @@ public final class ClassifierClient implements AutoCloseable {
 
     /** Imports a model file (as written by export or `phenosort train`) as model {@code name}. */
     public ModelInfo importModel(String name, InputStream in) throws IOException {
-        final ModelInfo[] result = new ModelInfo[1];
-        final Throwable[] error = new Throwable[1];
-        final CountDownLatch done = new CountDownLatch(1);
-        StreamObserver<FileChunk> requests = async.withDeadlineAfter(timeoutMs * 10, TimeUnit.MILLISECONDS)
-                .importModel(new StreamObserver<ModelInfo>() {
-                    @Override
-                    public void onNext(ModelInfo value) {
-                        result[0] = value;
-                    }
-
-                    @Override
-                    public void onError(Throwable t) {
-                        error[0] = t;
-                        done.countDown();
-                    }
-
-                    @Override
-                    public void onCompleted() {
-                        done.countDown();
-                    }
-                });
+        SingleReply<ModelInfo> reply = new SingleReply<>();
+        StreamObserver<FileChunk> requests =
+                async.withDeadlineAfter(timeoutMs * 10, TimeUnit.MILLISECONDS).importModel(reply);
         byte[] buf = new byte[DEFAULT_CHUNK_BYTES];
         boolean first = true;
         try {
@@ -547,16 +501,7 @@ public final class ClassifierClient implements AutoCloseable {
             requests.onError(e);
             throw e;
         }
-        try {
-            if (!done.await(timeoutMs * 10 + 5000, TimeUnit.MILLISECONDS)) {
-                throw new ClassifierException(io.grpc.Status.Code.DEADLINE_EXCEEDED, "import did not finish", null);
-            }
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new ClassifierException(io.grpc.Status.Code.CANCELLED, "interrupted", e);
-        }
-        if (error[0] != null) throw ClassifierException.of(error[0]);
-        return result[0];
+        return reply.await(timeoutMs * 10 + 5000, "import");
     }
 
 

@@ -1,6 +1,5 @@
 package org.phenosort.phenosort.commands;
 
-import ij.IJ;
 import ij.ImagePlus;
 import ij.WindowManager;
 import ij.gui.GenericDialog;

@@ -36,13 +36,8 @@ public class ClassifyFolder implements PlugIn {
 
     @Override
     public void run(String arg) {
-        String[] models;
-        try (ClassifierClient client = ServerSettings.newClient()) {
-            models = CommandSupport.modelNames(client);
-        } catch (RuntimeException e) {
-            CommandSupport.error("Listing the models", e);
-            return;
-        }
+        String[] models = CommandSupport.modelNames();
+        if (models == null) return;
         GenericDialog gd = new GenericDialog("PhenoSort: Classify Folder");
         gd.addDirectoryField("Folder (with Images/ and Masks/)", ij.Prefs.get("phenosort.folder", ""), 30);
         gd.addDirectoryField("Output folder", ij.Prefs.get("phenosort.output", ""), 30);

@@ -39,13 +39,8 @@ public class ClassifyObjects implements PlugIn {
     public void run(String arg) {
         String[] titles = CommandSupport.imageTitles(2);
         if (titles == null) return;
-        String[] models;
-        try (ClassifierClient client = ServerSettings.newClient()) {
-            models = CommandSupport.modelNames(client);
-        } catch (RuntimeException e) {
-            CommandSupport.error("Listing the models", e);
-            return;
-        }
+        String[] models = CommandSupport.modelNames();
+        if (models == null) return;
         Show show = new Show();
         GenericDialog gd = new GenericDialog("PhenoSort: Classify Objects");
         CommandSupport.addImageChoices(gd, titles);

@@ -111,10 +111,15 @@ final class CommandSupport {
         rt.show("Results");
     }
 
-    /** Names of the server's models ({"classifier"} when it has none). */
-    static String[] modelNames(ClassifierClient client) {
+    /** Names of the server's models ({"classifier"} when it has none), or null after reporting an error. */
+    static String[] modelNames() {
         List<String> names = new ArrayList<>();
-        for (ModelInfo m : client.listModels()) names.add(m.getName());
+        try (ClassifierClient client = ServerSettings.newClient()) {
+            for (ModelInfo m : client.listModels()) names.add(m.getName());
+        } catch (RuntimeException e) {
+            error("Listing the models", e);
+            return null;
+        }
         if (names.isEmpty()) names.add("classifier");
         return names.toArray(new String[0]);
     }

@@ -34,13 +34,8 @@ public class ExplainObject implements PlugIn {
         String[] titles = CommandSupport.imageTitles(2);
         if (titles == null) return;
         ImagePlus current = WindowManager.getCurrentImage();
-        String[] models;
-        try (ClassifierClient client = ServerSettings.newClient()) {
-            models = CommandSupport.modelNames(client);
-        } catch (RuntimeException e) {
-            CommandSupport.error("Listing the models", e);
-            return;
-        }
+        String[] models = CommandSupport.modelNames();
+        if (models == null) return;
         GenericDialog gd = new GenericDialog("PhenoSort: Explain Object");
         CommandSupport.addImageChoices(gd, titles);
         gd.addChoice("Model", models, ij.Prefs.get("phenosort.model", models[0]));

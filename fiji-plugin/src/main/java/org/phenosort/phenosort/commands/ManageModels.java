@@ -27,13 +27,8 @@ public class ManageModels implements PlugIn {
 
     @Override
     public void run(String arg) {
-        String[] models;
-        try (ClassifierClient client = ServerSettings.newClient()) {
-            models = CommandSupport.modelNames(client);
-        } catch (RuntimeException e) {
-            CommandSupport.error("Listing the models", e);
-            return;
-        }
+        String[] models = CommandSupport.modelNames();
+        if (models == null) return;
         GenericDialog gd = new GenericDialog("PhenoSort: Models");
         gd.addChoice("Action", ACTIONS, "list");
         gd.addStringField("Model", ij.Prefs.get("phenosort.model", models[0]), 20);
