@@ -68,7 +68,7 @@ def results_table(prediction, *, frame: int | None = None):
 
     names = list(prediction.class_names)
     n = len(prediction.label_id)
-    rt = jclass("ij.measure.ResultsTable")(n)
+    rt = jclass("ij.measure.ResultsTable")(jclass("java.lang.Integer").valueOf(n))  # n rows
     rt.showRowNumbers(False)
 
     def column(name, values):
