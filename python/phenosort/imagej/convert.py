@@ -118,8 +118,8 @@ def labels_from_imageplus(imp) -> np.ndarray:
         where = np.unravel_index(int(np.argmax(bad)), a.shape)
         pos = ", ".join(f"{ax.lower()}={i}" for ax, i in zip(data.axes, where, strict=True))
         raise InvalidInputError(
-            f"label image '{data.title}' has the value {float(a[where]):g} at {pos}: labels must be "
-            f"integers in 0..2^24 (= {MAX_FLOAT_LABEL}, what 32-bit float holds exactly)"
+            f"label image '{data.title}' has the value {float(a[where]):g} at {pos}: "
+            f"labels must be integers in 0..2^24 (= {MAX_FLOAT_LABEL}, exact in 32-bit float)"
         )
     return a.astype(np.uint32)
 

@@ -9,6 +9,7 @@ access it fails, so every start here sets ``fetch="never"`` and uses local jars 
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 
 from ..errors import InvalidInputError, PhenosortError
@@ -82,6 +83,12 @@ def start_jvm(
     if scyjava.jvm_started():
         require_plugin()
         return
+    if "imglyb" in sys.modules:  # imported by pyimagej: it adds Maven endpoints and a start hook
+        raise JvmError(
+            "pyimagej is imported, and its start hook needs ImgLib2 jars a plain ImageJ 1 JVM "
+            "lacks: start ImageJ with imagej.init('/path/to/Fiji.app') instead, or call "
+            "start_jvm() before importing imagej"
+        )
     jars = [
         Path(ij_jar) if ij_jar else find_ij_jar(fiji),
         Path(plugin_jar) if plugin_jar else find_plugin_jar(fiji),

@@ -120,5 +120,5 @@ def test_bad_float_labels_name_the_pixel(jvm):
 
 
 def test_not_an_imageplus(jvm):
-    with pytest.raises(InvalidInputError, match="expected an ij.ImagePlus"):
+    with pytest.raises(InvalidInputError, match=r"expected an ij\.ImagePlus"):
         from_imageplus(np.zeros((2, 2)))
