@@ -50,11 +50,13 @@ def find_plugin_jar(fiji: str | os.PathLike | None = None) -> Path:
 
 
 def find_ij_jar(fiji: str | os.PathLike | None = None) -> Path:
-    """ImageJ 1: ``<fiji>/jars/ij-*.jar`` when ``fiji`` is given, else Debian's ij.jar."""
+    """ImageJ 1: ``<fiji>/jars/ij-*.jar`` (Fiji) or ``<fiji>/ij.jar`` (ImageJ 1) when ``fiji``
+    is given, else Debian's ij.jar."""
     if fiji is not None:
-        jar = _newest(sorted((Path(fiji) / "jars").glob("ij-*.jar")))
+        found = sorted((Path(fiji) / "jars").glob("ij-*.jar")) + sorted(Path(fiji).glob("ij.jar"))
+        jar = _newest(found)
         if jar is None:
-            raise InvalidInputError(f"{fiji} has no jars/ij-*.jar; is it a Fiji.app folder?")
+            raise InvalidInputError(f"{fiji} has neither jars/ij-*.jar nor ij.jar: not ImageJ")
         return jar
     if not DEBIAN_IJ_JAR.is_file():
         raise InvalidInputError(
