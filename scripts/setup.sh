@@ -34,6 +34,6 @@ stamp=.venv/.phenosort-installed
 want=$(cat pyproject.toml constraints.txt | sha256sum | cut -d' ' -f1)
 if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
     .venv/bin/python -m pip install --quiet --upgrade pip
-    .venv/bin/python -m pip install --quiet -c constraints.txt -e ".[dev]"
+    .venv/bin/python -m pip install --quiet -c constraints.txt -e ".[dev,imagej]"
     echo "$want" > "$stamp"
 fi
