@@ -122,9 +122,10 @@ def local_cluster(n_workers: int):
     writing) run in parallel, and torch gets the cores through ``ModelRef.torch_threads``."""
     from distributed import LocalCluster
 
-    # no dashboard: a short batch run has its progress bar, and a fixed port may be taken
+    # the scheduler's HTTP server on any free local port: the default 8787 may be taken
+    # (another cluster), which Dask only warns about, and nobody else should reach it
     return LocalCluster(
-        n_workers=n_workers, threads_per_worker=1, processes=True, dashboard_address=None
+        n_workers=n_workers, threads_per_worker=1, processes=True, dashboard_address="127.0.0.1:0"
     )
 
 

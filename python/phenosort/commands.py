@@ -231,7 +231,10 @@ def run_predict(args: Namespace) -> int:
         with _client(args) as client:
             names, predict = _remote_predictor(args, client)
             return _predict_serial(args, find_pairs(args.data_dir), names, predict)
-    pairs = find_pairs(args.data_dir)
+    # absolute paths: Dask workers may run elsewhere, and error messages in summary.csv
+    # must not depend on how the run was made
+    pairs = [replace(p, image_path=p.image_path.resolve(), mask_path=p.mask_path.resolve())
+             for p in find_pairs(args.data_dir)]  # fmt: skip
     if _on_dask(args, pairs):
         return _predict_on_dask(args, pairs)
     clf = _load_model(args)
@@ -293,10 +296,7 @@ def _predict_on_dask(args: Namespace, pairs) -> int:
     threads = None if args.scheduler else max(1, cpu_count() // n_workers)
     ref = model_ref(args.model, device=args.device, batch_size=args.batch_size,
                     torch_threads=threads)  # fmt: skip
-    # workers may run elsewhere: every path they get is absolute
-    pairs = [replace(p, image_path=p.image_path.resolve(), mask_path=p.mask_path.resolve())
-             for p in pairs]  # fmt: skip
-    options = _output_options(args, names, out=args.out.resolve())
+    options = _output_options(args, names)
     args.out.mkdir(parents=True, exist_ok=True)
     with _bar(args, total=len(pairs), unit="image", desc="predict") as bar:
         results = run_on_dask(pairs, ref, options, scheduler=args.scheduler,
@@ -307,7 +307,7 @@ def _predict_on_dask(args: Namespace, pairs) -> int:
 def _predict_serial(args: Namespace, pairs, names: list[str], predict) -> int:
     """The images one after the other in this process (one image, --workers 0/1, --server)."""
     _refuse_existing_outputs(args, pairs, names)
-    options = _output_options(args, names, out=args.out)
+    options = _output_options(args, names)
     args.out.mkdir(parents=True, exist_ok=True)
     results = [
         predict_image(pair, predict, options)
@@ -316,7 +316,8 @@ def _predict_serial(args: Namespace, pairs, names: list[str], predict) -> int:
     return _write_tables(args, results)
 
 
-def _output_options(args: Namespace, names: list[str], out: Path) -> OutputOptions:
+def _output_options(args: Namespace, names: list[str]) -> OutputOptions:
+    out = args.out.resolve()  # absolute, like the pairs
     return OutputOptions(out, tuple(names), args.rois, args.class_masks, args.confidence)
 
 
