@@ -7,7 +7,7 @@ must not stop the others.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -46,7 +46,7 @@ class ImageResult:
     error: str | None = None
 
 
-def output_paths(stem: str, out: Path, class_names) -> dict[str, Path]:
+def output_paths(stem: str, out: Path, class_names: Sequence[str]) -> dict[str, Path]:
     """Every file ``predict`` may write for image ``stem`` (keys: classes, rois, confidence,
     mask:<class name>)."""
     paths = {
@@ -68,7 +68,7 @@ def predict_image(pair: Pair, predict: Predictor, options: OutputOptions) -> Ima
         return failed_result(pair.stem, options.class_names, describe(exc))
 
 
-def failed_result(stem: str, class_names, message: str) -> ImageResult:
+def failed_result(stem: str, class_names: Sequence[str], message: str) -> ImageResult:
     """The summary row of an image that failed: no counts, the error message."""
     summary = {"image": stem, "n_objects": "", **dict.fromkeys(class_names, "")}
     return ImageResult(stem, None, summary, message)
