@@ -86,6 +86,19 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--confidence", action="store_true", help="confidence maps")
     p.add_argument("--batch-size", type=int, help="objects per forward pass")
     p.add_argument("--overwrite", action="store_true", help="replace existing outputs")
+    p.add_argument(
+        "--workers",
+        type=int,
+        metavar="N",
+        help="Dask worker processes on this machine (default: one per core, at most one per "
+        "image); 0 or 1: one image after the other in this process",
+    )
+    p.add_argument(
+        "--scheduler",
+        metavar="ADDRESS",
+        help="predict on this Dask cluster, e.g. tcp://host:8786 (model and data at the same "
+        "paths on the workers; see docs/cluster.md)",
+    )
     server_args(p)
 
     p = sub.add_parser("suggest", help="objects most worth labelling next")

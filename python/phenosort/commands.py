@@ -5,17 +5,18 @@ from __future__ import annotations
 import json
 import sys
 from argparse import Namespace
-from dataclasses import fields
+from dataclasses import fields, replace
 from pathlib import Path
 
 import numpy as np
 from tqdm import tqdm
 
-from .annotations import read_annotations_csv, read_roi_annotations, rois_for_objects, write_roi_zip
+from .annotations import read_annotations_csv, read_roi_annotations
 from .classifier import ObjectClassifier, Sample, class_index_of
 from .cli import parse_settings
-from .dataio import find_pairs, load_pair, write_class_map, write_float_image, write_label_image
+from .dataio import find_pairs, load_pair, write_float_image
 from .errors import InvalidInputError
+from .image_job import ImageResult, OutputOptions, output_paths, predict_image
 from .model.config import ModelConfig
 from .model.metrics import format_report
 from .results import write_table_csv
@@ -222,23 +223,20 @@ def _train_remote(args: Namespace) -> int:
     return _report_training(args, result["validation"], result["version"])
 
 
-def _predict_outputs(stem: str, out: Path, class_names: list[str]) -> dict[str, Path]:
-    paths = {
-        "classes": out / f"{stem}_classes.tif",
-        "rois": out / f"{stem}_classes.zip",
-        "confidence": out / f"{stem}_confidence.tif",
-    }
-    for name in class_names:
-        safe = "".join(c if c.isalnum() or c in "-_" else "_" for c in name)
-        paths[f"mask:{name}"] = out / f"{stem}_{safe}_labels.tif"
-    return paths
-
-
 def run_predict(args: Namespace) -> int:
     _check_out_dir(args.out, args.data_dir)
     if getattr(args, "server", None):
+        if args.scheduler or args.workers is not None:
+            raise InvalidInputError("--scheduler and --workers predict without --server")
         with _client(args) as client:
-            return _predict_images(args, *_remote_predictor(args, client))
+            names, predict = _remote_predictor(args, client)
+            return _predict_serial(args, find_pairs(args.data_dir), names, predict)
+    # absolute paths: Dask workers may run elsewhere, and error messages in summary.csv
+    # must not depend on how the run was made
+    pairs = [replace(p, image_path=p.image_path.resolve(), mask_path=p.mask_path.resolve())
+             for p in find_pairs(args.data_dir)]  # fmt: skip
+    if _on_dask(args, pairs):
+        return _predict_on_dask(args, pairs)
     clf = _load_model(args)
     if args.batch_size:
         clf.config = clf.config.updated(predict_batch_size=args.batch_size)
@@ -246,7 +244,7 @@ def run_predict(args: Namespace) -> int:
     def predict(image, labels):
         return clf.predict(image.array, labels, axes=image.axes, voxel_size=image.voxel_size)
 
-    return _predict_images(args, clf.class_names, predict)
+    return _predict_serial(args, pairs, clf.class_names, predict)
 
 
 def _remote_predictor(args: Namespace, client):
@@ -271,54 +269,87 @@ def _remote_predictor(args: Namespace, client):
     return info.class_names, predict
 
 
-def _predict_images(args: Namespace, names: list[str], predict) -> int:
-    pairs = find_pairs(args.data_dir)
-    tables = [args.out / "objects.csv", args.out / "summary.csv"]
-    if not args.overwrite:
-        taken = [p for p in tables if p.exists()] + [
-            p
-            for pair in pairs
-            for p in _predict_outputs(pair.stem, args.out, names).values()
-            if p.exists()
-        ]
-        if taken:
-            raise InvalidInputError(
-                f"outputs exist already ({taken[0]}, ...); use --overwrite or another --out"
-            )
+def _on_dask(args: Namespace, pairs) -> bool:
+    """A given scheduler, more than one worker asked for, or by default when there are
+    several images and cores; one image is never worth starting a cluster."""
+    from .batch import default_workers
+
+    if args.workers is not None and args.workers < 0:
+        raise InvalidInputError(f"--workers must be >= 0, got {args.workers}")
+    if args.scheduler:
+        if args.workers is not None:
+            raise InvalidInputError("--workers sizes a local cluster; drop it with --scheduler")
+        return True
+    if args.workers is not None:
+        return args.workers > 1
+    return default_workers(len(pairs)) > 1
+
+
+def _predict_on_dask(args: Namespace, pairs) -> int:
+    from .batch import cpu_count, default_workers, model_ref, run_on_dask
+    from .model.file import read_metadata
+
+    names = read_metadata(args.model)["class_names"]  # verifies the file before any task runs
+    _refuse_existing_outputs(args, pairs, names)
+    n_workers = None if args.scheduler else args.workers or default_workers(len(pairs))
+    # local workers share this machine's cores; a given cluster keeps its workers' settings
+    threads = None if args.scheduler else max(1, cpu_count() // n_workers)
+    ref = model_ref(args.model, device=args.device, batch_size=args.batch_size,
+                    torch_threads=threads)  # fmt: skip
+    options = _output_options(args, names)
     args.out.mkdir(parents=True, exist_ok=True)
-    rows, summary = [], []
-    for pair in _bar(args, iterable=pairs, unit="image", desc="predict"):
-        image, labels = load_pair(pair)
-        pred = predict(image, labels)
-        outputs = _predict_outputs(pair.stem, args.out, names)
-        if args.class_masks and labels.size and int(labels.max()) > 2**24:
-            raise InvalidInputError(
-                f"{pair.mask_path}: label IDs above 2^24 cannot be written as ImageJ class "
-                "masks; run without --class-masks (objects.csv keeps every ID)"
-            )
-        vs = image.voxel_size
-        write_class_map(outputs["classes"], pred.class_map(), names, voxel_size=vs, overwrite=True)
-        if args.confidence:
-            write_float_image(
-                outputs["confidence"], pred.confidence_map(), voxel_size=vs, overwrite=True
-            )
-        if args.class_masks:
-            for name, mask in pred.class_masks().items():
-                write_label_image(outputs[f"mask:{name}"], mask, voxel_size=vs, overwrite=True)
-        if args.rois:
-            rois = rois_for_objects(labels, pred.label_id, pred.class_index, names)
-            write_roi_zip(outputs["rois"], rois, overwrite=True)
-        rows.append({"image": pair.stem, **pred.columns()})
-        counts = np.bincount(pred.class_index, minlength=len(names) + 1)[1:]
-        summary.append(
-            {"image": pair.stem, "n_objects": len(pred.label_id), **dict(zip(names, counts))}
+    with _bar(args, total=len(pairs), unit="image", desc="predict") as bar:
+        results = run_on_dask(pairs, ref, options, scheduler=args.scheduler,
+                              n_workers=n_workers, done=lambda _: bar.update(1))  # fmt: skip
+    return _write_tables(args, results)
+
+
+def _predict_serial(args: Namespace, pairs, names: list[str], predict) -> int:
+    """The images one after the other in this process (one image, --workers 0/1, --server)."""
+    _refuse_existing_outputs(args, pairs, names)
+    options = _output_options(args, names)
+    args.out.mkdir(parents=True, exist_ok=True)
+    results = [
+        predict_image(pair, predict, options)
+        for pair in _bar(args, iterable=pairs, unit="image", desc="predict")
+    ]
+    return _write_tables(args, results)
+
+
+def _output_options(args: Namespace, names: list[str]) -> OutputOptions:
+    out = args.out.resolve()  # absolute, like the pairs
+    return OutputOptions(out, tuple(names), args.rois, args.class_masks, args.confidence)
+
+
+def _refuse_existing_outputs(args: Namespace, pairs, names: list[str]) -> None:
+    if args.overwrite:
+        return
+    tables = [args.out / "objects.csv", args.out / "summary.csv"]
+    taken = [p for p in tables if p.exists()] + [
+        p for pair in pairs for p in output_paths(pair.stem, args.out, names).values() if p.exists()
+    ]
+    if taken:
+        raise InvalidInputError(
+            f"outputs exist already ({taken[0]}, ...); use --overwrite or another --out"
         )
+
+
+def _write_tables(args: Namespace, results: list[ImageResult]) -> int:
+    """objects.csv and summary.csv in the order of ``results``; failed images are reported
+    (stderr, and an ``error`` column in summary.csv) and make the exit status 2."""
+    failed = [r for r in results if r.error is not None]
+    summary = [{**r.summary, "error": r.error or ""} if failed else r.summary for r in results]
+    rows = [r.rows for r in results if r.rows is not None]
     write_table_csv(args.out / "objects.csv", rows, overwrite=True)
     write_table_csv(args.out / "summary.csv", summary, overwrite=True)
+    for r in failed:
+        print(f"error: {r.stem}: {r.error}", file=sys.stderr)
     if not args.quiet:
         total = sum(len(r["label"]) for r in rows)
-        print(f"{total} objects in {len(pairs)} image(s) classified; outputs in {args.out}")
-    return 0
+        print(f"{total} objects in {len(rows)} image(s) classified; outputs in {args.out}")
+    if failed:
+        print(f"{len(failed)} of {len(results)} image(s) failed (see summary.csv)", file=sys.stderr)
+    return 2 if failed else 0
 
 
 def run_suggest(args: Namespace) -> int:

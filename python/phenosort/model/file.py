@@ -123,3 +123,16 @@ def _read_header(path: Path) -> dict:
     if not isinstance(meta, dict):
         raise ValueError("malformed safetensors metadata")
     return meta
+
+
+def model_checksum(path: str | Path) -> str:
+    """The SHA-256 in a model file's header (over its metadata and every tensor), read without
+    loading the tensors: it names the content, e.g. as a cache key (loading verifies it)."""
+    path = Path(path)
+    try:
+        digest = _read_header(path).get(_HASH_KEY)
+    except (OSError, ValueError) as exc:
+        raise ModelFileError(f"{path} is not a readable phenosort model file: {exc}") from None
+    if not isinstance(digest, str):
+        raise ModelFileError(f"{path} is not a phenosort model file (no checksum)")
+    return digest
