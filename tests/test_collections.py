@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import contextlib
 import io
+import subprocess
+import sys
 import zipfile
 from pathlib import Path
 
@@ -164,3 +166,17 @@ def test_options_that_do_not_go_together(data, model, tmp_path, capsys):
                            "--workers", "2")  # fmt: skip
     assert code == 2 and "without --server" in err, err
     assert not out.exists()
+
+
+def test_small_folder_runs_in_process_by_default(data, model, tmp_path):
+    # a local cluster costs 10-20 s to start: below CLUSTER_MIN_BYTES of images, no Dask
+    script = (
+        "import sys\nfrom phenosort.cli import main\n"
+        f"code = main(['predict', {str(data)!r}, '--model', {str(model)!r}, "
+        f"'--out', {str(tmp_path / 'out')!r}, '--quiet'])\n"
+        "print(code, 'distributed' in sys.modules)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                          timeout=300)  # fmt: skip
+    assert done.stdout.split() == ["0", "False"], done.stderr[-2000:]
+    assert (tmp_path / "out" / "summary.csv").is_file()

@@ -65,6 +65,11 @@ def cpu_count() -> int:
         return os.cpu_count() or 1
 
 
+# a folder smaller than this runs serially by default: a local cluster costs 10-20 s to start
+# (processes importing torch), more than predicting some 8 images of 2048 x 2048 takes
+CLUSTER_MIN_BYTES = 64 << 20
+
+
 def default_workers(n_images: int) -> int:
     """Local worker processes: one per core, no more than there are images."""
     return max(1, min(cpu_count(), n_images))

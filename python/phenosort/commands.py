@@ -271,8 +271,8 @@ def _remote_predictor(args: Namespace, client):
 
 def _on_dask(args: Namespace, pairs) -> bool:
     """A given scheduler, more than one worker asked for, or by default when there are
-    several images and cores; one image is never worth starting a cluster."""
-    from .batch import default_workers
+    several images and cores and enough pixels to repay starting a cluster (~10-20 s)."""
+    from .batch import CLUSTER_MIN_BYTES, default_workers
 
     if args.workers is not None and args.workers < 0:
         raise InvalidInputError(f"--workers must be >= 0, got {args.workers}")
@@ -282,7 +282,8 @@ def _on_dask(args: Namespace, pairs) -> bool:
         return True
     if args.workers is not None:
         return args.workers > 1
-    return default_workers(len(pairs)) > 1
+    size = sum(p.image_path.stat().st_size for p in pairs)
+    return default_workers(len(pairs)) > 1 and size >= CLUSTER_MIN_BYTES
 
 
 def _predict_on_dask(args: Namespace, pairs) -> int:
