@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 from phenosort.classifier import ObjectClassifier, Sample
+from phenosort.demo import LocalService
 from phenosort.testing import make_objects
 
 REPO = Path(__file__).resolve().parents[1]
@@ -65,3 +66,13 @@ def self_signed(tmp_path_factory):
         check=True, capture_output=True, timeout=60,
     )  # fmt: skip
     return cert, key
+
+
+@pytest.fixture(scope="session")
+def server(tmp_path_factory):
+    """A real ``phenosort serve`` on a free loopback port (shared by the ImageJ tests):
+    yields "host:port"."""
+    service = LocalService(tmp_path_factory.mktemp("store"), device="cpu", timeout=120)
+    address = service.start()
+    yield address
+    service.stop()

@@ -16,8 +16,6 @@ from pathlib import Path
 
 import pytest
 
-from phenosort.demo import LocalService
-
 REPO = Path(__file__).resolve().parents[2]
 IJ_JAR = Path("/usr/share/java/ij.jar")
 SENTINEL = "PHENOSORT-MACRO-DONE"
@@ -67,15 +65,6 @@ def imagej_home(tmp_path_factory) -> Path:
     (home / "plugins").mkdir()
     shutil.copy(plugin_jar(), home / "plugins")
     return home
-
-
-@pytest.fixture(scope="session")
-def server(tmp_path_factory):
-    """A real ``phenosort serve`` on a free loopback port: yields "host:port"."""
-    service = LocalService(tmp_path_factory.mktemp("store"), device="cpu", timeout=120)
-    address = service.start()
-    yield address
-    service.stop()
 
 
 @pytest.fixture()

@@ -9,8 +9,6 @@ from pathlib import Path
 
 import pytest
 
-from phenosort.demo import LocalService
-
 REPO = Path(__file__).resolve().parents[2]
 IJ_JAR = Path("/usr/share/java/ij.jar")
 
@@ -36,12 +34,3 @@ def jvm():
 
     start_jvm(ij_jar=IJ_JAR, plugin_jar=plugin_jar(), headless=True, max_heap="1g")
     return scyjava
-
-
-@pytest.fixture(scope="session")
-def server(tmp_path_factory):
-    """A real ``phenosort serve`` on a free loopback port: yields "host:port"."""
-    service = LocalService(tmp_path_factory.mktemp("store"), device="cpu", timeout=120)
-    address = service.start()
-    yield address
-    service.stop()
