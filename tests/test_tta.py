@@ -7,11 +7,9 @@ import numpy as np
 import pytest
 import torch
 
-from conftest import FAST, sample_of
 from phenosort.classifier import ObjectClassifier
 from phenosort.model.augment import Augmentation
 from phenosort.model.tta import predict_proba, tta_views
-from phenosort.testing import make_objects
 
 
 def _aug(flip: bool, rot90: bool) -> Augmentation:
@@ -48,16 +46,13 @@ def test_symmetric_input_gets_the_plain_prediction():
     torch.testing.assert_close(plain, averaged)
 
 
-def test_tta_keeps_classes_on_a_learned_task_and_is_recorded(tmp_path):
-    train = make_objects("brightness", grid=(6, 6), seed=1)
-    test = make_objects("brightness", grid=(6, 6), seed=2)
-    clf = ObjectClassifier(train.class_names, **{**FAST, "predict_tta": 8})
-    clf.fit([sample_of(train)])
+def test_tta_keeps_classes_on_a_learned_task_and_is_recorded(trained, brightness_data, tmp_path):
+    _, test = brightness_data
+    clf = ObjectClassifier.load(trained.save(tmp_path / "m.phenosort"))  # a private copy
+    assert clf.config.predict_tta == 8  # the default, recorded in the model file
     with_tta = clf.predict(test.image, test.labels, axes=test.axes)
-    loaded = ObjectClassifier.load(clf.save(tmp_path / "m.phenosort"))
-    assert loaded.config.predict_tta == 8
-    loaded.config = loaded.config.updated(predict_tta=1)
-    plain = loaded.predict(test.image, test.labels, axes=test.axes)
+    clf.config = clf.config.updated(predict_tta=1)
+    plain = clf.predict(test.image, test.labels, axes=test.axes)
     assert with_tta.probabilities.shape == plain.probabilities.shape
     np.testing.assert_allclose(with_tta.probabilities.sum(axis=1), 1.0, rtol=1e-5)
     # brightness does not depend on orientation: the classes agree

@@ -120,8 +120,10 @@ def train_events(
     optimizer = torch.optim.AdamW(
         net.parameters(), lr=cfg.train_lr, weight_decay=cfg.train_weight_decay
     )
+    # OneCycleLR divides by its warm-up length (0.2 * total - 1): at least 10 steps keeps it
+    # defined for a tiny run (e.g. a one-epoch pseudo-label round), which then ends unannealed
     scheduler = torch.optim.lr_scheduler.OneCycleLR(
-        optimizer, max_lr=cfg.train_lr, total_steps=cfg.train_epochs * steps, pct_start=0.2
+        optimizer, max_lr=cfg.train_lr, total_steps=max(cfg.train_epochs * steps, 10), pct_start=0.2
     )
     pin = device.type == "cuda"
     result = TrainResult(state_dict=copy.deepcopy(net.state_dict()))
