@@ -115,7 +115,7 @@ class ModelConfig:
     aug_gamma: float = 0.0
     aug_noise: float = 0.0
     predict_batch_size: int = 256
-    predict_tta: int = 1
+    predict_tta: int = 8
     device: str = "auto"
 
     def errors(self) -> list[str]:
