@@ -6,6 +6,9 @@ labelled object of the test images scored. wbc leaves class 5 (basophil) out.
 
     .venv/bin/python scripts/bench_quality.py [--rows pannuke_breast25:10 wbc:50 ...]
         [--seeds 0 1 2] [--set KEY=VALUE ...] [--data-root ../shared/data] [--out r.json]
+        [--markdown table.md]
+
+``--markdown`` writes the table in the form of docs/benchmarks.md (paste it there).
 """
 
 from __future__ import annotations
@@ -66,6 +69,7 @@ def main() -> None:
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE")
     parser.add_argument("--out", type=Path, help="write the rows as JSON")
+    parser.add_argument("--markdown", type=Path, help="write the table as Markdown")
     args = parser.parse_args()
     settings = parse_settings(args.set)
     print(f"{'row':<22} {'best tool':>9} {'target':>7} {'macro-F1':>9} {'accuracy':>9} "
@@ -81,6 +85,25 @@ def main() -> None:
         results.append(r)
     if args.out:
         args.out.write_text(json.dumps({"settings": settings, "rows": results}, indent=2))
+    if args.markdown:
+        args.markdown.write_text(markdown_table(results))
+
+
+def markdown_table(results: list[dict]) -> str:
+    """The docs/benchmarks.md table of ``results`` (rows of :func:`run_row`)."""
+    lines = [
+        "| dataset | labels per class | best existing tool | target | phenosort macro-F1 "
+        "| accuracy | train s | predict ms/object |",
+        "|---|---|---:|---:|---:|---:|---:|---:|",
+    ]
+    for r in results:
+        dataset, _, budget = r["row"].partition(":")
+        best, target = TARGETS.get(r["row"], (float("nan"), float("nan")))
+        lines.append(
+            f"| {dataset} | {budget} | {best:.2f} | {target:.2f} | {r['macro_f1']:.3f} "
+            f"| {r['accuracy']:.3f} | {r['train_s']:.0f} | {r['predict_ms_per_object']:.1f} |"
+        )
+    return "\n".join(lines) + "\n"
 
 
 if __name__ == "__main__":

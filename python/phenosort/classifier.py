@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -221,6 +222,7 @@ class ObjectClassifier:
 
         from .model.augment import Augmentation, source_shape
         from .model.networks import build_network, load_initial_weights
+        from .model.pseudo import candidate_rows, select
         from .model.train import stratified_split, train_events
 
         cfg = self.config
@@ -303,26 +305,59 @@ class ObjectClassifier:
         val_index = None
         if cfg.train_val_fraction > 0:
             _, val_index = stratified_split(all_targets, cfg.train_val_fraction, cfg.train_seed)
-        history, result = [], None
-        for event in train_events(
-            net,
-            patches,
-            all_targets,
-            len(self.class_names),
-            spec.shape,
-            cfg,
-            self.device,
+        labelled = [rows for rows, _ in targets_per]
+        candidates = []
+        if cfg.train_pseudo_threshold > 0 and not warm_start:
+            candidates = candidate_rows([len(p.table) for p in preps], labelled, cfg.train_seed)
+        second = max(1, cfg.train_epochs // 2) if any(c.size for c in candidates) else 0
+        history: list = []
+        train = partial(
+            train_events,
+            n_classes=len(self.class_names),
+            patch_shape=spec.shape,
+            device=self.device,
             val_index=val_index,
             cancel=cancel,
             class_names=self.class_names,
-        ):
-            if hasattr(event, "state_dict"):
-                result = event
-            else:
-                history.append(event)
-                yield event
-        if result is None:  # pragma: no cover - train_events always ends with a result
-            raise Cancelled("training ended without a result")
+            n_epochs_total=cfg.train_epochs + second,
+        )
+        result = yield from _collect(train(net, patches, all_targets, cfg=cfg), history)
+        pseudo_ids: list[np.ndarray] = [np.zeros(0, np.int64) for _ in preps]
+        if second:
+            # the first model labels the unlabelled objects it is sure of; a shorter second
+            # round continues from its weights with them added (see model/pseudo.py)
+            probs = [
+                self._probabilities(p, p.table.subset(c), net=net.eval(), spec=spec)
+                for p, c in zip(preps, candidates)
+            ]
+            counts = np.bincount(all_targets, minlength=len(self.class_names))
+            picked, pseudo_classes = select(
+                np.concatenate(probs), counts, cfg.train_pseudo_threshold, cfg.train_pseudo_ratio
+            )
+            owner = np.repeat(np.arange(len(preps)), [c.size for c in candidates])
+            local = np.concatenate(candidates)[picked]
+            extra = [
+                self._patches(p, p.table.subset(local[owner[picked] == i]), source)
+                for i, p in enumerate(preps)
+                if (owner[picked] == i).any()
+            ]
+            if extra:
+                order = np.argsort(owner[picked], kind="stable")  # the order of ``extra``
+                patches = np.concatenate([patches, *extra])
+                targets = np.concatenate([all_targets, pseudo_classes[order]])
+                pseudo_ids = [
+                    p.table.label_id[local[owner[picked] == i]] for i, p in enumerate(preps)
+                ]
+                result = yield from _collect(
+                    train(
+                        net,
+                        patches,
+                        targets,
+                        cfg=replace(cfg, train_epochs=second),
+                        epoch_offset=len(history),
+                    ),
+                    history,
+                )
         self.net, self.patch_spec = net.eval(), spec
         self._trained_config = cfg
         self.validation = result.validation
@@ -339,8 +374,9 @@ class ObjectClassifier:
                 "per_class": {
                     n: int((classes == k).sum()) for k, n in enumerate(self.class_names, 1)
                 },
+                "pseudo_label_ids": [int(v) for v in ids],
             }
-            for p, (rows, classes) in zip(preps, targets_per)
+            for p, (rows, classes), ids in zip(preps, targets_per, pseudo_ids)
         ]
 
     # ------------------------------------------------------------------ prediction
@@ -361,21 +397,46 @@ class ObjectClassifier:
         patches are cut while the network runs, and memory stays bounded on huge images.
         ``progress`` receives ``(done, total)`` after each batch.
         """
-        import torch
-
         self._require_trained()
         prep = self._prepare(image, labels, axes, voxel_size)
         self._check_compatible(prep)
         table = prep.table if label_ids is None else prep.table.subset(prep.table.rows(label_ids))
+        probabilities = self._probabilities(prep, table, progress, cancel)
+        return Prediction(
+            probabilities=probabilities,
+            class_names=list(self.class_names),
+            in_training_set=self._training_membership(prep, table),
+            table=table,
+            index=prep.index,
+        )
+
+    def _probabilities(
+        self,
+        prep: _Prepared,
+        table: ObjectTable,
+        progress: ProgressCallback | None = None,
+        cancel: threading.Event | None = None,
+        *,
+        net=None,
+        spec: PatchSpec | None = None,
+    ) -> np.ndarray:
+        """``(N, K)`` probabilities of the objects of ``table``, batch by batch (with the
+        model's network and patches unless ``net``/``spec`` are given)."""
+        import torch
+
+        from .model.tta import predict_proba
+
         n, k = len(table), len(self.class_names)
         probabilities = np.zeros((n, k), np.float32)
         step = self.config.predict_batch_size
         starts = list(range(0, n, step))
         device = self.device
-        net = self.net.to(device).eval()
+        net = (net or self.net).to(device).eval()
+        spec = spec or self.patch_spec
+        views = self._tta_views(spec)
 
         def cut(s):
-            return self._patches(prep, table.subset(np.arange(s, min(s + step, n))))
+            return self._patches(prep, table.subset(np.arange(s, min(s + step, n))), spec)
 
         with ThreadPoolExecutor(max_workers=1) as pool, torch.inference_mode():
             pending = pool.submit(cut, starts[0]) if starts else None
@@ -384,18 +445,18 @@ class ObjectClassifier:
                     raise Cancelled("prediction was cancelled")
                 batch = pending.result()
                 pending = pool.submit(cut, starts[i + 1]) if i + 1 < len(starts) else None
-                x = torch.from_numpy(batch).to(device)
-                probs = torch.softmax(net(x).float(), dim=1)
+                probs = predict_proba(net, torch.from_numpy(batch).to(device), views)
                 probabilities[s : s + batch.shape[0]] = probs.cpu().numpy()
                 if progress is not None:
                     progress((min(s + step, n), n))
-        return Prediction(
-            probabilities=probabilities,
-            class_names=list(self.class_names),
-            in_training_set=self._training_membership(prep, table),
-            table=table,
-            index=prep.index,
-        )
+        return probabilities
+
+    def _tta_views(self, spec: PatchSpec | None = None) -> list:
+        from .model.augment import Augmentation
+        from .model.tta import tta_views
+
+        shape = (spec or self.patch_spec).shape
+        return tta_views(Augmentation.from_config(self.config), shape, self.config.predict_tta)
 
     def _training_membership(self, prep: _Prepared, table: ObjectTable) -> np.ndarray:
         member = np.zeros(len(table), bool)
@@ -420,6 +481,7 @@ class ObjectClassifier:
 
         from .model.explain import gradcam
         from .model.networks import gradcam_layer
+        from .model.tta import predict_proba
 
         self._require_trained()
         prep = self._prepare(image, labels, axes, voxel_size)
@@ -429,7 +491,7 @@ class ObjectClassifier:
         net = self.net.to(self.device).eval()
         with torch.inference_mode():
             x = torch.from_numpy(patch[np.newaxis]).to(self.device)
-            probs = torch.softmax(net(x), 1)[0].cpu().numpy()
+            probs = predict_proba(net, x, self._tta_views())[0].cpu().numpy()
         if class_index is None:
             class_index = int(probs.argmax()) + 1
         elif not 1 <= int(class_index) <= len(self.class_names):
@@ -530,6 +592,21 @@ class ObjectClassifier:
         clf.version = int(meta.get("version", 1))
         clf.created = meta.get("created")
         return clf
+
+
+def _collect(events: Iterator, history: list):
+    """Yield a training round's epoch events (appending them to ``history``) and return its
+    final ``TrainResult``."""
+    result = None
+    for event in events:
+        if hasattr(event, "state_dict"):
+            result = event
+        else:
+            history.append(event)
+            yield event
+    if result is None:  # pragma: no cover - train_events always ends with a result
+        raise Cancelled("training ended without a result")
+    return result
 
 
 def class_index_of(value: int | str, class_names: Sequence[str], where: str = "") -> int:

@@ -121,6 +121,7 @@ def run_train(args: Namespace) -> int:
     with _bar(args, total=clf.config.train_epochs, unit="epoch", desc="train") as bar:
 
         def show(event):
+            bar.total = event.n_epochs  # a pseudo-label round adds epochs
             bar.set_postfix(_epoch_postfix(event))
             bar.update(1)
 

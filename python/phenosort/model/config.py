@@ -55,6 +55,13 @@ class ModelConfig:
     train_min_epoch_samples : int
         An epoch repeats the (augmented) training objects up to this many samples, so a
         few dozen labels still give enough optimiser steps per epoch.
+    train_pseudo_threshold : float
+        Pseudo-labels (0 disables): after training, the unlabelled objects of the training
+        images that the model classifies with at least this probability are added, per
+        predicted class, and a second round of ``train_epochs // 2`` epochs continues
+        from the weights (see :mod:`phenosort.model.pseudo`).
+    train_pseudo_ratio : float
+        At most this many pseudo-labels per labelled object of the same class.
     aug_flip, aug_rot90 : bool
         Random flips (also Z in 3D) and in-plane 90-degree rotations. Switch rotations off when
         the orientation of a structure is what distinguishes the classes.
@@ -69,6 +76,12 @@ class ModelConfig:
         Random gamma in [1 - g, 1 + g] on image channels (0 disables).
     aug_noise : float
         Standard deviation of Gaussian noise added to image channels.
+    predict_tta : int
+        Test-time augmentation: class probabilities are averaged over up to this many
+        flipped/turned views of each patch (only the symmetries that ``aug_flip`` and
+        ``aug_rot90`` trained for; 8 in 2D with both on). 1 (default) disables it:
+        prediction time grows with the number of views, and 8 views gained only +0.009
+        macro-F1 on average on issue 8's protocol (docs/benchmarks.md).
     device : str
         ``auto`` (CUDA, then MPS, then CPU), ``cpu``, ``cuda`` or ``mps``.
     """
@@ -93,6 +106,8 @@ class ModelConfig:
     train_class_weighting: str = "balanced"
     train_min_epoch_samples: int = 256
     train_seed: int = 0
+    train_pseudo_threshold: float = 0.0
+    train_pseudo_ratio: float = 2.0
     aug_flip: bool = True
     aug_rot90: bool = True
     aug_rotate_degrees: float = 0.0
@@ -101,6 +116,7 @@ class ModelConfig:
     aug_gamma: float = 0.0
     aug_noise: float = 0.0
     predict_batch_size: int = 256
+    predict_tta: int = 1
     device: str = "auto"
 
     def errors(self) -> list[str]:
@@ -159,6 +175,14 @@ class ModelConfig:
             f"train_val_fraction must be in [0, 1), got {self.train_val_fraction}",
         )
         need(
+            0 <= self.train_pseudo_threshold < 1,
+            f"train_pseudo_threshold must be in [0, 1), got {self.train_pseudo_threshold}",
+        )
+        need(
+            self.train_pseudo_ratio >= 0,
+            f"train_pseudo_ratio must be >= 0, got {self.train_pseudo_ratio}",
+        )
+        need(
             self.train_class_weighting in CLASS_WEIGHTINGS,
             f"train_class_weighting {self.train_class_weighting!r} is not one of "
             f"{CLASS_WEIGHTINGS}",
@@ -175,6 +199,7 @@ class ModelConfig:
             self.predict_batch_size >= 1,
             f"predict_batch_size must be >= 1, got {self.predict_batch_size}",
         )
+        need(1 <= self.predict_tta <= 8, f"predict_tta must be in 1..8, got {self.predict_tta}")
         need(self.device in DEVICES, f"device {self.device!r} is not one of {DEVICES}")
         return errs
 

@@ -84,9 +84,13 @@ def train_events(
     val_index: np.ndarray | None = None,
     cancel: threading.Event | None = None,
     class_names: list[str] | None = None,
+    epoch_offset: int = 0,
+    n_epochs_total: int | None = None,
 ) -> Iterator[EpochEvent | TrainResult]:
     """Train ``net`` in place; yields an :class:`EpochEvent` per epoch, then the result.
 
+    Events count epochs from ``epoch_offset + 1`` out of ``n_epochs_total`` (default
+    ``cfg.train_epochs``), so a later round of the same run continues the count.
     ``patches`` are ``(N, C + 1, *source_shape)`` float32 (cut larger than ``patch_shape``
     when augmentation resamples); ``targets`` are 0-based class indices.
     """
@@ -116,8 +120,10 @@ def train_events(
     optimizer = torch.optim.AdamW(
         net.parameters(), lr=cfg.train_lr, weight_decay=cfg.train_weight_decay
     )
+    # OneCycleLR divides by its warm-up length (0.2 * total - 1): at least 10 steps keeps it
+    # defined for a tiny run (e.g. a one-epoch pseudo-label round), which then ends unannealed
     scheduler = torch.optim.lr_scheduler.OneCycleLR(
-        optimizer, max_lr=cfg.train_lr, total_steps=cfg.train_epochs * steps, pct_start=0.2
+        optimizer, max_lr=cfg.train_lr, total_steps=max(cfg.train_epochs * steps, 10), pct_start=0.2
     )
     pin = device.type == "cuda"
     result = TrainResult(state_dict=copy.deepcopy(net.state_dict()))
@@ -155,14 +161,14 @@ def train_events(
         if improved:
             best_key, stale = key, 0
             result.state_dict = copy.deepcopy(net.state_dict())
-            result.best_epoch = epoch
+            result.best_epoch = epoch_offset + epoch
             if val is not None:
                 result.validation = report(val["cm"], class_names)
         else:
             stale += 1
         event = EpochEvent(
-            epoch=epoch,
-            n_epochs=cfg.train_epochs,
+            epoch=epoch_offset + epoch,
+            n_epochs=n_epochs_total or cfg.train_epochs,
             train_loss=total_loss / max(order.size, 1),
             train_accuracy=correct / max(order.size, 1),
             val_loss=None if val is None else val["loss"],

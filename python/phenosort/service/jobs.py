@@ -196,11 +196,11 @@ class JobManager:
                 clf.config = clf.config.updated(**{**settings, **device})
             else:
                 clf = ObjectClassifier(class_names, config)
-            last = 0
+            last, total = 0, config.train_epochs
             for event in clf.fit_events(
                 samples, warm_start=continue_training, cancel=job.cancel_event
             ):
-                last = event.epoch
+                last, total = event.epoch, event.n_epochs  # pseudo-labels add a round
                 has_val = event.val_loss is not None
                 job.publish(
                     epoch=event.epoch,
@@ -235,7 +235,7 @@ class JobManager:
             pb.JOB_STATE_SUCCEEDED,
             version=version,
             epoch=last,
-            n_epochs=clf.config.train_epochs,
+            n_epochs=total,
             metrics_json=json.dumps(metrics),
         )
 
