@@ -80,7 +80,7 @@ class ModelConfig:
         Test-time augmentation: class probabilities are averaged over up to this many
         flipped/turned views of each patch (only the symmetries that ``aug_flip`` and
         ``aug_rot90`` trained for; 8 in 2D with both on). 1 (default) disables it:
-        prediction time grows with the number of views, and 8 views gained only +0.009
+        prediction time grows with the number of views, and 8 views gained only +0.007
         macro-F1 on average on issue 8's protocol (docs/benchmarks.md).
     device : str
         ``auto`` (CUDA, then MPS, then CPU), ``cpu``, ``cuda`` or ``mps``.
