@@ -76,3 +76,15 @@ def server(tmp_path_factory):
     address = service.start()
     yield address
     service.stop()
+
+
+@pytest.fixture(scope="session")
+def plugin_jar() -> Path:
+    """The built Fiji plugin jar (CI builds it before pytest): a failure, not a skip, without it."""
+    from phenosort.errors import InvalidInputError
+    from phenosort.imagej.jvm import find_plugin_jar
+
+    try:
+        return find_plugin_jar()
+    except InvalidInputError as exc:
+        pytest.fail(str(exc))

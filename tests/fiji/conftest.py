@@ -22,14 +22,6 @@ SENTINEL = "PHENOSORT-MACRO-DONE"
 SCREEN = "-screen 0 1280x1024x24"
 
 
-def plugin_jar() -> Path:
-    jars = sorted((REPO / "fiji-plugin" / "target").glob("PhenoSort_-*.jar"))
-    jars = [j for j in jars if not j.name.startswith("original-")]
-    if not jars:
-        pytest.fail("the plugin jar is not built: run `mvn -ntp package` (scripts/test.sh does)")
-    return jars[-1]
-
-
 def _require(tool: str) -> str:
     path = shutil.which(tool)
     if path is None:
@@ -56,19 +48,19 @@ class MacroRun:
 
 
 @pytest.fixture(scope="session")
-def imagej_home(tmp_path_factory) -> Path:
+def imagej_home(tmp_path_factory, plugin_jar) -> Path:
     """An ImageJ folder whose plugins/ holds the built jar, as a user's Fiji.app would."""
     _require("java")
     if not IJ_JAR.is_file():
         pytest.fail(f"{IJ_JAR} is missing (Debian package libij-java)")
     home = tmp_path_factory.mktemp("imagej")
     (home / "plugins").mkdir()
-    shutil.copy(plugin_jar(), home / "plugins")
+    shutil.copy(plugin_jar, home / "plugins")
     return home
 
 
 @pytest.fixture()
-def run_macro(imagej_home, tmp_path):
+def run_macro(imagej_home, tmp_path, plugin_jar):
     """Run an ImageJ macro; returns a :class:`MacroRun`.
 
     ``mode``: "batch" (``-batch`` under Xvfb, ``run()`` commands work), "gui" (ImageJ's window
@@ -86,7 +78,7 @@ def run_macro(imagej_home, tmp_path):
         macro.write_text(prelude + body + ending)
         java = [_require("java"), "-Xmx2g", "-Duser.home=" + str(tmp_path)]
         if mode == "headless":
-            cmd = [*java, "-Djava.awt.headless=true", "-cp", f"{IJ_JAR}:{plugin_jar()}",
+            cmd = [*java, "-Djava.awt.headless=true", "-cp", f"{IJ_JAR}:{plugin_jar}",
                    "ij.ImageJ", "-batch", str(macro)]  # fmt: skip
         else:
             ij = [*java, f"-Dplugins.dir={imagej_home}", "-cp", str(IJ_JAR), "ij.ImageJ"]

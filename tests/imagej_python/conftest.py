@@ -13,16 +13,8 @@ REPO = Path(__file__).resolve().parents[2]
 IJ_JAR = Path("/usr/share/java/ij.jar")
 
 
-def plugin_jar() -> Path:
-    jars = sorted((REPO / "fiji-plugin" / "target").glob("PhenoSort_-*.jar"))
-    jars = [j for j in jars if not j.name.startswith("original-")]
-    if not jars:
-        pytest.fail("the plugin jar is not built: run `mvn -ntp package` (scripts/test.sh does)")
-    return jars[-1]
-
-
 @pytest.fixture(scope="session")
-def jvm():
+def jvm(plugin_jar):
     """The running JVM (ij.jar + plugin jar, java.awt.headless=true); yields scyjava."""
     try:
         import scyjava
@@ -32,5 +24,5 @@ def jvm():
         pytest.fail(f"{IJ_JAR} is missing (Debian package libij-java, scripts/apt-packages.txt)")
     from phenosort.imagej import start_jvm
 
-    start_jvm(ij_jar=IJ_JAR, plugin_jar=plugin_jar(), headless=True, max_heap="1g")
+    start_jvm(ij_jar=IJ_JAR, plugin_jar=plugin_jar, headless=True, max_heap="1g")
     return scyjava

@@ -15,7 +15,7 @@ import tifffile
 from phenosort.annotations import rois_for_objects, write_roi_zip
 from phenosort.testing import make_objects
 
-from .conftest import IJ_JAR, REPO, plugin_jar
+from .conftest import IJ_JAR, REPO
 
 FAST = ["--epochs", "2", "--set", "net_width=8", "--set", "train_min_epoch_samples=32",
         "--set", "patch_size=24"]  # fmt: skip
@@ -34,7 +34,7 @@ def test_help(script):
     assert out.returncode == 0 and "--fiji" in out.stdout and "--server" in out.stdout
 
 
-def test_train_folder_then_batch(jvm, server, tmp_path):
+def test_train_folder_then_batch(jvm, server, tmp_path, plugin_jar):
     data = tmp_path / "data"
     for sub in ("images", "masks", "rois"):
         (data / sub).mkdir(parents=True)
@@ -46,7 +46,7 @@ def test_train_folder_then_batch(jvm, server, tmp_path):
         classes = [d.classes[j] for j in ids]
         rois = rois_for_objects(d.labels, ids, classes, d.class_names, kind="point")
         write_roi_zip(data / "rois" / f"img{i}.zip", rois)
-    jars = ["--ij-jar", str(IJ_JAR), "--plugin-jar", str(plugin_jar()), "--server", server]
+    jars = ["--ij-jar", str(IJ_JAR), "--plugin-jar", str(plugin_jar), "--server", server]
     train = _run("imagej_train.py", str(data), "--model", "folder", *FAST, *jars)
     assert train.returncode == 0, train.stdout + train.stderr
     assert "img1: 10 annotated objects" in train.stdout and "version 1" in train.stdout
