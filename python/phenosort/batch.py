@@ -65,8 +65,11 @@ def cpu_count() -> int:
         return os.cpu_count() or 1
 
 
-# a folder smaller than this runs serially by default: a local cluster costs 10-20 s to start
-# (processes importing torch), more than predicting some 8 images of 2048 x 2048 takes
+# By default a local cluster is started only where it can pay off. Measured on 2 cores
+# (docs/benchmarks.md): the serial path already keeps both cores busy (torch threads), so 2
+# single-threaded workers were slower (0.54x for 8, 0.70x for 32 images of 2048 x 2048); a
+# cluster also costs ~10 s to start (processes importing torch).
+CLUSTER_MIN_CORES = 4
 CLUSTER_MIN_BYTES = 64 << 20
 
 

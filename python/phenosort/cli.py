@@ -91,8 +91,8 @@ def build_parser() -> argparse.ArgumentParser:
         type=int,
         metavar="N",
         help="Dask worker processes on this machine (default: one per core, at most one per "
-        "image, for folders of 64 MiB of images or more); 0 or 1: one image after the other "
-        "in this process",
+        "image, on machines of 4+ cores for folders of 64 MiB of images or more; else "
+        "serial); 0 or 1: one image after the other in this process",
     )
     p.add_argument(
         "--scheduler",

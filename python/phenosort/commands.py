@@ -272,8 +272,9 @@ def _remote_predictor(args: Namespace, client):
 
 def _on_dask(args: Namespace, pairs) -> bool:
     """A given scheduler, more than one worker asked for, or by default when there are
-    several images and cores and enough pixels to repay starting a cluster (~10-20 s)."""
-    from .batch import CLUSTER_MIN_BYTES, default_workers
+    several images, at least CLUSTER_MIN_CORES cores and enough pixels to repay starting a
+    cluster (~10 s)."""
+    from .batch import CLUSTER_MIN_BYTES, CLUSTER_MIN_CORES, cpu_count, default_workers
 
     if args.workers is not None and args.workers < 0:
         raise InvalidInputError(f"--workers must be >= 0, got {args.workers}")
@@ -284,7 +285,11 @@ def _on_dask(args: Namespace, pairs) -> bool:
     if args.workers is not None:
         return args.workers > 1
     size = sum(p.image_path.stat().st_size for p in pairs)
-    return default_workers(len(pairs)) > 1 and size >= CLUSTER_MIN_BYTES
+    return (
+        default_workers(len(pairs)) > 1
+        and cpu_count() >= CLUSTER_MIN_CORES
+        and size >= CLUSTER_MIN_BYTES
+    )
 
 
 def _predict_on_dask(args: Namespace, pairs) -> int:
