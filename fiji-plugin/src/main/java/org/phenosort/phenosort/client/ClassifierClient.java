@@ -46,7 +46,6 @@ import org.phenosort.phenosort.proto.v1.ExportModelRequest;
 import org.phenosort.phenosort.proto.v1.FileChunk;
 import org.phenosort.phenosort.proto.v1.GetServerInfoRequest;
 import org.phenosort.phenosort.proto.v1.ImageInput;
-import org.phenosort.phenosort.proto.v1.JobState;
 import org.phenosort.phenosort.proto.v1.ListModelsRequest;
 import org.phenosort.phenosort.proto.v1.ModelInfo;
 import org.phenosort.phenosort.proto.v1.ObjectClassifierGrpc;
@@ -392,11 +391,6 @@ public final class ClassifierClient implements AutoCloseable {
         } catch (StatusRuntimeException e) {
             throw ClassifierException.of(e);
         }
-    }
-
-    public static boolean isDone(JobState state) {
-        return state == JobState.JOB_STATE_SUCCEEDED || state == JobState.JOB_STATE_FAILED
-                || state == JobState.JOB_STATE_CANCELLED;
     }
 
     // ------------------------------------------------------------------ prediction

@@ -3,7 +3,6 @@ package org.phenosort.phenosort.imagej;
 import ij.ImagePlus;
 import ij.process.FloatProcessor;
 import ij.process.ImageProcessor;
-import org.phenosort.phenosort.client.TensorCodec;
 
 /** Reading object IDs from ImageJ label images (8-bit, 16-bit, or 32-bit float exact to 2^24). */
 public final class LabelImages {
@@ -57,14 +56,5 @@ public final class LabelImages {
         if (imp.getNFrames() > 1) s += ", " + imp.getNFrames() + " frames";
         if (imp.getNChannels() > 1) s += ", " + imp.getNChannels() + " channels";
         return s;
-    }
-
-    /** Largest ID a label image of this type can hold exactly. */
-    public static long maxLabel(ImagePlus labels) {
-        switch (labels.getBitDepth()) {
-            case 8: return 255;
-            case 16: return 65535;
-            default: return TensorCodec.MAX_FLOAT_LABEL;
-        }
     }
 }
