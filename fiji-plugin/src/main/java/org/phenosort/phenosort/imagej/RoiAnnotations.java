@@ -203,11 +203,7 @@ public final class RoiAnnotations {
             String className) {
         PointRoi p = new PointRoi(x, y);
         style(p, label, k, className);
-        if (image != null && (image.getNChannels() > 1 || image.getNFrames() > 1)) {
-            p.setPosition(0, image.getNSlices() > 1 ? z + 1 : 0, frame);
-        } else if (image != null && image.getStackSize() > 1) {
-            p.setPosition(z + 1);
-        }
+        ObjectOutlines.setPosition(p, image, z, frame);
         return p;
     }
 
