@@ -1,9 +1,7 @@
 package org.phenosort.phenosort.commands;
 
 import com.google.gson.JsonArray;
-import com.google.gson.JsonElement;
 import com.google.gson.JsonObject;
-import com.google.gson.JsonParser;
 import ij.IJ;
 import ij.ImagePlus;
 import ij.WindowManager;
@@ -121,10 +119,8 @@ public class TrainClassifier implements PlugIn {
             return 0;
         }
         String summary = "PhenoSort: trained model '" + model + "' version " + r.job.getVersion();
-        JsonObject metrics = parse(r.metricsJson());
-        JsonElement validation = metrics == null ? null : metrics.get("validation");
-        if (validation != null && validation.isJsonObject()) {
-            JsonObject v = validation.getAsJsonObject();
+        JsonObject v = r.validation();
+        if (v != null) {
             summary += String.format(": validation accuracy %.3f, macro-F1 %.3f on %d objects",
                     v.get("accuracy").getAsDouble(), v.get("macro_f1").getAsDouble(), v.get("n").getAsInt());
             ResultsTable matrix = confusionMatrix(v, r.classNames);
@@ -155,16 +151,6 @@ public class TrainClassifier implements PlugIn {
             }
         }
         return rt;
-    }
-
-    private static JsonObject parse(String json) {
-        if (json == null || json.isEmpty()) return null;
-        try {
-            JsonElement e = JsonParser.parseString(json);
-            return e.isJsonObject() ? e.getAsJsonObject() : null;
-        } catch (RuntimeException e) {
-            return null;
-        }
     }
 
     /** Loss and validation accuracy per epoch, redrawn as epochs arrive. */

@@ -100,10 +100,8 @@ public final class MacroApi {
             if (r.job.getState() == JobState.JOB_STATE_CANCELLED) return "state=cancelled";
             if (r.job.getState() != JobState.JOB_STATE_SUCCEEDED) return "error: training failed: " + r.job.getMessage();
             String out = "version=" + r.job.getVersion() + " objects=" + data.count();
-            com.google.gson.JsonObject m = com.google.gson.JsonParser.parseString(
-                    r.metricsJson().isEmpty() ? "{}" : r.metricsJson()).getAsJsonObject();
-            if (m.has("validation") && m.get("validation").isJsonObject()) {
-                com.google.gson.JsonObject v = m.getAsJsonObject("validation");
+            com.google.gson.JsonObject v = r.validation();
+            if (v != null) {
                 out += String.format(Locale.ROOT, " accuracy=%.4f macro_f1=%.4f", v.get("accuracy").getAsDouble(),
                         v.get("macro_f1").getAsDouble());
             }

@@ -1,5 +1,8 @@
 package org.phenosort.phenosort.workflow;
 
+import com.google.gson.JsonElement;
+import com.google.gson.JsonObject;
+import com.google.gson.JsonParser;
 import io.grpc.Status;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -25,13 +28,22 @@ public final class Training {
         public TrainingSetSummary trainingSet;
         public List<String> classNames = new ArrayList<>();
 
-        /** The final report (validation metrics with the confusion matrix) as JSON, or "". */
-        public String metricsJson() {
+        /**
+         * The final validation report (n, accuracy, macro_f1, confusion_matrix, per_class), or
+         * null when the run had no validation set or did not finish.
+         */
+        public JsonObject validation() {
             for (int i = history.size() - 1; i >= 0; i--) {
                 String m = history.get(i).getMetricsJson();
-                if (!m.isEmpty()) return m;
+                if (m.isEmpty()) continue;
+                try {
+                    JsonElement v = JsonParser.parseString(m).getAsJsonObject().get("validation");
+                    return v != null && v.isJsonObject() ? v.getAsJsonObject() : null;
+                } catch (RuntimeException e) {
+                    return null;  // not a report this client understands
+                }
             }
-            return "";
+            return null;
         }
     }
 
