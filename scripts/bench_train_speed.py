@@ -1,0 +1,228 @@
+#!/usr/bin/env python
+"""Training speed (issue 7 §4): phenosort's schedule against the reference's, same net and patches.
+
+For each row (issue 8's split by image and labels-per-class draw, one seed) the training
+patches, the test patches and the initial weights are made once, then two schedules train
+copies of the same network:
+
+- ``phenosort``: the defaults (AdamW, one-cycle learning rate, epochs of at least
+  ``train_min_epoch_samples`` samples, a stratified 20 % hold-out for early stopping, the
+  best epoch's weights kept): exactly ``model.train.train_events``.
+- ``reference``: Svetlana's schedule, 1000 epochs of Adam at lr 0.01 with x0.1 step decay
+  every 100 epochs, one pass over all labelled objects per epoch (it has no hold-out and
+  no early stopping), the same batch size and augmentation.
+
+After every epoch the test images' objects are scored (clock paused). Reported: each
+schedule's final test accuracy (phenosort: the weights it returns; reference: after the
+last epoch), the training time until the test accuracy first reaches that final value
+(within ``--tolerance``), the whole run's time, and the ratio reference / phenosort. Times
+are the process's CPU seconds (all its threads; scoring excluded), which other jobs on a
+shared machine inflate far less than wall time; the samples seen are counted as well.
+
+    .venv/bin/python scripts/bench_train_speed.py [--rows pannuke_breast25:50 wbc:10]
+        [--seed 0] [--reference-epochs 1000] [--out speed.json]
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import json
+import sys
+import time
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+import torch
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO / "python"))
+
+from phenosort.classifier import ObjectClassifier  # noqa: E402
+from phenosort.model.augment import Augmentation, augment, center_crop, source_shape  # noqa: E402
+from phenosort.model.config import ModelConfig  # noqa: E402
+from phenosort.model.networks import build_network  # noqa: E402
+from phenosort.model.train import TrainResult, stratified_split, train_events  # noqa: E402
+from phenosort.sample_sets import labels_per_class, load_sample_set, split_by_image  # noqa: E402
+
+DATA = REPO.parent / "shared" / "data"
+KEEP = {"wbc": {1, 2, 3, 4}}
+
+
+def patches_of(clf: ObjectClassifier, samples, spec) -> tuple[np.ndarray, np.ndarray]:
+    """Patches ``(N, C + 1, ...)`` and 0-based classes of the annotated objects."""
+    xs, ys = [], []
+    for s in samples:
+        prep = clf._prepare(s.image, s.labels, s.axes, s.voxel_size, s.name)
+        ids = np.array(sorted(int(k) for k in s.annotations), np.int64)
+        if ids.size:
+            xs.append(clf._patches(prep, prep.table.subset(prep.table.rows(ids)), spec))
+            ys.append([clf.resolve_class(s.annotations[i]) - 1 for i in ids])
+    return np.concatenate(xs), np.concatenate(ys).astype(np.int64)
+
+
+@torch.no_grad()
+def accuracy(net: torch.nn.Module, x: torch.Tensor, y: torch.Tensor) -> float:
+    net.eval()
+    predicted = torch.cat([net(x[s : s + 256]).argmax(1) for s in range(0, len(x), 256)])
+    return float((predicted == y).float().mean())
+
+
+def time_to_final(curve: list[tuple], final: float, tolerance: float) -> tuple[float, int]:
+    """(training seconds, samples) at the first scored epoch whose test accuracy is within
+    ``tolerance`` of (or above) ``final``; ``curve`` holds (epoch, cumulative seconds,
+    cumulative samples, accuracy)."""
+    return next((t, n) for _, t, n, acc in curve if acc >= final - tolerance)
+
+
+def scored(epoch: int) -> bool:
+    """Score every epoch up to 100, then every 10th (1000 reference epochs would otherwise
+    spend more time scoring than training)."""
+    return epoch <= 100 or epoch % 10 == 0
+
+
+def run_phenosort(net, x, y, x_test, y_test, spec, cfg, n_classes, tolerance) -> dict:
+    _, val_index = stratified_split(y, cfg.train_val_fraction, cfg.train_seed)
+    curve, elapsed, seen, best_epoch, result = [], 0.0, 0, 0, None
+    passes = -(-cfg.train_min_epoch_samples // (len(y) - len(val_index)))
+    events = train_events(
+        net, x, y, n_classes, spec.shape, cfg, torch.device("cpu"), val_index=val_index
+    )
+    start = time.process_time()
+    for event in events:
+        elapsed += time.process_time() - start
+        if isinstance(event, TrainResult):
+            result = event
+            break
+        seen += passes * (len(y) - len(val_index))
+        curve.append((event.epoch, elapsed, seen, accuracy(net, x_test, y_test)))
+        best_epoch = event.epoch if event.best else best_epoch
+        start = time.process_time()
+    final = accuracy(net, x_test, y_test)  # train_events loaded the best epoch's weights
+    to_final = time_to_final(curve, final, tolerance)
+    return {
+        "epochs": len(curve),
+        "best_epoch": result.best_epoch,
+        "final_accuracy": final,
+        "seconds_total": elapsed,
+        "samples_total": seen,
+        "seconds_to_returned_weights": curve[best_epoch - 1][1],
+        "seconds_to_final": to_final[0],
+        "samples_to_final": to_final[1],
+        "curve": curve,
+    }
+
+
+def run_reference(net, x, y, x_test, y_test, spec, cfg, epochs, tolerance) -> dict:
+    """Svetlana's schedule on the same patches (its augmentation = flips and rotations)."""
+    torch.manual_seed(cfg.train_seed)
+    generator = torch.Generator().manual_seed(cfg.train_seed)
+    aug = Augmentation.from_config(cfg)
+    x_all, y_all = torch.from_numpy(x), torch.from_numpy(y)
+    optimizer = torch.optim.Adam(net.parameters(), lr=0.01)
+    scheduler = torch.optim.lr_scheduler.StepLR(optimizer, step_size=100, gamma=0.1)
+    loss_fn = torch.nn.CrossEntropyLoss()
+    curve, elapsed = [], 0.0
+    for epoch in range(1, epochs + 1):
+        start = time.process_time()
+        net.train()
+        order = torch.randperm(len(y), generator=generator)
+        for s in range(0, len(order), cfg.train_batch_size):
+            rows = order[s : s + cfg.train_batch_size]
+            if rows.numel() < 2:  # batch norm cannot train on one sample
+                continue
+            xb = augment(x_all[rows], spec.shape, aug, generator)
+            loss = loss_fn(net(xb), y_all[rows])
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            optimizer.step()
+        scheduler.step()
+        elapsed += time.process_time() - start
+        if scored(epoch) or epoch == epochs:
+            curve.append((epoch, elapsed, epoch * len(y), accuracy(net, x_test, y_test)))
+    final = curve[-1][3]
+    to_final = time_to_final(curve, final, tolerance)
+    return {
+        "epochs": epochs,
+        "final_accuracy": final,
+        "seconds_total": elapsed,
+        "samples_total": epochs * len(y),
+        "seconds_to_final": to_final[0],
+        "samples_to_final": to_final[1],
+        "curve": curve,
+    }
+
+
+def run_row(root: Path, row: str, seed: int, epochs: int, tolerance: float) -> dict:
+    dataset, _, budget = row.partition(":")
+    samples, names = load_sample_set(root / dataset, KEEP.get(dataset))
+    train, test = split_by_image(samples)
+    labelled = labels_per_class(train, None if budget in ("", "all") else int(budget), seed)
+    # a one-epoch fit fixes the patch spec and normalisation exactly as the defaults choose
+    clf = ObjectClassifier(names, train_seed=seed, train_epochs=1, device="cpu")
+    clf.fit(labelled)
+    cfg, spec = clf.config.updated(train_epochs=ModelConfig().train_epochs), clf.patch_spec
+    source = replace(spec, shape=source_shape(spec.shape, Augmentation.from_config(cfg)))
+    x, y = patches_of(clf, labelled, source)
+    x_test, y_test = patches_of(clf, test, spec)
+    x_test = center_crop(torch.from_numpy(x_test), spec.shape)
+    y_test = torch.from_numpy(y_test)
+    torch.manual_seed(seed)
+    initial = build_network(
+        cfg.net_name, clf.ndim, clf.in_channels + 1, len(names), spec.shape,
+        width=cfg.net_width, depth=cfg.net_depth,
+    )  # fmt: skip
+    print(f"{row}: {len(y)} training objects, {len(y_test)} test objects, patch {spec.shape}",
+          flush=True)  # fmt: skip
+    ours = run_phenosort(
+        copy.deepcopy(initial), x, y, x_test, y_test, spec, cfg, len(names), tolerance
+    )
+    print(f"  phenosort: {ours['epochs']} epochs, {ours['seconds_total']:.1f} s, "
+          f"test accuracy {ours['final_accuracy']:.3f}", flush=True)  # fmt: skip
+    ref = run_reference(copy.deepcopy(initial), x, y, x_test, y_test, spec, cfg, epochs, tolerance)
+    print(f"  reference: {ref['epochs']} epochs, {ref['seconds_total']:.1f} s, "
+          f"test accuracy {ref['final_accuracy']:.3f}", flush=True)  # fmt: skip
+    return {
+        "row": row,
+        "seed": seed,
+        "n_train": int(len(y)),
+        "n_test": int(len(y_test)),
+        "phenosort": ours,
+        "reference": ref,
+        "ratio_to_final": ref["seconds_to_final"] / ours["seconds_to_final"],
+        "ratio_total": ref["seconds_total"] / ours["seconds_total"],
+        "ratio_samples_to_final": ref["samples_to_final"] / ours["samples_to_final"],
+    }
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--data-root", type=Path, default=DATA)
+    ap.add_argument("--rows", nargs="+", default=["pannuke_breast25:50", "wbc:10"])
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--reference-epochs", type=int, default=1000)
+    ap.add_argument("--tolerance", type=float, default=0.005, help="accuracy tolerance")
+    ap.add_argument("--out", type=Path, help="write every curve as JSON")
+    args = ap.parse_args()
+    results = []
+    print(f"{'row':<22} {'schedule':<10} {'test acc':>8} {'s to final':>10} {'s total':>8} "
+          f"{'samples to final':>16}")  # fmt: skip
+    for row in args.rows:
+        r = run_row(args.data_root, row, args.seed, args.reference_epochs, args.tolerance)
+        for name in ("phenosort", "reference"):
+            s = r[name]
+            print(f"{row:<22} {name:<10} {s['final_accuracy']:>8.3f} "
+                  f"{s['seconds_to_final']:>10.1f} {s['seconds_total']:>8.1f} "
+                  f"{s['samples_to_final']:>16}")  # fmt: skip
+        print(f"{row:<22} ratio reference / phenosort: to final {r['ratio_to_final']:.1f}x, "
+              f"total {r['ratio_total']:.1f}x, samples to final {r['ratio_samples_to_final']:.1f}x",
+              flush=True)  # fmt: skip
+        results.append(r)
+        if args.out:
+            args.out.write_text(json.dumps(results, indent=1))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
