@@ -3,7 +3,7 @@
 
 Two generated inputs (uint32 label IDs 7k+3, never consecutive):
 
-- ``--volume 2d``: an 8000 x 8000 RGB uint8 image with a grid of 80,089 12 x 12 squares;
+- ``--volume 2d``: an 8000 x 8000 RGB uint8 image with a grid of 81,225 12 x 12 squares;
 - ``--volume 3d``: a 200 x 1024 x 1024 uint16 volume with 49,152 balls (radius 5) on a 16^3
   grid, dim or bright by class.
 
