@@ -27,6 +27,7 @@ import os
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from functools import partial
 from pathlib import Path
 
@@ -34,9 +35,10 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "python"))
 
-from phenosort.testing import make_objects
+from phenosort.testing import SyntheticData, make_objects
 
 GIB = 2**30
+MakeInput = Callable[[], tuple[np.ndarray, np.ndarray, str]]  # () -> image, labels, axes
 # tiny networks: the point is memory, not accuracy
 SETTINGS = {
     "2d": {"net_width": 16, "train_epochs": 2, "train_min_epoch_samples": 64},
@@ -113,7 +115,7 @@ def huge_3d(planes: int, side: int, cell: int = 16) -> tuple[np.ndarray, np.ndar
     return image, labels, "ZYX"
 
 
-def training_data(volume: str):
+def training_data(volume: str) -> SyntheticData:
     if volume == "2d":
         return make_objects("brightness", grid=(6, 6), channels=3)
     return make_objects("brightness", grid=(6, 6), cell=16, z_planes=16)
@@ -127,7 +129,7 @@ def digest(*arrays: np.ndarray) -> str:
     return h.hexdigest()[:16]
 
 
-def in_process(volume: str, make) -> None:
+def in_process(volume: str, make: MakeInput) -> None:
     from phenosort.classifier import ObjectClassifier, Sample
 
     peaks = Peaks()
@@ -152,7 +154,7 @@ def in_process(volume: str, make) -> None:
     peaks.report("in-process")
 
 
-def through_service(volume: str, make) -> None:
+def through_service(volume: str, make: MakeInput) -> None:
     from phenosort.client import Client
     from phenosort.demo import LocalService
 

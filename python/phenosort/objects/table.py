@@ -7,6 +7,7 @@ the user gave them; a compact index is used internally only when the IDs are spa
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import numpy as np
@@ -125,7 +126,7 @@ class LabelIndex:
         return self.lut(values, fill)[self.image]
 
 
-def plane_blocks(labels: np.ndarray):
+def plane_blocks(labels: np.ndarray) -> Iterator[tuple[int, np.ndarray]]:
     """``(first flat offset, 1D block)`` over whole planes (rows in 2D) of about
     ``_CHUNK_VOXELS`` voxels each; only one block is ever copied (non-contiguous input)."""
     labels = np.atleast_1d(labels)
