@@ -203,3 +203,33 @@ def test_rows_of_empty_table_rejects_negative_ids():
     t = object_table(np.zeros((3, 3), np.uint8))
     with pytest.raises(InvalidInputError):
         t.rows(np.array([-1]))
+
+
+def _reference_index(labels: np.ndarray) -> tuple[list[int], np.ndarray]:
+    """IDs and compact index image from one whole-mask np.unique (as first written)."""
+    ids, inverse = np.unique(labels, return_inverse=True)
+    index = inverse.reshape(labels.shape) + (0 if ids[0] == 0 else 1)
+    return [int(i) for i in ids if i != 0], index
+
+
+@pytest.mark.parametrize(
+    "ids", [[3, 9, 200], [5, 70_000, 4_294_967_295], [17, 2_000_000_001]]
+)  # direct; compact with background; compact without background (background=0)
+@pytest.mark.parametrize("transpose", [False, True])
+def test_label_index_in_small_blocks_matches_whole_mask_reference(monkeypatch, ids, transpose):
+    """Blocks of a few voxels (and a non-contiguous mask) give the same index."""
+    monkeypatch.setattr(table_module, "_CHUNK_VOXELS", 7)
+    background = 0.0 if len(ids) == 2 else 0.5
+    labels = _random_mask((5, 6, 9), ids, seed=12, background=background).astype(np.uint64)
+    labels = labels.transpose(2, 0, 1) if transpose else labels
+    before = labels.copy()
+    index = LabelIndex.of(labels)
+    expected_ids, expected_image = _reference_index(labels)
+    assert index.ids.tolist() == expected_ids
+    if index.direct:
+        assert index.image is labels
+    else:
+        assert index.image.dtype == np.uint32
+        np.testing.assert_array_equal(index.image, expected_image)
+    np.testing.assert_array_equal(labels, before)
+    _assert_matches_brute_force(object_table(labels), labels)

@@ -6,6 +6,9 @@ returned whenever possible so a huge image is never copied just to reorder its a
 
 from __future__ import annotations
 
+import hashlib
+from collections.abc import Iterator
+
 import numpy as np
 
 from .errors import InvalidInputError
@@ -89,3 +92,30 @@ def check_voxel_size(voxel_size: tuple[float, ...] | None, ndim: int) -> tuple[f
             f"({'z, y, x' if ndim == 3 else 'y, x'})"
         )
     return vs
+
+
+def checksum_of(*arrays: np.ndarray) -> str:
+    """BLAKE2b-128 hex digest of the arrays' dtypes, shapes and C-order bytes, read in
+    blocks: a channel-first view or a memory map is never copied whole."""
+    h = hashlib.blake2b(digest_size=16)
+    for array in arrays:
+        h.update(str((array.dtype.str, array.shape)).encode())
+        for block in c_order_blocks(array):
+            h.update(block.data)
+    return h.hexdigest()
+
+
+def c_order_blocks(array: np.ndarray, max_bytes: int = 16 << 20) -> Iterator[np.ndarray]:
+    """``array``'s C-order bytes as contiguous blocks of at most ~``max_bytes`` (one row
+    may exceed it): hashing them gives the digest of the whole array without a full copy
+    of a channel-first view or a memory map."""
+    if array.ndim <= 1 or array.nbytes <= max_bytes:
+        yield np.ascontiguousarray(array)
+        return
+    step = max_bytes // max(array[0].nbytes, 1)
+    if step == 0:
+        for sub in array:
+            yield from c_order_blocks(sub, max_bytes)
+        return
+    for start in range(0, array.shape[0], step):
+        yield np.ascontiguousarray(array[start : start + step])

@@ -7,7 +7,6 @@ model file. Heavy work lives in :mod:`phenosort.objects` and :mod:`phenosort.mod
 
 from __future__ import annotations
 
-import hashlib
 import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -19,7 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from . import __version__
-from .axes import check_labels, check_voxel_size, to_channel_first
+from .axes import check_labels, check_voxel_size, checksum_of, to_channel_first
 from .errors import Cancelled, InvalidInputError
 from .model.config import ModelConfig
 from .objects.normalize import Normalization, pooled_percentiles
@@ -79,11 +78,7 @@ class _Prepared:
     @property
     def checksum(self) -> str:
         if self._checksum is None:
-            h = hashlib.blake2b(digest_size=16)
-            for arr in (self.image_cf, self.labels):
-                h.update(str((arr.dtype.str, arr.shape)).encode())
-                h.update(np.ascontiguousarray(arr).data)
-            self._checksum = h.hexdigest()
+            self._checksum = checksum_of(self.image_cf, self.labels)
         return self._checksum
 
 

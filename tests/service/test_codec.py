@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -46,15 +49,35 @@ def test_content_id_depends_on_bytes_and_header_not_on_chunking():
     assert assemble(iter_chunks(b, "YX"))[2] not in ids
 
 
-def test_memory_mapped_assembly(tmp_path):
+def test_assembly_into_a_file(tmp_path):
+    """Chunks are written in place into a .npy file; the result maps it read-only."""
     a = np.random.default_rng(0).integers(0, 2**16, (300, 400), dtype=np.uint16)
     chunks = list(iter_chunks(a, "YX", chunk_bytes=4096))
-    assembler = TensorAssembler(chunks[0].header, path=tmp_path / "up.npy")
+    path = tmp_path / "up.npy"
+    assembler = TensorAssembler(chunks[0].header, path=path)
+    assert path.stat().st_size >= a.nbytes  # sized up front: one preallocated buffer
     for chunk in chunks:
         assembler.add(chunk.data)
-    array, _ = assembler.finish()
-    assert np.array_equal(np.load(tmp_path / "up.npy", allow_pickle=False), a)
+    array, cid = assembler.finish()
+    assert np.array_equal(np.load(path, allow_pickle=False), a)
+    assert isinstance(array, np.memmap) and not array.flags.writeable
     assert np.array_equal(array, a)
+    assert cid == assemble(iter_chunks(a, "YX"))[2]  # same id as an in-memory assembly
+
+
+def _open_paths() -> set[str]:
+    fds = Path("/proc/self/fd")
+    return {os.path.realpath(fds / fd) for fd in os.listdir(fds)} if fds.is_dir() else set()
+
+
+def test_a_broken_stream_into_a_file_leaves_it_closed(tmp_path):
+    chunks = list(iter_chunks(np.zeros((10, 10), np.uint8), chunk_bytes=30))
+    path = tmp_path / "x.npy"
+    with pytest.raises(InvalidInputError, match="ended after 90 of 100 bytes"):
+        assemble(chunks[:-1], path=path)
+    with pytest.raises(InvalidInputError, match="exceeds its header"):
+        assemble([*chunks, pb.TensorChunk(data=b"x")], path=path)
+    assert str(path.resolve()) not in _open_paths()
 
 
 def test_bad_streams_are_named():

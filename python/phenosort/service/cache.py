@@ -1,7 +1,8 @@
 """Uploaded tensors on disk, keyed by content id, and the service's own error types.
 
-An upload streams straight into a temporary memory-mapped ``.npy`` file next to the cache
-(never into a second in-memory copy), and is renamed to ``<root>/tensors/<hex>.npy`` once
+An upload streams straight into a temporary ``.npy`` file next to the cache, written in
+place chunk by chunk (never into an in-memory copy, nor into a memory map whose written pages
+would count in the server's RSS), and is renamed to ``<root>/tensors/<hex>.npy`` once
 complete, so a tensor file is either whole or absent. A tiny JSON sidecar keeps its axes.
 Reading maps the file read-only; nothing is ever unpickled.
 """
@@ -97,7 +98,7 @@ class TensorCache:
         tmp = self.folder / f".upload-{uuid.uuid4().hex}.npy"
         try:
             array, axes, tensor_id = assemble(chunks, max_bytes=self.max_bytes, path=tmp)
-            del array  # drop the memory map before renaming the file
+            del array  # drop the read-only map of the file before renaming it
             data, meta = self._paths(tensor_id)
             if data.is_file():
                 return tensor_id, True

@@ -1,7 +1,7 @@
 """numpy arrays <-> ``phenosort.v1`` tensors and tensor chunk streams.
 
 Bytes are C order and little-endian on the wire. A chunked upload is written into one
-preallocated array (optionally a memory-mapped file) as it arrives, with a SHA-256 of header
+preallocated array, or in place into a ``.npy`` file, as it arrives, with a SHA-256 of header
 and bytes computed on the way: the content id under which the server caches it.
 """
 
@@ -112,28 +112,38 @@ def iter_chunks(
 
 
 class TensorAssembler:
-    """Collects a chunk stream into one preallocated array and computes its content id.
+    """Collects a chunk stream into one preallocated buffer and computes its content id.
 
-    ``path`` makes the buffer a memory-mapped ``.npy`` file (``np.lib.format.open_memmap``)
-    so a huge upload never has to fit in RAM twice.
+    Without ``path`` the buffer is an array in memory. With ``path`` it is a ``.npy`` file
+    whose data is written in place as chunks arrive: only the current chunk is ever in this
+    process's memory (through a memory map, every written page would count in its RSS), so
+    a huge upload never has to fit in RAM. ``finish`` then returns a read-only memory map
+    of the file.
     """
 
     def __init__(self, header: pb.TensorHeader, *, max_bytes=None, path: Path | None = None):
         self.dtype, self.shape = check_header(header, max_bytes)
         self.header = header
+        self.path = path
+        self._file = None
         if path is None:
             self.array = np.empty(self.shape, self.dtype)
+            self._bytes = self.array.reshape(-1).view(np.uint8) if self.array.size else None
         else:
-            self.array = np.lib.format.open_memmap(
-                path, mode="w+", dtype=self.dtype, shape=self.shape
-            )
-        self._bytes = self.array.reshape(-1).view(np.uint8) if self.array.size else None
+            # open_memmap writes the .npy header and sizes the (sparse) file; no data
+            # page is touched here
+            created = np.lib.format.open_memmap(path, mode="w+", dtype=self.dtype, shape=self.shape)
+            offset = created.offset
+            del created
+            self._file = open(path, "r+b")  # closed by finish() or close()
+            self._file.seek(offset)
+        self._nbytes = int(np.prod(self.shape, dtype=np.int64)) * self.dtype.itemsize
         self._filled = 0
         self._hash = hashlib.sha256()
 
     @property
     def nbytes(self) -> int:
-        return int(self.array.nbytes)
+        return self._nbytes
 
     def add(self, data: bytes) -> None:
         end = self._filled + len(data)
@@ -143,9 +153,18 @@ class TensorAssembler:
                 f"{list(self.shape)} {self.header.dtype}"
             )
         if data:
-            self._bytes[self._filled : end] = np.frombuffer(data, np.uint8)
+            if self._file is not None:
+                self._file.write(data)
+            else:
+                self._bytes[self._filled : end] = np.frombuffer(data, np.uint8)
             self._hash.update(data)
         self._filled = end
+
+    def close(self) -> None:
+        """Close the file of a ``path`` buffer (done by :meth:`finish`; for aborted streams)."""
+        if self._file is not None:
+            self._file.close()
+            self._file = None
 
     def finish(self) -> tuple[np.ndarray, str]:
         """The array (native byte order view) and its content id; errors if incomplete."""
@@ -154,24 +173,29 @@ class TensorAssembler:
                 f"tensor data ended after {self._filled} of {self.nbytes} bytes "
                 f"(shape {list(self.shape)} {self.header.dtype})"
             )
-        if isinstance(self.array, np.memmap):
-            self.array.flush()
+        if self.path is not None:
+            self.close()
+            self.array = np.load(self.path, mmap_mode="r", allow_pickle=False)
         return self.array, content_id(self.header, self._hash)
 
 
 def assemble(chunks: Iterable[pb.TensorChunk], **kwargs) -> tuple[np.ndarray, str, str]:
     """Read a whole chunk stream; returns (array, axes, content id). ``kwargs`` go to
-    :class:`TensorAssembler` (``max_bytes``, ``path`` for a memory-mapped buffer)."""
+    :class:`TensorAssembler` (``max_bytes``, ``path`` for a ``.npy`` file buffer)."""
     assembler = None
-    for chunk in chunks:
+    try:
+        for chunk in chunks:
+            if assembler is None:
+                if not chunk.HasField("header"):
+                    raise InvalidInputError("the first tensor chunk must carry the header")
+                assembler = TensorAssembler(chunk.header, **kwargs)
+            elif chunk.HasField("header"):
+                raise InvalidInputError("only the first tensor chunk may carry a header")
+            assembler.add(chunk.data)
         if assembler is None:
-            if not chunk.HasField("header"):
-                raise InvalidInputError("the first tensor chunk must carry the header")
-            assembler = TensorAssembler(chunk.header, **kwargs)
-        elif chunk.HasField("header"):
-            raise InvalidInputError("only the first tensor chunk may carry a header")
-        assembler.add(chunk.data)
-    if assembler is None:
-        raise InvalidInputError("the tensor stream was empty: send a header chunk")
-    array, cid = assembler.finish()
+            raise InvalidInputError("the tensor stream was empty: send a header chunk")
+        array, cid = assembler.finish()
+    finally:
+        if assembler is not None:
+            assembler.close()
     return array, assembler.header.axes, cid
