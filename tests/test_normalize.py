@@ -12,6 +12,7 @@ from phenosort.errors import InvalidInputError
 from phenosort.objects.normalize import (
     Normalization,
     channel_percentiles,
+    joint_channels,
     pooled_percentiles,
 )
 from phenosort.objects.patches import PatchSpec, extract_patches
@@ -171,3 +172,80 @@ def test_pooled_percentiles_take_the_median_over_images():
     assert isinstance(lo, tuple) and isinstance(hi, tuple)
     np.testing.assert_allclose(lo, [12.0, 20.0])
     np.testing.assert_allclose(hi, [92.0, 180.0])
+
+
+# ---------------------------------------------------------------- channel policy
+def _stained(extra_blue: int):
+    """An RGB (YXC uint8) image whose object (label 5) is a little redder than blue, dark
+    nuclei, and ``extra_blue`` pixels of yellow stroma, which lower only the blue range."""
+    image = np.full((40, 40, 3), 230, np.uint8)  # white background, as in bright field
+    labels = np.zeros((40, 40), np.uint16)
+    labels[5:15, 5:15] = 5
+    image[labels == 5] = (150, 60, 140)
+    image[30:, 30:] = (40, 20, 60)  # dark nuclei, 6 % of the pixels
+    image[20:, : extra_blue // 20] = (200, 200, 0)  # yellow stroma: no blue
+    return image, labels
+
+
+def _object_colour(image, labels, norm: Normalization):
+    image_cf = to_channel_first(image, "YXC")
+    table = object_table(labels)
+    spec = PatchSpec((16, 16))
+    out = extract_patches(image_cf, labels, table, spec, norm, norm.image_range(image_cf))
+    inside = out[0, 3] > 0
+    return [float(out[0, c][inside].mean()) for c in range(3)]
+
+
+def test_joint_channels_keep_an_objects_colour_that_per_channel_scaling_flips():
+    plain, stroma = _stained(0), _stained(400)
+    each = Normalization("percentile", 1.0, 99.8)
+    joint = Normalization("percentile", 1.0, 99.8, joint=True)
+    # per channel: the object's blue is stretched against each image's own blue range
+    r0, _, b0 = _object_colour(*plain, each)
+    r1, _, b1 = _object_colour(*stroma, each)
+    assert (r0 > b0) != (r1 > b1), "the fixture should flip the colour per channel"
+    for image, labels in (plain, stroma):
+        r, _, b = _object_colour(image, labels, joint)
+        assert r > b  # red stays redder than blue in both images
+
+
+def test_joint_percentiles_are_those_of_all_channels():
+    image = np.random.default_rng(0).integers(0, 255, (3, 30, 30)).astype(np.uint8)
+    image[2] //= 4
+    lo, hi = channel_percentiles(image, 1.0, 99.0, joint=True)
+    expected = np.percentile(image.astype(np.float32), [1.0, 99.0])
+    np.testing.assert_allclose(lo, expected[0])
+    np.testing.assert_allclose(hi, expected[1])
+    lo_each, _ = channel_percentiles(image, 1.0, 99.0)
+    assert lo_each[2] < lo_each[0]  # per channel differs, as it should
+
+
+@pytest.mark.parametrize(
+    ("policy", "dtype", "channels", "joint"),
+    [
+        ("auto", np.uint8, 3, True),  # RGB
+        ("auto", np.uint16, 3, False),  # three fluorescence channels
+        ("auto", np.uint8, 2, False),
+        ("auto", np.uint8, 1, False),
+        ("each", np.uint8, 3, False),
+        ("joint", np.uint16, 2, True),
+    ],
+)
+def test_channel_policy_resolution(policy, dtype, channels, joint):
+    assert joint_channels(policy, [np.zeros((channels, 4, 4), dtype)]) is joint
+
+
+def test_auto_is_joint_only_when_every_image_is_rgb():
+    rgb, grey16 = np.zeros((3, 4, 4), np.uint8), np.zeros((3, 4, 4), np.uint16)
+    assert joint_channels("auto", [rgb, rgb])
+    assert not joint_channels("auto", [rgb, grey16])
+
+
+def test_unknown_channel_policy_raises():
+    with pytest.raises(InvalidInputError, match="channel policy 'rgb'"):
+        joint_channels("rgb", [np.zeros((3, 4, 4), np.uint8)])
+
+
+def test_a_model_dict_without_the_joint_field_reads_as_per_channel():
+    old = {"mode": "percentile", "low": 1.0, "high": 99.8, "fixed_low": None, "fixed_high": None}
+    assert Normalization.from_dict(old).joint is False

@@ -59,10 +59,11 @@ def test_3d_anisotropic_patches_have_fewer_planes():
 def test_multichannel_images(channels):
     acc, clf = _fit_score("brightness", make={"grid": (8, 8), "channels": channels})
     assert clf.in_channels == channels
+    assert not clf.normalization.joint  # separate channels keep their own ranges
     assert acc >= 0.9
 
 
-def test_rgb_uint8_image():
+def test_rgb_uint8_image(tmp_path):
     train = make_objects("demo", grid=(9, 9), channels=3, seed=1)
     test = make_objects("demo", grid=(9, 9), channels=3, seed=2)
 
@@ -73,6 +74,12 @@ def test_rgb_uint8_image():
     clf.fit([sample_of(train).__class__(rgb(train), train.labels, train.classes, "YXC")])
     pred = clf.predict(rgb(test), test.labels, axes="YXC")
     assert accuracy(pred, test.classes) >= 0.9
+    # norm_channels=auto: one percentile range for the three colour channels, on record
+    assert clf.normalization.joint and clf.config.norm_channels == "auto"
+    loaded = ObjectClassifier.load(clf.save(tmp_path / "rgb.phenosort"))
+    assert loaded.normalization.joint
+    again = loaded.predict(rgb(test), test.labels, axes="YXC")
+    np.testing.assert_allclose(again.probabilities, pred.probabilities, rtol=1e-5, atol=1e-6)
 
 
 def test_huge_non_consecutive_ids_round_trip_unchanged():

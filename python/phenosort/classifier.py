@@ -21,7 +21,7 @@ from . import __version__
 from .axes import check_labels, check_voxel_size, checksum_of, to_channel_first
 from .errors import Cancelled, InvalidInputError
 from .model.config import ModelConfig
-from .objects.normalize import Normalization, pooled_percentiles
+from .objects.normalize import Normalization, joint_channels, pooled_percentiles
 from .objects.patches import (
     PatchSpec,
     estimate_patch_size,
@@ -139,7 +139,7 @@ class ObjectClassifier:
             self._device = resolve_device(self.config.device)
         return self._device
 
-    def _prepare(self, image, labels, axes, voxel_size, name="") -> _Prepared:
+    def _prepare(self, image, labels, axes, voxel_size, name="", norm=None) -> _Prepared:
         image_cf = to_channel_first(image, axes)
         labels = check_labels(labels, image_cf.shape[1:])
         ndim = labels.ndim
@@ -147,11 +147,16 @@ class ObjectClassifier:
             raise InvalidInputError(f"images must be 2D or 3D, got {ndim} spatial axes")
         index = LabelIndex.of(labels)
         vs = check_voxel_size(voxel_size, ndim)
-        norm = self.normalization or Normalization(
-            self.config.norm_mode, self.config.norm_low, self.config.norm_high
-        )
+        norm = norm or self.normalization or self._new_normalization([image_cf])
         image_range = None if norm.mode == "fixed" else norm.image_range(image_cf)
         return _Prepared(image_cf, labels, index, object_table_of(index), vs, image_range, name)
+
+    def _new_normalization(self, images_cf: list[np.ndarray]) -> Normalization:
+        """The normalisation a new model gets for these training images (``auto`` channel
+        policy resolved; ``fixed`` values are filled in by training)."""
+        cfg = self.config
+        joint = joint_channels(cfg.norm_channels, images_cf)
+        return Normalization(cfg.norm_mode, cfg.norm_low, cfg.norm_high, joint=joint)
 
     def resolve_class(self, value: int | str, sample_name: str = "", label_id: int = 0) -> int:
         """Class index 1..K of a class name or index; errors name the sample and label."""
@@ -226,9 +231,12 @@ class ObjectClassifier:
         if warm_start and not self.is_trained:
             raise InvalidInputError("warm_start needs a trained model; load one first")
         preps, targets_per = [], []
+        norm = self.normalization if warm_start else None
+        if norm is None:
+            norm = self._new_normalization([to_channel_first(s.image, s.axes) for s in samples])
         for i, s in enumerate(samples):
             name = s.name or f"sample {i + 1}"
-            prep = self._prepare(s.image, s.labels, s.axes, s.voxel_size, name)
+            prep = self._prepare(s.image, s.labels, s.axes, s.voxel_size, name, norm)
             ids = np.fromiter((int(k) for k in s.annotations), np.int64, len(s.annotations))
             rows = prep.table.rows(ids)  # errors name IDs missing from the mask
             classes = np.array(
@@ -269,11 +277,12 @@ class ObjectClassifier:
                 cfg.patch_context_radius,
                 size / side,
             )
-            norm = Normalization(cfg.norm_mode, cfg.norm_low, cfg.norm_high)
             torch.manual_seed(cfg.train_seed)  # the initial weights are part of the seed
             if norm.mode == "fixed":
-                low, high = pooled_percentiles([p.image_cf for p in preps], norm.low, norm.high)
-                norm = Normalization(norm.mode, norm.low, norm.high, low, high)
+                low, high = pooled_percentiles(
+                    [p.image_cf for p in preps], norm.low, norm.high, joint=norm.joint
+                )
+                norm = replace(norm, fixed_low=low, fixed_high=high)
             net = build_network(
                 cfg.net_name,
                 ndim,

@@ -431,6 +431,7 @@ def run_info(args: Namespace) -> int:
         f"{meta['ndim']}D, {meta['in_channels']} channel(s), patch {meta['patch']['shape']}, "
         f"network {cfg['net_name']} (width {cfg['net_width']}, depth {cfg['net_depth']}), "
         f"normalisation {meta['normalization']['mode']}"
+        f"{' (channels joint)' if meta['normalization'].get('joint') else ''}"
     )
     for entry in meta["training_data"]:
         counts = ", ".join(f"{k} {v}" for k, v in entry["per_class"].items())

@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, fields
 
 from ..errors import InvalidInputError
+from ..objects.normalize import CHANNEL_POLICIES
 
 NETWORKS = ("light", "resnet18", "resnet34", "resnet50", "densenet121")
 DEVICES = ("auto", "cpu", "cuda", "mps")
@@ -37,6 +38,12 @@ class ModelConfig:
     norm_mode : str
         ``percentile`` (per image, default), ``fixed`` (training-set values), ``patch_minmax``
         or ``none``. ``norm_low``/``norm_high`` are the percentiles.
+    norm_channels : str
+        ``each`` channel gets its own percentile range, or ``joint``: one range for all
+        channels, which keeps the colour of RGB images (H&E, bright field). ``auto``
+        (default) is joint for 8-bit 3-channel (RGB) images and each otherwise; the model
+        file records the resolved choice. On issue 8's protocol joint raised macro-F1 on
+        PanNuke (docs/benchmarks.md).
     net_name : str
         ``light`` (Conv-ReLU-BN-MaxPool blocks) or a monai ``resnet18/34/50``, ``densenet121``.
     net_width, net_depth : int
@@ -93,6 +100,7 @@ class ModelConfig:
     norm_mode: str = "percentile"
     norm_low: float = 1.0
     norm_high: float = 99.8
+    norm_channels: str = "auto"
     net_name: str = "light"
     net_width: int = 32
     net_depth: int = 3
@@ -146,6 +154,10 @@ class ModelConfig:
         need(
             self.norm_mode in ("percentile", "fixed", "patch_minmax", "none"),
             f"norm_mode {self.norm_mode!r} is not percentile, fixed, patch_minmax or none",
+        )
+        need(
+            self.norm_channels in CHANNEL_POLICIES,
+            f"norm_channels {self.norm_channels!r} is not one of {CHANNEL_POLICIES}",
         )
         need(
             0 <= self.norm_low < self.norm_high <= 100,

@@ -4,6 +4,11 @@
 so brightness differences between objects of one image survive (per-patch min-max erases
 them: field-notes §2). ``fixed`` applies the training set's percentile values unchanged,
 ``patch_minmax`` is the reference implementation's per-patch scaling, ``none`` leaves values.
+
+Percentiles are taken per channel, or over all channels together (``joint``): an RGB image's
+colour is information (H&E hue tells haematoxylin from eosin), and per-channel stretching
+shifts it with each image's content, while separate fluorescence channels need their own
+ranges. ``auto`` chooses joint for 8-bit images with 3 channels (RGB), per channel otherwise.
 """
 
 from __future__ import annotations
@@ -15,6 +20,7 @@ import numpy as np
 from ..errors import InvalidInputError
 
 MODES = ("percentile", "fixed", "patch_minmax", "none")
+CHANNEL_POLICIES = ("auto", "each", "joint")
 _SAMPLE_VOXELS = 1 << 21  # percentiles from a regular subsample of ~2 M voxels per channel
 
 
@@ -27,6 +33,7 @@ class Normalization:
     high: float = 99.8
     fixed_low: tuple[float, ...] | None = None  # per channel, set by training for "fixed"
     fixed_high: tuple[float, ...] | None = None
+    joint: bool = False  # one range for all channels (resolved from ``auto`` at training)
 
     def __post_init__(self) -> None:
         if self.mode not in MODES:
@@ -53,7 +60,7 @@ class Normalization:
     def image_range(self, image_cf: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
         """Per-channel (low, high) to apply to patches of this image, or None (per patch/none)."""
         if self.mode == "percentile":
-            return channel_percentiles(image_cf, self.low, self.high)
+            return channel_percentiles(image_cf, self.low, self.high, joint=self.joint)
         if self.mode == "fixed":
             if self.fixed_low is None or self.fixed_high is None:
                 raise InvalidInputError("normalization 'fixed' has no stored values yet")
@@ -80,28 +87,45 @@ class Normalization:
         return patches
 
 
+def joint_channels(policy: str, images_cf: list[np.ndarray]) -> bool:
+    """Whether ``policy`` (``auto``/``each``/``joint``) scales all channels of these
+    channel-first images together; ``auto``: only when every image is 8-bit RGB."""
+    if policy not in CHANNEL_POLICIES:
+        raise InvalidInputError(
+            f"channel policy {policy!r} is unknown; use one of {', '.join(CHANNEL_POLICIES)}"
+        )
+    if policy == "auto":
+        return bool(images_cf) and all(
+            im.dtype == np.uint8 and im.shape[0] == 3 for im in images_cf
+        )
+    return policy == "joint"
+
+
 def channel_percentiles(
-    image_cf: np.ndarray, low: float, high: float
+    image_cf: np.ndarray, low: float, high: float, *, joint: bool = False
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Per-channel percentiles of a channel-first image from a regular subsample."""
+    """Per-channel percentiles of a channel-first image from a regular subsample (``joint``:
+    the percentiles of all channels together, repeated for each channel)."""
     spatial = image_cf.shape[1:]
     stride = max(1, int(np.prod(spatial)) // _SAMPLE_VOXELS)
     step = max(1, int(np.ceil(stride ** (1 / len(spatial)))))  # same step on every axis: a view
-    lo = np.empty(image_cf.shape[0], np.float32)
-    hi = np.empty(image_cf.shape[0], np.float32)
-    for c in range(image_cf.shape[0]):
-        sample = np.asarray(image_cf[c][(slice(None, None, step),) * len(spatial)], np.float32)
-        lo[c], hi[c] = np.percentile(sample, [low, high])
-        if hi[c] <= lo[c]:  # flat channel: keep values finite and comparable
-            hi[c] = lo[c] + 1.0
+    n = image_cf.shape[0]
+    groups = [slice(0, n)] if joint else [slice(c, c + 1) for c in range(n)]
+    lo = np.empty(n, np.float32)
+    hi = np.empty(n, np.float32)
+    for g in groups:
+        sample = np.asarray(image_cf[(g,) + (slice(None, None, step),) * len(spatial)], np.float32)
+        lo[g], hi[g] = np.percentile(sample, [low, high])
+        if hi[g][0] <= lo[g][0]:  # flat channel: keep values finite and comparable
+            hi[g] = lo[g] + 1.0
     return lo, hi
 
 
 def pooled_percentiles(
-    images_cf: list[np.ndarray], low: float, high: float
+    images_cf: list[np.ndarray], low: float, high: float, *, joint: bool = False
 ) -> tuple[tuple[float, ...], tuple[float, ...]]:
     """Training-set percentiles (median over images) for the ``fixed`` mode."""
-    ranges = [channel_percentiles(im, low, high) for im in images_cf]
+    ranges = [channel_percentiles(im, low, high, joint=joint) for im in images_cf]
     lo = np.median(np.stack([r[0] for r in ranges]), axis=0)
     hi = np.median(np.stack([r[1] for r in ranges]), axis=0)
     return tuple(float(v) for v in lo), tuple(float(v) for v in hi)
