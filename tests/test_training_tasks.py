@@ -57,9 +57,11 @@ def test_3d_anisotropic_patches_have_fewer_planes():
 
 @pytest.mark.parametrize("channels", [2, 3])
 def test_multichannel_images(channels):
-    acc, clf = _fit_score("brightness", make={"grid": (8, 8), "channels": channels})
+    acc, clf = _fit_score(
+        "brightness", make={"grid": (8, 8), "channels": channels}, norm_channels="auto"
+    )
     assert clf.in_channels == channels
-    assert not clf.normalization.joint  # separate channels keep their own ranges
+    assert not clf.normalization.joint  # auto: fluorescence channels keep their own ranges
     assert acc >= 0.9
 
 
@@ -70,12 +72,12 @@ def test_rgb_uint8_image(tmp_path):
     def rgb(data):
         return (data.image / data.image.max() * 255).astype(np.uint8)
 
-    clf = ObjectClassifier(train.class_names, **FAST)
+    clf = ObjectClassifier(train.class_names, **FAST, norm_channels="auto")
     clf.fit([sample_of(train).__class__(rgb(train), train.labels, train.classes, "YXC")])
     pred = clf.predict(rgb(test), test.labels, axes="YXC")
     assert accuracy(pred, test.classes) >= 0.9
-    # norm_channels=auto: one percentile range for the three colour channels, on record
-    assert clf.normalization.joint and clf.config.norm_channels == "auto"
+    # auto: one percentile range for the three colour channels, on record in the model
+    assert clf.normalization.joint
     loaded = ObjectClassifier.load(clf.save(tmp_path / "rgb.phenosort"))
     assert loaded.normalization.joint
     again = loaded.predict(rgb(test), test.labels, axes="YXC")
