@@ -139,7 +139,7 @@ class ObjectClassifier:
     @property
     def device(self):
         if self._device is None:
-            from .model.networks import resolve_device
+            from .model.device import resolve_device
 
             self._device = resolve_device(self.config.device)
         return self._device
@@ -424,6 +424,7 @@ class ObjectClassifier:
         model's network and patches unless ``net``/``spec`` are given)."""
         import torch
 
+        from .model.device import autocast, autocast_dtype, host_batch, to_device
         from .model.tta import predict_proba
 
         n, k = len(table), len(self.class_names)
@@ -431,21 +432,28 @@ class ObjectClassifier:
         step = self.config.predict_batch_size
         starts = list(range(0, n, step))
         device = self.device
+        dtype = autocast_dtype(device, self.config.precision)
         net = (net or self.net).to(device).eval()
         spec = spec or self.patch_spec
         views = self._tta_views(spec)
 
         def cut(s):
-            return self._patches(prep, table.subset(np.arange(s, min(s + step, n))), spec)
+            # pinned here for a GPU, in the worker thread, while the network runs
+            batch = self._patches(prep, table.subset(np.arange(s, min(s + step, n))), spec)
+            return host_batch(batch, device)
 
-        with ThreadPoolExecutor(max_workers=1) as pool, torch.inference_mode():
+        with (
+            ThreadPoolExecutor(max_workers=1) as pool,
+            torch.inference_mode(),
+            autocast(device, dtype),
+        ):
             pending = pool.submit(cut, starts[0]) if starts else None
             for i, s in enumerate(starts):
                 if cancel is not None and cancel.is_set():
                     raise Cancelled("prediction was cancelled")
                 batch = pending.result()
                 pending = pool.submit(cut, starts[i + 1]) if i + 1 < len(starts) else None
-                probs = predict_proba(net, torch.from_numpy(batch).to(device), views)
+                probs = predict_proba(net, to_device(batch, device), views)
                 probabilities[s : s + batch.shape[0]] = probs.cpu().numpy()
                 if progress is not None:
                     progress((min(s + step, n), n))
@@ -479,6 +487,7 @@ class ObjectClassifier:
         """Grad-CAM of one object for ``class_index`` (1..K; default: its predicted class)."""
         import torch
 
+        from .model.device import autocast, autocast_dtype, to_device
         from .model.explain import gradcam
         from .model.networks import gradcam_layer
         from .model.tta import predict_proba
@@ -488,9 +497,11 @@ class ObjectClassifier:
         self._check_compatible(prep)
         table = prep.table.subset(prep.table.rows([label_id]))
         patch = self._patches(prep, table)[0]
-        net = self.net.to(self.device).eval()
-        with torch.inference_mode():
-            x = torch.from_numpy(patch[np.newaxis]).to(self.device)
+        device = self.device
+        net = self.net.to(device).eval()
+        dtype = autocast_dtype(device, self.config.precision)  # as predict(): the same row
+        with torch.inference_mode(), autocast(device, dtype):
+            x = to_device(patch[np.newaxis], device)
             probs = predict_proba(net, x, self._tta_views())[0].cpu().numpy()
         if class_index is None:
             class_index = int(probs.argmax()) + 1
