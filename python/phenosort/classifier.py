@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from functools import partial
@@ -433,7 +433,7 @@ class ObjectClassifier:
         starts = list(range(0, n, step))
         device = self.device
         dtype = autocast_dtype(device, self.config.precision)
-        net = (net or self.net).to(device).eval()
+        net = _on_device(net or self.net, device).eval()
         spec = spec or self.patch_spec
         views = self._tta_views(spec)
 
@@ -442,8 +442,11 @@ class ObjectClassifier:
             batch = self._patches(prep, table.subset(np.arange(s, min(s + step, n))), spec)
             return host_batch(batch, device)
 
+        # a worker thread cuts the next batch during the forward pass; with one batch (small
+        # images) there is nothing to overlap, and starting the thread would cost more
+        overlap = len(starts) > 1
         with (
-            ThreadPoolExecutor(max_workers=1) as pool,
+            ThreadPoolExecutor(max_workers=1) if overlap else _Inline() as pool,
             torch.inference_mode(),
             autocast(device, dtype),
         ):
@@ -498,7 +501,7 @@ class ObjectClassifier:
         table = prep.table.subset(prep.table.rows([label_id]))
         patch = self._patches(prep, table)[0]
         device = self.device
-        net = self.net.to(device).eval()
+        net = _on_device(self.net, device).eval()
         dtype = autocast_dtype(device, self.config.precision)  # as predict(): the same row
         with torch.inference_mode(), autocast(device, dtype):
             x = to_device(patch[np.newaxis], device)
@@ -603,6 +606,28 @@ class ObjectClassifier:
         clf.version = int(meta.get("version", 1))
         clf.created = meta.get("created")
         return clf
+
+
+def _on_device(net, device):
+    """``net`` on ``device``; ``Module.to`` walks every parameter even when nothing moves,
+    which costs as much as a small image's other set-up."""
+    first = next(net.parameters(), None)
+    return net if first is not None and first.device == device else net.to(device)
+
+
+class _Inline:
+    """A stand-in for a one-thread executor that runs each call at once (see _probabilities)."""
+
+    def __enter__(self) -> _Inline:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        return None
+
+    def submit(self, fn, *args):
+        future: Future = Future()
+        future.set_result(fn(*args))
+        return future
 
 
 def _collect(events: Iterator, history: list):

@@ -89,9 +89,16 @@ def channel_percentiles(
     step = max(1, int(np.ceil(stride ** (1 / len(spatial)))))  # same step on every axis: a view
     lo = np.empty(image_cf.shape[0], np.float32)
     hi = np.empty(image_cf.shape[0], np.float32)
+    # uint8/uint16 are partitioned as they are (half the time of float32): their values and
+    # the interpolation between them are exact in float32 and float64, so the result is the
+    # same to the bit; the copy is ours, so percentile may partition it in place
+    exact = image_cf.dtype in (np.uint8, np.uint16)
     for c in range(image_cf.shape[0]):
-        sample = np.asarray(image_cf[c][(slice(None, None, step),) * len(spatial)], np.float32)
-        lo[c], hi[c] = np.percentile(sample, [low, high])
+        view = image_cf[c][(slice(None, None, step),) * len(spatial)]
+        sample = np.array(view) if exact else np.asarray(view, np.float32)
+        if not exact and np.shares_memory(sample, image_cf):
+            sample = sample.copy()  # a float32 image: do not partition the caller's pixels
+        lo[c], hi[c] = np.percentile(sample, [low, high], overwrite_input=True)
         if hi[c] <= lo[c]:  # flat channel: keep values finite and comparable
             hi[c] = lo[c] + 1.0
     return lo, hi
