@@ -23,7 +23,11 @@ Stages, summed over the images, each timed on the code the per-image job runs:
 
 ``total`` is ``phenosort predict DATA --model M --out OUT --confidence --workers 0`` run
 in-process (model loading and pairing included); ``ratio`` = total / forward. Each figure is
-the best of ``--repeats`` runs. The shared datasets are read in place through symlinks.
+the best of ``--repeats`` runs (stages and total interleaved), each run into a new output
+folder. Also reported: the forward pass on all images' patches in full batches, i.e. what the
+network would cost if small images shared batches. The shared datasets are read in place
+through symlinks; ``--work`` keeps everything and reuses the models found there, so that two
+versions of the code can be timed on the same models.
 
 Example::
 
@@ -35,6 +39,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import sys
 import tempfile
 from pathlib import Path
@@ -67,22 +72,33 @@ KEEP_CLASSES = {"wbc": {1, 2, 3, 4}}  # basophil: 4 examples, too rare to train 
 
 
 # ---------------------------------------------------------------------- stages
-def time_stages(clf: ObjectClassifier, pairs: list[Pair], out: Path) -> dict[str, float]:
-    """Seconds per stage, summed over ``pairs``, as the per-image job runs each stage."""
-    seconds = dict.fromkeys(STAGES, 0.0)
+Times = dict[str, tuple[float, float]]  # stage -> (wall, CPU) seconds
+
+
+def time_stages(clf: ObjectClassifier, pairs: list[Pair], out: Path) -> tuple[Times, list]:
+    """Seconds per stage summed over ``pairs``, as the per-image job runs each stage, and
+    every image's patch batches (for the batched reference)."""
+    seconds = dict.fromkeys(STAGES, (0.0, 0.0))
     rows: list[dict] = []
     summary: list[dict] = []
+    batches: list[np.ndarray] = []
     for pair in pairs:
-        _time_image(clf, pair, out, seconds, rows, summary)
+        batches += _time_image(clf, pair, out, seconds, rows, summary)
     with Clock() as clock:
-        write_table_csv(out / "objects.csv", rows, overwrite=True)
-        write_table_csv(out / "summary.csv", summary, overwrite=True)
-    seconds["write"] += clock.wall
-    return seconds
+        write_table_csv(out / "objects.csv", rows)
+        write_table_csv(out / "summary.csv", summary)
+    _add(seconds, "write", clock)
+    return seconds, batches
 
 
-def _time_image(clf, pair: Pair, out: Path, seconds: dict, rows: list, summary: list) -> None:
-    """Add one image's stage times to ``seconds`` and its table rows to ``rows``/``summary``."""
+def _add(seconds: Times, stage: str, clock: Clock) -> None:
+    wall, cpu = seconds[stage]
+    seconds[stage] = (wall + clock.wall, cpu + clock.cpu)
+
+
+def _time_image(clf, pair: Pair, out: Path, seconds: Times, rows: list, summary: list) -> list:
+    """Add one image's stage times to ``seconds``, its rows to ``rows``/``summary``; return
+    its patch batches."""
     import torch
 
     net, names, step = clf.net.eval(), clf.class_names, clf.config.predict_batch_size
@@ -90,7 +106,7 @@ def _time_image(clf, pair: Pair, out: Path, seconds: dict, rows: list, summary: 
     def timed(stage: str, fn):
         with Clock() as clock:
             result = fn()
-        seconds[stage] += clock.wall
+        _add(seconds, stage, clock)
         return result
 
     image, labels = timed("read", lambda: load_pair(pair))
@@ -121,51 +137,86 @@ def _time_image(clf, pair: Pair, out: Path, seconds: dict, rows: list, summary: 
 
     def write():
         paths, vsize = output_paths(pair.stem, out, names), image.voxel_size
-        write_class_map(paths["classes"], class_map, names, voxel_size=vsize, overwrite=True)
-        write_float_image(paths["confidence"], confidence, voxel_size=vsize, overwrite=True)
+        write_class_map(paths["classes"], class_map, names, voxel_size=vsize)
+        write_float_image(paths["confidence"], confidence, voxel_size=vsize)
         rows.append({"image": pair.stem, **pred.columns()})
         counts = np.bincount(pred.class_index, minlength=len(names) + 1)[1:]
         summary.append({"image": pair.stem, "n_objects": n, **dict(zip(names, counts))})
 
     timed("write", write)
+    return batches
 
 
-def time_cli(data_dir: Path, model: Path, out: Path) -> float:
-    """Wall seconds of ``phenosort predict ... --confidence --workers 0`` in this process."""
+def time_batched_forward(clf: ObjectClassifier, batches: list[np.ndarray]) -> tuple:
+    """(wall, CPU) seconds of the network on all images' patches in full batches: what the
+    forward pass would cost if small images shared batches."""
+    import torch
+
+    patches, step = np.concatenate(batches), clf.config.predict_batch_size
+    with Clock() as clock, torch.inference_mode():
+        for s in range(0, len(patches), step):
+            clf.net(torch.from_numpy(patches[s : s + step]))
+    return clock.wall, clock.cpu
+
+
+def time_cli(data_dir: Path, model: Path, out: Path) -> tuple[float, float]:
+    """(wall, CPU) seconds of ``phenosort predict ... --confidence --workers 0`` in this
+    process, into a new folder ``out``."""
     from phenosort.cli import main as cli
 
     argv = ["predict", str(data_dir), "--model", str(model), "--out", str(out), "--confidence",
-            "--workers", "0", "--quiet", "--overwrite"]  # fmt: skip
+            "--workers", "0", "--quiet"]  # fmt: skip
     with Clock() as clock:
         status = cli(argv)
     if status != 0:
         raise SystemExit(f"phenosort predict failed with status {status}")
-    return clock.wall
+    return clock.wall, clock.cpu
+
+
+def _fresh(folder: Path) -> Path:
+    """An empty ``folder``: outputs are written as in a first run (replacing a just-written
+    file costs ext4 a flush, which a new --out folder never pays)."""
+    shutil.rmtree(folder, ignore_errors=True)
+    folder.mkdir(parents=True)
+    return folder
 
 
 def bench_case(name: str, model: Path, data_dir: Path, work: Path, repeats: int) -> dict:
     """Per-stage and end-to-end timings of predicting every image of ``data_dir``."""
     clf = ObjectClassifier.load(model, device="cpu")
     pairs = find_pairs(data_dir)
-    stage_out, cli_out = work / f"{name}-stages", work / f"{name}-cli"
-    stage_out.mkdir(parents=True, exist_ok=True)
-    runs = [time_stages(clf, pairs, stage_out) for _ in range(max(1, repeats))]
-    stages = {s: min(r[s] for r in runs) for s in STAGES}
-    total = min(time_cli(data_dir, model, cli_out) for _ in range(max(1, repeats)))
-    with open(cli_out / "summary.csv") as fh:
+    runs, totals = [], []
+    for _ in range(max(1, repeats)):  # interleaved, so that both see the same load
+        runs.append(time_stages(clf, pairs, _fresh(work / f"{name}-stages")))
+        totals.append(time_cli(data_dir, model, _fresh(work / f"{name}-cli") / "out"))
+    stages = {s: min(r[0][s] for r in runs) for s in STAGES}
+    total = min(totals)
+    batched = time_batched_forward(clf, runs[-1][1])
+    with open(work / f"{name}-cli" / "out" / "summary.csv") as fh:
         n_objects = sum(int(line.split(",")[1]) for line in list(fh)[1:])
-    ms = {s: 1000 * v / n_objects for s, v in stages.items()}
-    ms["sum of stages"] = sum(ms[s] for s in STAGES)
-    ms["total"] = 1000 * total / n_objects
+
+    def ms(seconds: tuple[float, float], i: int = 0) -> float:
+        return 1000 * seconds[i] / n_objects
+
+    per_object = {s: ms(v) for s, v in stages.items()}
+    per_object["sum of stages"] = sum(per_object.values())
+    per_object["total"] = ms(total)
+    cpu_per_object = {s: ms(v, 1) for s, v in stages.items()}
+    cpu_per_object["sum of stages"] = sum(cpu_per_object.values())
+    cpu_per_object["total"] = ms(total, 1)
     return {
         "case": name,
         "images": len(pairs),
         "objects": n_objects,
         "patch_shape": list(clf.patch_spec.shape),
         "batch": clf.config.predict_batch_size,
-        "seconds": {**stages, "total": total},
-        "ms_per_object": ms,
-        "ratio_total_over_forward": total / stages["forward"],
+        "seconds": {s: v[0] for s, v in stages.items()} | {"total": total[0]},
+        "cpu_seconds": {s: v[1] for s, v in stages.items()} | {"total": total[1]},
+        "ms_per_object": per_object,
+        "cpu_ms_per_object": cpu_per_object,
+        "forward_batched_across_images_ms_per_object": ms(batched),
+        "ratio_total_over_forward": total[0] / stages["forward"][0],
+        "ratio_total_over_forward_cpu": total[1] / stages["forward"][1],
     }
 
 
@@ -173,32 +224,37 @@ def bench_case(name: str, model: Path, data_dir: Path, work: Path, repeats: int)
 def generated_case(args, work: Path) -> dict:
     import tifffile
 
-    data = make_disc_image(args.size, args.objects, seed=args.seed)
-    folder = work / "generated"
-    for sub, array in (("images", data.image), ("masks", data.labels)):
-        (folder / sub).mkdir(parents=True, exist_ok=True)
-        tifffile.imwrite(folder / sub / "discs.tif", array, compression="zlib")
-    synth = make_objects("brightness", grid=(12, 12), seed=args.seed)
-    clf = ObjectClassifier(synth.class_names, patch_size=32, train_epochs=args.epochs,
-                           train_patience=0, device="cpu")  # fmt: skip
-    clf.fit([Sample(synth.image, synth.labels, synth.classes, synth.axes, None, "synthetic")])
-    model = clf.save(work / "generated.phenosort", overwrite=True)
+    folder = work / f"generated-{args.size}-{args.objects}-{args.seed}"
+    if not (folder / "masks" / "discs.tif").is_file():
+        data = make_disc_image(args.size, args.objects, seed=args.seed)
+        for sub, array in (("images", data.image), ("masks", data.labels)):
+            (folder / sub).mkdir(parents=True, exist_ok=True)
+            tifffile.imwrite(folder / sub / "discs.tif", array, compression="zlib")
+    model = work / "generated.phenosort"
+    if not model.is_file():  # a model kept in --work is reused (to compare code versions)
+        synth = make_objects("brightness", grid=(12, 12), seed=args.seed)
+        clf = ObjectClassifier(synth.class_names, patch_size=32, train_epochs=args.epochs,
+                               train_patience=0, device="cpu")  # fmt: skip
+        clf.fit([Sample(synth.image, synth.labels, synth.classes, synth.axes, None, "synth")])
+        clf.save(model)
     return bench_case("generated", model, folder, work, args.repeats)
 
 
 def dataset_case(args, name: str, work: Path) -> dict:
     root = Path(args.data_root) / name
-    samples, names = load_sample_set(root, KEEP_CLASSES.get(name))
-    if len(samples) > 1:
-        train, _ = split_by_image(samples)
-    else:  # one volume: every other annotated object
-        (s,) = samples
-        half = {k: v for i, (k, v) in enumerate(sorted(s.annotations.items())) if i % 2 == 0}
-        train = [Sample(s.image, s.labels, half, s.axes, s.voxel_size, s.name)]
-    clf = ObjectClassifier(names, train_epochs=args.epochs, train_patience=0,
-                           train_min_epoch_samples=64, device="cpu")  # fmt: skip
-    clf.fit(train)
-    model = clf.save(work / f"{name}.phenosort", overwrite=True)
+    model = work / f"{name}.phenosort"
+    if not model.is_file():
+        samples, names = load_sample_set(root, KEEP_CLASSES.get(name))
+        if len(samples) > 1:
+            train, _ = split_by_image(samples)
+        else:  # one volume: every other annotated object
+            (s,) = samples
+            half = {k: v for i, (k, v) in enumerate(sorted(s.annotations.items())) if i % 2 == 0}
+            train = [Sample(s.image, s.labels, half, s.axes, s.voxel_size, s.name)]
+        clf = ObjectClassifier(names, train_epochs=args.epochs, train_patience=0,
+                               train_min_epoch_samples=64, device="cpu")  # fmt: skip
+        clf.fit(train)
+        clf.save(model)
     folder = work / name  # the CLI's images/ + masks/ layout, linked to the samples
     for sub in ("images", "masks"):
         (folder / sub).mkdir(parents=True, exist_ok=True)
@@ -216,9 +272,15 @@ def print_case(case: dict) -> None:
         f"\n{case['case']}: {case['images']} image(s), {case['objects']} objects, patch "
         f"{case['patch_shape']}, batch {case['batch']}"
     )
+    cpu = case["cpu_ms_per_object"]
+    print(f"  {'ms/object':<14} {'wall':>9} {'CPU':>9}")
     for stage, ms in case["ms_per_object"].items():
-        print(f"  {stage:<14} {ms:>9.4f} ms/object")
-    print(f"  ratio total / forward: {case['ratio_total_over_forward']:.2f}")
+        print(f"  {stage:<14} {ms:>9.4f} {cpu[stage]:>9.4f}")
+    print(
+        f"  ratio total / forward: {case['ratio_total_over_forward']:.2f} (CPU time: "
+        f"{case['ratio_total_over_forward_cpu']:.2f}); forward in full batches across images: "
+        f"{case['forward_batched_across_images_ms_per_object']:.4f} ms/object"
+    )
 
 
 def parse_args(argv=None):
@@ -243,7 +305,12 @@ def parse_args(argv=None):
     p.add_argument("--repeats", type=int, default=2, help="best of N for stages and total")
     p.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's)")
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--work", type=Path, default=None, help="keep the files here (default: temp)")
+    p.add_argument(
+        "--work",
+        type=Path,
+        default=None,
+        help="keep data, models and outputs here, and reuse the models found (default: temp)",
+    )
     p.add_argument("--out", type=Path, default=None, help="write the results as JSON here")
     return p.parse_args(argv)
 
