@@ -249,3 +249,31 @@ def test_unknown_channel_policy_raises():
 def test_a_model_dict_without_the_joint_field_reads_as_per_channel():
     old = {"mode": "percentile", "low": 1.0, "high": 99.8, "fixed_low": None, "fixed_high": None}
     assert Normalization.from_dict(old).joint is False
+
+
+def _float32_percentiles(image_cf, low, high):
+    """The definition: percentiles of each channel's float32 values (no subsampling here)."""
+    lo, hi = [], []
+    for c in range(image_cf.shape[0]):
+        a, b = np.percentile(image_cf[c].astype(np.float32), [low, high])
+        lo.append(a)
+        hi.append(b if b > a else a + 1.0)
+    return np.array(lo, np.float32), np.array(hi, np.float32)
+
+
+@pytest.mark.parametrize("dtype", [np.uint8, np.uint16, np.int16, np.float32, np.float64])
+def test_channel_percentiles_match_float32_to_the_bit_and_leave_the_image(dtype):
+    rng = np.random.default_rng(7)
+    top = 255 if dtype == np.uint8 else 4000
+    for trial in range(40):
+        shape = (int(rng.integers(1, 4)), *rng.integers(1, 60, 2))
+        image = rng.integers(0, top, shape, endpoint=True).astype(dtype)
+        if dtype in (np.float32, np.float64):
+            image = image * np.asarray(rng.random(shape), dtype)
+        image[0] = image[0].flat[0] if trial % 5 == 0 else image[0]  # a flat channel
+        before = image.copy()
+        low, high = sorted(rng.uniform(0, 100, 2))
+        lo, hi = channel_percentiles(image, low, high)
+        want_lo, want_hi = _float32_percentiles(image, low, high)
+        assert lo.tobytes() == want_lo.tobytes() and hi.tobytes() == want_hi.tobytes()
+        assert np.array_equal(image, before)  # partitioned in place only on a private copy

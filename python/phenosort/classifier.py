@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from functools import partial
@@ -134,7 +134,7 @@ class ObjectClassifier:
     @property
     def device(self):
         if self._device is None:
-            from .model.networks import resolve_device
+            from .model.device import resolve_device
 
             self._device = resolve_device(self.config.device)
         return self._device
@@ -428,6 +428,7 @@ class ObjectClassifier:
         model's network and patches unless ``net``/``spec`` are given)."""
         import torch
 
+        from .model.device import autocast, autocast_dtype, host_batch, to_device
         from .model.tta import predict_proba
 
         n, k = len(table), len(self.class_names)
@@ -435,21 +436,31 @@ class ObjectClassifier:
         step = self.config.predict_batch_size
         starts = list(range(0, n, step))
         device = self.device
-        net = (net or self.net).to(device).eval()
+        dtype = autocast_dtype(device, self.config.precision)
+        net = _on_device(net or self.net, device).eval()
         spec = spec or self.patch_spec
         views = self._tta_views(spec)
 
         def cut(s):
-            return self._patches(prep, table.subset(np.arange(s, min(s + step, n))), spec)
+            # pinned here for a GPU, in the worker thread, while the network runs
+            batch = self._patches(prep, table.subset(np.arange(s, min(s + step, n))), spec)
+            return host_batch(batch, device)
 
-        with ThreadPoolExecutor(max_workers=1) as pool, torch.inference_mode():
+        # a worker thread cuts the next batch during the forward pass; with one batch (small
+        # images) there is nothing to overlap, and starting the thread would cost more
+        overlap = len(starts) > 1
+        with (
+            ThreadPoolExecutor(max_workers=1) if overlap else _Inline() as pool,
+            torch.inference_mode(),
+            autocast(device, dtype),
+        ):
             pending = pool.submit(cut, starts[0]) if starts else None
             for i, s in enumerate(starts):
                 if cancel is not None and cancel.is_set():
                     raise Cancelled("prediction was cancelled")
                 batch = pending.result()
                 pending = pool.submit(cut, starts[i + 1]) if i + 1 < len(starts) else None
-                probs = predict_proba(net, torch.from_numpy(batch).to(device), views)
+                probs = predict_proba(net, to_device(batch, device), views)
                 probabilities[s : s + batch.shape[0]] = probs.cpu().numpy()
                 if progress is not None:
                     progress((min(s + step, n), n))
@@ -483,6 +494,7 @@ class ObjectClassifier:
         """Grad-CAM of one object for ``class_index`` (1..K; default: its predicted class)."""
         import torch
 
+        from .model.device import autocast, autocast_dtype, to_device
         from .model.explain import gradcam
         from .model.networks import gradcam_layer
         from .model.tta import predict_proba
@@ -492,9 +504,11 @@ class ObjectClassifier:
         self._check_compatible(prep)
         table = prep.table.subset(prep.table.rows([label_id]))
         patch = self._patches(prep, table)[0]
-        net = self.net.to(self.device).eval()
-        with torch.inference_mode():
-            x = torch.from_numpy(patch[np.newaxis]).to(self.device)
+        device = self.device
+        net = _on_device(self.net, device).eval()
+        dtype = autocast_dtype(device, self.config.precision)  # as predict(): the same row
+        with torch.inference_mode(), autocast(device, dtype):
+            x = to_device(patch[np.newaxis], device)
             probs = predict_proba(net, x, self._tta_views())[0].cpu().numpy()
         if class_index is None:
             class_index = int(probs.argmax()) + 1
@@ -596,6 +610,28 @@ class ObjectClassifier:
         clf.version = int(meta.get("version", 1))
         clf.created = meta.get("created")
         return clf
+
+
+def _on_device(net, device):
+    """``net`` on ``device``; ``Module.to`` walks every parameter even when nothing moves,
+    which costs as much as a small image's other set-up."""
+    first = next(net.parameters(), None)
+    return net if first is not None and first.device == device else net.to(device)
+
+
+class _Inline:
+    """A stand-in for a one-thread executor that runs each call at once (see _probabilities)."""
+
+    def __enter__(self) -> _Inline:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        return None
+
+    def submit(self, fn, *args):
+        future: Future = Future()
+        future.set_result(fn(*args))
+        return future
 
 
 def _collect(events: Iterator, history: list):

@@ -8,6 +8,7 @@ class map shows class k in the colour of ImageJ ROI group k (see :func:`glasbey_
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import os
@@ -389,6 +390,12 @@ def load_pair(pair: Pair) -> tuple[ImageData, np.ndarray]:
     return replace(image, axes=axes, voxel_size=voxel), labels
 
 
+@functools.cache
+def _glasbey_bytes() -> bytes:
+    """The LUT file, read once: every class map written needs it."""
+    return resources.files("phenosort").joinpath("resources/Glasbey.lut").read_bytes()
+
+
 def glasbey_lut() -> np.ndarray:
     """The ``(256, 3)`` uint8 LUT whose entry k is the colour ImageJ gives ROI group k.
 
@@ -398,8 +405,7 @@ def glasbey_lut() -> np.ndarray:
     """
     # resources/Glasbey.lut is Fiji's luts/glasbey.lut (Glasbey et al. 2007) in ImageJ's raw
     # format (256 reds, greens, blues); the Fiji plugin ships the same file.
-    raw = resources.files("phenosort").joinpath("resources/Glasbey.lut").read_bytes()
-    lut = np.frombuffer(raw, np.uint8).reshape(3, 256).T.copy()
+    lut = np.frombuffer(_glasbey_bytes(), np.uint8).reshape(3, 256).T.copy()
     lut[0] = 0
     return lut
 

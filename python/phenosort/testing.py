@@ -10,6 +10,7 @@ Each task isolates one cue a classifier must learn:
 - ``demo``: three classes (dim round, bright round, striped) for the demo.
 
 Objects sit on a jittered grid so they never overlap; IDs are deliberately non-consecutive.
+:func:`make_disc_image` makes a large image (tens of thousands of discs) for benchmarks.
 """
 
 from __future__ import annotations
@@ -165,3 +166,65 @@ def _object_signal(task: str, cls: int, yy, xx, rng: np.random.Generator) -> np.
     phase = rng.uniform(0, 2 * np.pi)
     along = yy if (task == "texture" and cls == 1) or task == "demo" else xx
     return (0.55 + 0.2 * np.sin(2 * np.pi * along / period + phase)).astype(np.float32)
+
+
+def make_disc_image(
+    size: int,
+    n_objects: int,
+    *,
+    channels: int = 1,
+    seed: int = 0,
+    radius: tuple[float, float] = (5.0, 9.0),
+) -> SyntheticData:
+    """A ``size`` x ``size`` uint16 image of ``n_objects`` discs of the ``brightness`` task.
+
+    Fast enough for 4096 x 4096 and 20k objects (everything is vectorised): discs sit in
+    randomly chosen cells of a jittered grid whose cells are wider than the largest disc, so
+    they never touch. IDs are random, non-consecutive and below 65536 (uint16 mask); the
+    intensity model is that of ``make_objects("brightness")`` (1 dim, 2 bright). ``channels``
+    > 1 gives ``YXC`` with class-independent extra channels.
+    """
+    rng = np.random.default_rng(seed)
+    rmax = int(np.ceil(radius[1]))
+    cell = 2 * rmax + 4  # >= 2 px background between neighbours after a +-1 px jitter
+    per_axis = size // cell
+    if per_axis**2 < n_objects:
+        raise ValueError(f"{n_objects} discs do not fit a {size} px image (at most {per_axis**2})")
+    top = np.iinfo(np.uint16).max
+    if n_objects > top // 2:
+        raise ValueError(f"{n_objects} discs are too many for non-consecutive uint16 IDs")
+    cells = rng.choice(per_axis**2, n_objects, replace=False)
+    cy = (cells // per_axis) * cell + cell // 2 + rng.integers(-1, 2, n_objects)
+    cx = (cells % per_axis) * cell + cell // 2 + rng.integers(-1, 2, n_objects)
+    radii = rng.uniform(*radius, n_objects)
+    ids = rng.choice(np.arange(1, top + 1), n_objects, replace=False).astype(np.uint16)
+    classes = rng.integers(1, 3, n_objects)
+
+    off = np.arange(-rmax, rmax + 1)
+    dy, dx = np.meshgrid(off, off, indexing="ij")
+    inside = (dy**2 + dx**2)[None] <= (radii**2)[:, None, None]
+    obj, iy, ix = np.nonzero(inside)
+    yy, xx = cy[obj] + dy[iy, ix], cx[obj] + dx[iy, ix]
+    labels = np.zeros((size, size), np.uint16)
+    labels[yy, xx] = ids[obj]
+
+    # per-object level and shot-like noise, as make_objects("brightness")
+    level = np.where(classes == 1, 0.45, 0.65) + rng.normal(0, 0.02, n_objects)
+    signal = np.full((size, size), 0.1, np.float32)
+    signal[yy, xx] = level[obj]
+
+    def noisy(x):
+        noise = rng.standard_normal(x.shape, np.float32)
+        return x * (1 + 0.1 * noise) + 0.01 * rng.standard_normal(x.shape, np.float32)
+
+    planes = [noisy(signal)]
+    for c in range(1, channels):
+        planes.append(noisy(np.where(labels > 0, np.float32(0.3 + 0.1 * c), np.float32(0.1))))
+    pixels = [np.round(np.clip(p, 0, None) * 1000).astype(np.uint16) for p in planes]
+    return SyntheticData(
+        image=pixels[0] if channels == 1 else np.stack(pixels, axis=-1),
+        labels=labels,
+        axes="YX" if channels == 1 else "YXC",
+        classes=dict(zip(ids.astype(np.int64).tolist(), classes.tolist())),
+        class_names=list(_CLASS_NAMES["brightness"]),
+    )

@@ -15,6 +15,7 @@ from ..objects.normalize import CHANNEL_POLICIES
 
 NETWORKS = ("light", "resnet18", "resnet34", "resnet50", "densenet121")
 DEVICES = ("auto", "cpu", "cuda", "mps")
+PRECISIONS = ("auto", "float32", "bfloat16", "float16")
 CLASS_WEIGHTINGS = ("balanced", "none")
 
 
@@ -93,6 +94,12 @@ class ModelConfig:
         macro-F1 on average on issue 8's protocol (docs/benchmarks.md).
     device : str
         ``auto`` (CUDA, then MPS, then CPU), ``cpu``, ``cuda`` or ``mps``.
+    precision : str
+        Arithmetic of training and prediction. ``auto``: mixed precision (``torch.autocast``
+        to bfloat16) on CUDA GPUs that have bfloat16, float32 elsewhere, so CPU results do
+        not change. ``float32`` never autocasts (bit-reproducible GPU runs); ``bfloat16``
+        or ``float16`` (loss-scaled in training; for GPUs without bfloat16) autocast on
+        any device.
     """
 
     patch_size: int | None = None
@@ -128,6 +135,7 @@ class ModelConfig:
     predict_batch_size: int = 256
     predict_tta: int = 1
     device: str = "auto"
+    precision: str = "auto"
 
     def errors(self) -> list[str]:
         """Every problem with this config, one message each (empty when valid)."""
@@ -215,6 +223,10 @@ class ModelConfig:
         )
         need(1 <= self.predict_tta <= 8, f"predict_tta must be in 1..8, got {self.predict_tta}")
         need(self.device in DEVICES, f"device {self.device!r} is not one of {DEVICES}")
+        need(
+            self.precision in PRECISIONS,
+            f"precision {self.precision!r} is not one of {PRECISIONS}",
+        )
         return errs
 
     def validated(self) -> ModelConfig:

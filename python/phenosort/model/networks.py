@@ -160,22 +160,3 @@ def load_initial_weights(net: nn.Module, path: str | Path) -> int:
     own.update(matching)
     net.load_state_dict(own)
     return len(matching)
-
-
-def resolve_device(device: str = "auto") -> torch.device:
-    """``auto`` picks CUDA, then MPS, then CPU; an unavailable explicit device is an error."""
-    if device == "auto":
-        if torch.cuda.is_available():
-            return torch.device("cuda")
-        if getattr(torch.backends, "mps", None) and torch.backends.mps.is_available():
-            return torch.device("mps")
-        return torch.device("cpu")
-    if device == "cuda" and not torch.cuda.is_available():
-        raise InvalidInputError("device 'cuda' was requested but CUDA is not available")
-    if device == "mps" and not (
-        getattr(torch.backends, "mps", None) and torch.backends.mps.is_available()
-    ):
-        raise InvalidInputError("device 'mps' was requested but MPS is not available")
-    if device not in ("cpu", "cuda", "mps"):
-        raise InvalidInputError(f"unknown device {device!r}; use auto, cpu, cuda or mps")
-    return torch.device(device)

@@ -20,6 +20,7 @@ from torch import nn
 from ..errors import Cancelled, InvalidInputError
 from .augment import Augmentation, augment, center_crop
 from .config import ModelConfig
+from .device import autocast, autocast_dtype, grad_scaler, host_batch, to_device
 from .metrics import confusion_matrix, report
 
 
@@ -107,8 +108,8 @@ def train_events(
     aug = Augmentation.from_config(cfg)
     x_all = torch.from_numpy(patches)
     y_all = torch.from_numpy(targets.astype(np.int64))
-    x_val = center_crop(x_all[val_index], patch_shape).to(device)
-    y_val = y_all[val_index].to(device)
+    x_val = to_device(center_crop(x_all[val_index], patch_shape), device)
+    y_val = to_device(y_all[val_index], device)
 
     net.to(device)
     weights = class_weights(targets[train_index], n_classes, cfg.train_class_weighting)
@@ -125,13 +126,15 @@ def train_events(
     scheduler = torch.optim.lr_scheduler.OneCycleLR(
         optimizer, max_lr=cfg.train_lr, total_steps=max(cfg.train_epochs * steps, 10), pct_start=0.2
     )
-    pin = device.type == "cuda"
+    dtype = autocast_dtype(device, cfg.precision)
+    scaler = grad_scaler(device, dtype)  # a pass-through unless float16
     result = TrainResult(state_dict=copy.deepcopy(net.state_dict()))
     best_key, stale = None, 0
     for epoch in range(1, cfg.train_epochs + 1):
         start = time.perf_counter()
         net.train()
         order = _epoch_order(train_index, cfg.train_min_epoch_samples, generator)
+        y_epoch = to_device(y_all[order], device)  # the epoch's targets in one copy
         total_loss, correct = 0.0, 0
         for s in range(0, order.size, batch):
             if cancel is not None and cancel.is_set():
@@ -139,20 +142,25 @@ def train_events(
             rows = order[s : s + batch]
             if rows.size < 2:  # batch norm cannot train on a single sample
                 continue
-            xb = x_all[rows]
-            xb = (xb.pin_memory() if pin else xb).to(device, non_blocking=pin)
-            yb = y_all[rows].to(device)
-            xb = augment(xb, patch_shape, aug, generator)
-            logits = net(xb)
-            loss = loss_fn(logits, yb)
+            # the batch's one host-to-device copy (rows gathered into pinned memory on CUDA)
+            xb = augment(to_device(host_batch(x_all, device, rows), device), patch_shape, aug,
+                         generator)  # fmt: skip
+            yb = y_epoch[s : s + batch]
+            with autocast(device, dtype):
+                logits = net(xb)
+                loss = loss_fn(logits, yb)
             optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            optimizer.step()
-            scheduler.step()
+            scaler.scale(loss).backward()
+            scale = scaler.get_scale()  # 1.0 when disabled
+            scaler.step(optimizer)
+            scaler.update()
+            if scaler.get_scale() >= scale:  # a lower scale: float16 skipped an inf/NaN step
+                scheduler.step()
             total_loss += loss.item() * rows.size
             correct += int((logits.argmax(1) == yb).sum())
         lr = scheduler.get_last_lr()[0]
-        val = _evaluate(net, x_val, y_val, eval_loss, n_classes, cfg.predict_batch_size)
+        with autocast(device, dtype):
+            val = _evaluate(net, x_val, y_val, eval_loss, n_classes, cfg.predict_batch_size)
         if val is None:
             key, improved = None, True
         else:

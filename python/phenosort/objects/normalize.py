@@ -115,9 +115,16 @@ def channel_percentiles(
     groups = [slice(0, n)] if joint else [slice(c, c + 1) for c in range(n)]
     lo = np.empty(n, np.float32)
     hi = np.empty(n, np.float32)
+    # uint8/uint16 are partitioned as they are (half the time of float32): their values and
+    # the interpolation between them are exact in float32 and float64, so the result is the
+    # same to the bit; the copy is ours, so percentile may partition it in place
+    exact = image_cf.dtype in (np.uint8, np.uint16)
     for g in groups:
-        sample = np.asarray(image_cf[(g,) + (slice(None, None, step),) * len(spatial)], np.float32)
-        lo[g], hi[g] = np.percentile(sample, [low, high])
+        view = image_cf[(g,) + (slice(None, None, step),) * len(spatial)]
+        sample = np.array(view) if exact else np.asarray(view, np.float32)
+        if not exact and np.shares_memory(sample, image_cf):
+            sample = sample.copy()  # a float32 image: do not partition the caller's pixels
+        lo[g], hi[g] = np.percentile(sample, [low, high], overwrite_input=True)
         if hi[g][0] <= lo[g][0]:  # flat channel: keep values finite and comparable
             hi[g] = lo[g] + 1.0
     return lo, hi

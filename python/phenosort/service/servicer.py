@@ -182,7 +182,7 @@ class PhenosortServicer(pb_grpc.ObjectClassifierServicer):
     def GetServerInfo(self, request, context):
         import torch
 
-        from ..model.networks import resolve_device
+        from ..model.device import resolve_device
 
         return pb.ServerInfo(
             phenosort_version=__version__,

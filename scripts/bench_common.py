@@ -1,0 +1,54 @@
+"""Helpers shared by the benchmark scripts: timing blocks and describing the machine."""
+
+from __future__ import annotations
+
+import os
+import platform
+import time
+from collections.abc import Callable
+from typing import TypeVar
+
+T = TypeVar("T")
+
+
+class Clock:
+    """Wall and process CPU time (all threads) of a block. CPU time is reported next to the
+    wall time because wall time swells when other processes share the cores."""
+
+    def __enter__(self) -> Clock:
+        self.wall, self.cpu = time.perf_counter(), time.process_time()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.wall = time.perf_counter() - self.wall
+        self.cpu = time.process_time() - self.cpu
+
+
+def best_of(repeats: int, fn: Callable[[], T]) -> tuple[tuple[float, float], T]:
+    """(wall, cpu) seconds of the fastest of ``repeats`` calls, and the last result."""
+    best, result = (float("inf"), float("inf")), None
+    for _ in range(max(1, repeats)):
+        with Clock() as clock:
+            result = fn()
+        best = min(best, (clock.wall, clock.cpu))
+    return best, result
+
+
+def machine() -> dict:
+    """Platform, library versions, torch threads and the load average now."""
+    import numpy as np
+    import scipy
+    import torch
+
+    return {
+        "platform": platform.platform(),
+        "processor": platform.processor() or platform.machine(),
+        "cpu_count": os.cpu_count(),
+        "torch_threads": torch.get_num_threads(),
+        "python": platform.python_version(),
+        "numpy": np.__version__,
+        "scipy": scipy.__version__,
+        "torch": torch.__version__,
+        "cuda": torch.cuda.is_available(),
+        "load_average_at_start": list(os.getloadavg()),
+    }

@@ -1,0 +1,349 @@
+#!/usr/bin/env python
+"""Prediction per stage with I/O (issue 7 §1): ms per object of ``phenosort predict``.
+
+Cases:
+
+- ``generated``: one 4096 x 4096 uint16 image with 20 000 discs
+  (``phenosort.testing.make_disc_image``), written as zlib TIFFs to images/ + masks/, and a
+  model trained for a few epochs on ``make_objects("brightness")`` (32 x 32 patches);
+- each shared dataset (``pannuke_breast25``, ``wbc``, ``cells3d_nuclei`` in ../shared/data):
+  a quick model (default settings, ``--epochs`` epochs) trained on the by-image training
+  split (cells3d: every other object of its one volume), then every image of the dataset is
+  predicted, training images included (their objects go through the in_training_set check).
+
+Stages, summed over the images, each timed on the code the per-image job runs:
+
+- ``read``: ``dataio.load_pair`` (image and mask TIFFs, phenosort's readers);
+- ``table``: ``LabelIndex`` + ``object_table_of`` of the mask;
+- ``patches``: the image's intensity range + ``extract_patches`` in prediction batches;
+- ``forward``: the network alone on those batches (inference mode, same batch sizes);
+- ``membership``: ``in_training_set`` (``ObjectClassifier._training_membership``);
+- ``painting``: ``class_map`` + ``confidence_map``;
+- ``write``: the class-map and confidence TIFFs, then objects.csv and summary.csv.
+
+``total`` is ``phenosort predict DATA --model M --out OUT --confidence --workers 0`` run
+in-process (model loading and pairing included); ``ratio`` = total / forward. Each figure is
+the best of ``--repeats`` runs (stages and total interleaved), each run into a new output
+folder. Also reported: the forward pass on all images' patches in full batches, i.e. what the
+network would cost if small images shared batches. The shared datasets are read in place
+through symlinks; ``--work`` keeps everything and reuses the models found there, so that two
+versions of the code can be timed on the same models.
+
+Example::
+
+    .venv/bin/python scripts/bench_predict.py --out /tmp/bench_predict.json
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import sys
+import tempfile
+from pathlib import Path
+
+import numpy as np
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO / "python"))  # run from a checkout without installing
+
+from bench_common import Clock, machine  # noqa: E402
+from phenosort.axes import check_voxel_size, to_channel_first  # noqa: E402
+from phenosort.classifier import ObjectClassifier, Sample, _Prepared  # noqa: E402
+from phenosort.dataio import (  # noqa: E402
+    Pair,
+    find_pairs,
+    load_pair,
+    write_class_map,
+    write_float_image,
+)
+from phenosort.image_job import output_paths  # noqa: E402
+from phenosort.objects.patches import extract_patches  # noqa: E402
+from phenosort.objects.table import LabelIndex, object_table_of  # noqa: E402
+from phenosort.results import Prediction, write_table_csv  # noqa: E402
+from phenosort.sample_sets import load_sample_set, split_by_image  # noqa: E402
+from phenosort.testing import make_disc_image, make_objects  # noqa: E402
+
+STAGES = ("read", "table", "patches", "forward", "membership", "painting", "write")
+DATASETS = ("pannuke_breast25", "wbc", "cells3d_nuclei")
+KEEP_CLASSES = {"wbc": {1, 2, 3, 4}}  # basophil: 4 examples, too rare to train on
+
+
+# ---------------------------------------------------------------------- stages
+Times = dict[str, tuple[float, float]]  # stage -> (wall, CPU) seconds
+
+
+def time_stages(clf: ObjectClassifier, pairs: list[Pair], out: Path) -> tuple[Times, list]:
+    """Seconds per stage summed over ``pairs``, as the per-image job runs each stage, and
+    every image's patch batches (for the batched reference)."""
+    seconds = dict.fromkeys(STAGES, (0.0, 0.0))
+    rows: list[dict] = []
+    summary: list[dict] = []
+    batches: list[np.ndarray] = []
+    for pair in pairs:
+        batches += _time_image(clf, pair, out, seconds, rows, summary)
+    with Clock() as clock:
+        write_table_csv(out / "objects.csv", rows)
+        write_table_csv(out / "summary.csv", summary)
+    _add(seconds, "write", clock)
+    return seconds, batches
+
+
+def _add(seconds: Times, stage: str, clock: Clock) -> None:
+    wall, cpu = seconds[stage]
+    seconds[stage] = (wall + clock.wall, cpu + clock.cpu)
+
+
+def _time_image(clf, pair: Pair, out: Path, seconds: Times, rows: list, summary: list) -> list:
+    """Add one image's stage times to ``seconds``, its rows to ``rows``/``summary``; return
+    its patch batches."""
+    import torch
+
+    net, names, step = clf.net.eval(), clf.class_names, clf.config.predict_batch_size
+
+    def timed(stage: str, fn):
+        with Clock() as clock:
+            result = fn()
+        _add(seconds, stage, clock)
+        return result
+
+    image, labels = timed("read", lambda: load_pair(pair))
+    image_cf = to_channel_first(image.array, image.axes)
+    index = timed("table", lambda: LabelIndex.of(labels))
+    table = timed("table", lambda: object_table_of(index))
+    vs = check_voxel_size(image.voxel_size, labels.ndim)
+    n = len(table)
+
+    def cut():
+        image_range = clf.normalization.image_range(image_cf)
+        batches = [
+            extract_patches(image_cf, labels, table.subset(np.arange(s, min(s + step, n))),
+                            clf.patch_spec, clf.normalization, image_range, vs)
+            for s in range(0, n, step)
+        ]  # fmt: skip
+        return batches, image_range
+
+    batches, image_range = timed("patches", cut)
+    with torch.inference_mode():
+        logits = timed("forward", lambda: [net(torch.from_numpy(b)) for b in batches])
+        probs = [torch.softmax(x.float(), dim=1).numpy() for x in logits]
+    probs = np.concatenate(probs) if probs else np.zeros((0, len(names)), np.float32)
+    prep = _Prepared(image_cf, labels, index, table, vs, image_range)  # what predict() builds
+    member = timed("membership", lambda: clf._training_membership(prep, table))
+    pred = Prediction(probs, list(names), member, table, index)
+    class_map, confidence = timed("painting", lambda: (pred.class_map(), pred.confidence_map()))
+
+    def write():
+        paths, vsize = output_paths(pair.stem, out, names), image.voxel_size
+        write_class_map(paths["classes"], class_map, names, voxel_size=vsize)
+        write_float_image(paths["confidence"], confidence, voxel_size=vsize)
+        rows.append({"image": pair.stem, **pred.columns()})
+        counts = np.bincount(pred.class_index, minlength=len(names) + 1)[1:]
+        summary.append({"image": pair.stem, "n_objects": n, **dict(zip(names, counts))})
+
+    timed("write", write)
+    return batches
+
+
+def time_batched_forward(clf: ObjectClassifier, batches: list[np.ndarray]) -> tuple:
+    """(wall, CPU) seconds of the network on all images' patches in full batches: what the
+    forward pass would cost if small images shared batches."""
+    import torch
+
+    patches, step = np.concatenate(batches), clf.config.predict_batch_size
+    with Clock() as clock, torch.inference_mode():
+        for s in range(0, len(patches), step):
+            clf.net(torch.from_numpy(patches[s : s + step]))
+    return clock.wall, clock.cpu
+
+
+def time_cli(data_dir: Path, model: Path, out: Path) -> tuple[float, float]:
+    """(wall, CPU) seconds of ``phenosort predict ... --confidence --workers 0`` in this
+    process, into a new folder ``out``."""
+    from phenosort.cli import main as cli
+
+    argv = ["predict", str(data_dir), "--model", str(model), "--out", str(out), "--confidence",
+            "--workers", "0", "--quiet"]  # fmt: skip
+    with Clock() as clock:
+        status = cli(argv)
+    if status != 0:
+        raise SystemExit(f"phenosort predict failed with status {status}")
+    return clock.wall, clock.cpu
+
+
+def _fresh(folder: Path) -> Path:
+    """An empty ``folder``: outputs are written as in a first run (replacing a just-written
+    file costs ext4 a flush, which a new --out folder never pays)."""
+    shutil.rmtree(folder, ignore_errors=True)
+    folder.mkdir(parents=True)
+    return folder
+
+
+def bench_case(name: str, model: Path, data_dir: Path, work: Path, repeats: int) -> dict:
+    """Per-stage and end-to-end timings of predicting every image of ``data_dir``."""
+    clf = ObjectClassifier.load(model, device="cpu")
+    pairs = find_pairs(data_dir)
+    runs, totals = [], []
+    for _ in range(max(1, repeats)):  # interleaved, so that both see the same load
+        runs.append(time_stages(clf, pairs, _fresh(work / f"{name}-stages")))
+        totals.append(time_cli(data_dir, model, _fresh(work / f"{name}-cli") / "out"))
+    stages = {s: min(r[0][s] for r in runs) for s in STAGES}
+    total = min(totals)
+    batched = time_batched_forward(clf, runs[-1][1])
+    with open(work / f"{name}-cli" / "out" / "summary.csv") as fh:
+        n_objects = sum(int(line.split(",")[1]) for line in list(fh)[1:])
+
+    def ms(seconds: tuple[float, float], i: int = 0) -> float:
+        return 1000 * seconds[i] / n_objects
+
+    per_object = {s: ms(v) for s, v in stages.items()}
+    per_object["sum of stages"] = sum(per_object.values())
+    per_object["total"] = ms(total)
+    cpu_per_object = {s: ms(v, 1) for s, v in stages.items()}
+    cpu_per_object["sum of stages"] = sum(cpu_per_object.values())
+    cpu_per_object["total"] = ms(total, 1)
+    return {
+        "case": name,
+        "images": len(pairs),
+        "objects": n_objects,
+        "patch_shape": list(clf.patch_spec.shape),
+        "batch": clf.config.predict_batch_size,
+        "seconds": {s: v[0] for s, v in stages.items()} | {"total": total[0]},
+        "cpu_seconds": {s: v[1] for s, v in stages.items()} | {"total": total[1]},
+        "ms_per_object": per_object,
+        "cpu_ms_per_object": cpu_per_object,
+        "forward_batched_across_images_ms_per_object": ms(batched),
+        "ratio_total_over_forward": total[0] / stages["forward"][0],
+        "ratio_total_over_forward_cpu": total[1] / stages["forward"][1],
+    }
+
+
+# ---------------------------------------------------------------------- cases
+def generated_case(args, work: Path) -> dict:
+    import tifffile
+
+    folder = work / f"generated-{args.size}-{args.objects}-{args.seed}"
+    if not (folder / "masks" / "discs.tif").is_file():
+        data = make_disc_image(args.size, args.objects, seed=args.seed)
+        for sub, array in (("images", data.image), ("masks", data.labels)):
+            (folder / sub).mkdir(parents=True, exist_ok=True)
+            tifffile.imwrite(folder / sub / "discs.tif", array, compression="zlib")
+    model = work / "generated.phenosort"
+    if not model.is_file():  # a model kept in --work is reused (to compare code versions)
+        synth = make_objects("brightness", grid=(12, 12), seed=args.seed)
+        clf = ObjectClassifier(synth.class_names, patch_size=32, train_epochs=args.epochs,
+                               train_patience=0, device="cpu")  # fmt: skip
+        clf.fit([Sample(synth.image, synth.labels, synth.classes, synth.axes, None, "synth")])
+        clf.save(model)
+    return bench_case("generated", model, folder, work, args.repeats)
+
+
+def dataset_case(args, name: str, work: Path) -> dict:
+    root = Path(args.data_root) / name
+    model = work / f"{name}.phenosort"
+    if not model.is_file():
+        samples, names = load_sample_set(root, KEEP_CLASSES.get(name))
+        if len(samples) > 1:
+            train, _ = split_by_image(samples)
+        else:  # one volume: every other annotated object
+            (s,) = samples
+            half = {k: v for i, (k, v) in enumerate(sorted(s.annotations.items())) if i % 2 == 0}
+            train = [Sample(s.image, s.labels, half, s.axes, s.voxel_size, s.name)]
+        clf = ObjectClassifier(names, train_epochs=args.epochs, train_patience=0,
+                               train_min_epoch_samples=64, device="cpu")  # fmt: skip
+        clf.fit(train)
+        clf.save(model)
+    folder = work / name  # the CLI's images/ + masks/ layout, linked to the samples
+    for sub in ("images", "masks"):
+        (folder / sub).mkdir(parents=True, exist_ok=True)
+    for sample in sorted((root / "samples").iterdir()):
+        for sub, file in (("images", "image.tif"), ("masks", "labels.tif")):
+            link = folder / sub / f"{sample.name}.tif"
+            if not link.exists():
+                link.symlink_to(sample / file)
+    return bench_case(name, model, folder, work, args.repeats)
+
+
+# ---------------------------------------------------------------------- main
+def print_case(case: dict) -> None:
+    print(
+        f"\n{case['case']}: {case['images']} image(s), {case['objects']} objects, patch "
+        f"{case['patch_shape']}, batch {case['batch']}"
+    )
+    cpu = case["cpu_ms_per_object"]
+    print(f"  {'ms/object':<14} {'wall':>9} {'CPU':>9}")
+    for stage, ms in case["ms_per_object"].items():
+        print(f"  {stage:<14} {ms:>9.4f} {cpu[stage]:>9.4f}")
+    print(
+        f"  ratio total / forward: {case['ratio_total_over_forward']:.2f} (CPU time: "
+        f"{case['ratio_total_over_forward_cpu']:.2f}); forward in full batches across images: "
+        f"{case['forward_batched_across_images_ms_per_object']:.4f} ms/object"
+    )
+
+
+def parse_args(argv=None):
+    p = argparse.ArgumentParser(
+        description=__doc__.split("\n\n")[0],
+        epilog=__doc__.split("\n\n", 1)[1],
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("--size", type=int, default=4096, help="generated image edge (default 4096)")
+    p.add_argument("--objects", type=int, default=20000, help="generated objects (default 20000)")
+    p.add_argument(
+        "--cases",
+        default=",".join(("generated", *DATASETS)),
+        help="comma-separated: generated and/or dataset names (default: all four)",
+    )
+    p.add_argument(
+        "--data-root",
+        default=str(REPO.parent / "shared" / "data"),
+        help="folder of the shared datasets (default ../shared/data from the repository root)",
+    )
+    p.add_argument("--epochs", type=int, default=2, help="training epochs of the quick models")
+    p.add_argument("--repeats", type=int, default=2, help="best of N for stages and total")
+    p.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument(
+        "--work",
+        type=Path,
+        default=None,
+        help="keep data, models and outputs here, and reuse the models found (default: temp)",
+    )
+    p.add_argument("--out", type=Path, default=None, help="write the results as JSON here")
+    return p.parse_args(argv)
+
+
+def main(argv=None) -> int:
+    args = parse_args(argv)
+    import torch
+
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    result = {"machine": machine(), "command": " ".join([Path(sys.argv[0]).name, *sys.argv[1:]])}
+    result["arguments"] = {k: str(v) if isinstance(v, Path) else v for k, v in vars(args).items()}
+    result["cases"] = []
+    with tempfile.TemporaryDirectory(prefix="bench_predict_") as tmp:
+        work = args.work or Path(tmp)
+        for name in args.cases.split(","):
+            case = generated_case(args, work) if name == "generated" else None
+            case = case or dataset_case(args, name, work)
+            print_case(case)
+            result["cases"].append(case)
+    result["machine"]["load_average_at_end"] = list(os.getloadavg())
+    m = result["machine"]
+    print(
+        f"\n{m['cpu_count']} CPU(s), torch {m['torch']} ({m['torch_threads']} threads), load "
+        f"average {m['load_average_at_start'][0]:.2f} at start, "
+        f"{m['load_average_at_end'][0]:.2f} at end"
+    )
+    if args.out:
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        args.out.write_text(json.dumps(result, indent=2))
+        print(f"wrote {args.out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
