@@ -34,6 +34,23 @@ def best_of(repeats: int, fn: Callable[[], T]) -> tuple[tuple[float, float], T]:
     return best, result
 
 
+def start_run(args) -> dict:
+    """Apply ``args.threads`` to torch and return the result header every benchmark writes:
+    the machine, the command line and the arguments."""
+    import sys
+    from pathlib import Path
+
+    import torch
+
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    return {
+        "machine": machine(),
+        "command": " ".join([Path(sys.argv[0]).name, *sys.argv[1:]]),
+        "arguments": {k: str(v) if isinstance(v, Path) else v for k, v in vars(args).items()},
+    }
+
+
 def machine() -> dict:
     """Platform, library versions, torch threads and the load average now."""
     import numpy as np

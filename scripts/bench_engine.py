@@ -26,7 +26,7 @@ import numpy as np
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "python"))  # run from a checkout without installing
 
-from bench_common import machine  # noqa: E402
+from bench_common import start_run  # noqa: E402
 from phenosort.classifier import ObjectClassifier, Sample  # noqa: E402
 from phenosort.model.metrics import confusion_matrix, report  # noqa: E402
 
@@ -157,12 +157,7 @@ def parse_args(argv=None):
 
 def main(argv=None) -> int:
     args = parse_args(argv)
-    import torch
-
-    if args.threads:
-        torch.set_num_threads(args.threads)
-    result = {"machine": machine(), "command": " ".join([Path(sys.argv[0]).name, *sys.argv[1:]])}
-    result["arguments"] = {k: str(v) if isinstance(v, Path) else v for k, v in vars(args).items()}
+    result = start_run(args)
     result["training"] = bench_training(args)
     result["machine"]["load_average_at_end"] = list(os.getloadavg())
     print_tables(result)

@@ -49,7 +49,7 @@ import numpy as np
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "python"))  # run from a checkout without installing
 
-from bench_common import Clock, machine  # noqa: E402
+from bench_common import Clock, start_run  # noqa: E402
 from phenosort.axes import check_voxel_size, to_channel_first  # noqa: E402
 from phenosort.classifier import ObjectClassifier, Sample, _Prepared  # noqa: E402
 from phenosort.dataio import (  # noqa: E402
@@ -317,12 +317,7 @@ def parse_args(argv=None):
 
 def main(argv=None) -> int:
     args = parse_args(argv)
-    import torch
-
-    if args.threads:
-        torch.set_num_threads(args.threads)
-    result = {"machine": machine(), "command": " ".join([Path(sys.argv[0]).name, *sys.argv[1:]])}
-    result["arguments"] = {k: str(v) if isinstance(v, Path) else v for k, v in vars(args).items()}
+    result = start_run(args)
     result["cases"] = []
     with tempfile.TemporaryDirectory(prefix="bench_predict_") as tmp:
         work = args.work or Path(tmp)
