@@ -51,6 +51,17 @@ def start_run(args) -> dict:
     }
 
 
+def finish_run(result: dict, out) -> None:
+    """Record the load average at the end and write ``result`` as JSON to ``out`` (if set)."""
+    import json
+
+    result["machine"]["load_average_at_end"] = list(os.getloadavg())
+    if out:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(json.dumps(result, indent=2))
+        print(f"wrote {out}")
+
+
 def machine() -> dict:
     """Platform, library versions, torch threads and the load average now."""
     import numpy as np

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 import csv
-import json
 import os
 import sys
 import time
@@ -26,7 +25,7 @@ import numpy as np
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "python"))  # run from a checkout without installing
 
-from bench_common import start_run  # noqa: E402
+from bench_common import finish_run, start_run  # noqa: E402
 from phenosort.classifier import ObjectClassifier, Sample  # noqa: E402
 from phenosort.model.metrics import confusion_matrix, report  # noqa: E402
 
@@ -161,10 +160,7 @@ def main(argv=None) -> int:
     result["training"] = bench_training(args)
     result["machine"]["load_average_at_end"] = list(os.getloadavg())
     print_tables(result)
-    if args.out:
-        args.out.parent.mkdir(parents=True, exist_ok=True)
-        args.out.write_text(json.dumps(result, indent=2))
-        print(f"\nwrote {args.out}")
+    finish_run(result, args.out)
     return 0
 
 

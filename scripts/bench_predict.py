@@ -37,8 +37,6 @@ Example::
 from __future__ import annotations
 
 import argparse
-import json
-import os
 import shutil
 import sys
 import tempfile
@@ -49,7 +47,7 @@ import numpy as np
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "python"))  # run from a checkout without installing
 
-from bench_common import Clock, start_run  # noqa: E402
+from bench_common import Clock, finish_run, start_run  # noqa: E402
 from phenosort.axes import check_voxel_size, to_channel_first  # noqa: E402
 from phenosort.classifier import ObjectClassifier, Sample, _Prepared  # noqa: E402
 from phenosort.dataio import (  # noqa: E402
@@ -326,17 +324,13 @@ def main(argv=None) -> int:
             case = case or dataset_case(args, name, work)
             print_case(case)
             result["cases"].append(case)
-    result["machine"]["load_average_at_end"] = list(os.getloadavg())
+    finish_run(result, args.out)
     m = result["machine"]
     print(
         f"\n{m['cpu_count']} CPU(s), torch {m['torch']} ({m['torch_threads']} threads), load "
         f"average {m['load_average_at_start'][0]:.2f} at start, "
         f"{m['load_average_at_end'][0]:.2f} at end"
     )
-    if args.out:
-        args.out.parent.mkdir(parents=True, exist_ok=True)
-        args.out.write_text(json.dumps(result, indent=2))
-        print(f"wrote {args.out}")
     return 0
 
 
