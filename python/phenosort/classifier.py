@@ -231,9 +231,11 @@ class ObjectClassifier:
         if warm_start and not self.is_trained:
             raise InvalidInputError("warm_start needs a trained model; load one first")
         preps, targets_per = [], []
-        norm = self.normalization if warm_start else None
-        if norm is None:
-            norm = self._new_normalization([to_channel_first(s.image, s.axes) for s in samples])
+        norm = (
+            self.normalization  # a trained model keeps its normalisation
+            if warm_start
+            else self._new_normalization([to_channel_first(s.image, s.axes) for s in samples])
+        )
         for i, s in enumerate(samples):
             name = s.name or f"sample {i + 1}"
             prep = self._prepare(s.image, s.labels, s.axes, s.voxel_size, name, norm)
