@@ -12,8 +12,8 @@ from phenosort.errors import InvalidInputError
 from phenosort.objects.normalize import (
     Normalization,
     channel_percentiles,
-    joint_channels,
     pooled_percentiles,
+    resolve_channels,
 )
 from phenosort.objects.patches import PatchSpec, extract_patches
 from phenosort.objects.table import object_table
@@ -196,23 +196,33 @@ def _object_colour(image, labels, norm: Normalization):
     return [float(out[0, c][inside].mean()) for c in range(3)]
 
 
-def test_joint_channels_keep_an_objects_colour_that_per_channel_scaling_flips():
+@pytest.mark.parametrize("channels", ["joint", "white"])
+def test_shared_black_point_keeps_an_objects_colour_that_per_channel_scaling_flips(channels):
     plain, stroma = _stained(0), _stained(400)
     each = Normalization("percentile", 1.0, 99.8)
-    joint = Normalization("percentile", 1.0, 99.8, joint=True)
+    shared = Normalization("percentile", 1.0, 99.8, channels=channels)
     # per channel: the object's blue is stretched against each image's own blue range
     r0, _, b0 = _object_colour(*plain, each)
     r1, _, b1 = _object_colour(*stroma, each)
     assert (r0 > b0) != (r1 > b1), "the fixture should flip the colour per channel"
     for image, labels in (plain, stroma):
-        r, _, b = _object_colour(image, labels, joint)
+        r, _, b = _object_colour(image, labels, shared)
         assert r > b  # red stays redder than blue in both images
+
+
+def test_white_balance_removes_a_colour_cast_that_joint_keeps():
+    image, labels = _stained(0)
+    cast = (image * np.array([1.0, 0.9, 0.7])).astype(np.uint8)  # a yellowish lamp
+    for channels, same in (("white", True), ("joint", False)):
+        norm = Normalization("percentile", 1.0, 99.8, channels=channels)
+        a, b = _object_colour(image, labels, norm), _object_colour(cast, labels, norm)
+        assert np.allclose(a, b, atol=0.02) is same, (channels, a, b)
 
 
 def test_joint_percentiles_are_those_of_all_channels():
     image = np.random.default_rng(0).integers(0, 255, (3, 30, 30)).astype(np.uint8)
     image[2] //= 4
-    lo, hi = channel_percentiles(image, 1.0, 99.0, joint=True)
+    lo, hi = channel_percentiles(image, 1.0, 99.0, channels="joint")
     expected = np.percentile(image.astype(np.float32), [1.0, 99.0])
     np.testing.assert_allclose(lo, expected[0])
     np.testing.assert_allclose(hi, expected[1])
@@ -220,35 +230,62 @@ def test_joint_percentiles_are_those_of_all_channels():
     assert lo_each[2] < lo_each[0]  # per channel differs, as it should
 
 
+def test_white_balance_points():
+    """Each channel's own high percentile; one black point on the balanced values."""
+    rng = np.random.default_rng(0)
+    image = rng.integers(20, 255, (3, 30, 30)).astype(np.uint8)
+    image[1] //= 2
+    lo, hi = channel_percentiles(image, 1.0, 99.0, channels="white")
+    sample = image.reshape(3, -1).astype(np.float32)
+    white = np.percentile(sample, 99.0, axis=1)
+    np.testing.assert_allclose(hi, white, rtol=1e-6)
+    black = np.percentile(sample / white[:, None], 1.0)
+    np.testing.assert_allclose(lo, black * white, rtol=1e-5)
+    np.testing.assert_allclose(lo / hi, lo[0] / hi[0], rtol=1e-5)  # one black point
+
+
+def test_white_balance_of_a_dark_or_flat_channel_stays_finite():
+    image = np.zeros((3, 8, 8), np.uint8)
+    image[0] = 100
+    lo, hi = channel_percentiles(image, 1.0, 99.8, channels="white")
+    assert np.all(np.isfinite(lo)) and np.all(hi > lo)
+
+
 @pytest.mark.parametrize(
-    ("policy", "dtype", "channels", "joint"),
+    ("policy", "dtype", "n_channels", "resolved"),
     [
-        ("auto", np.uint8, 3, True),  # RGB
-        ("auto", np.uint16, 3, False),  # three fluorescence channels
-        ("auto", np.uint8, 2, False),
-        ("auto", np.uint8, 1, False),
-        ("each", np.uint8, 3, False),
-        ("joint", np.uint16, 2, True),
+        ("auto", np.uint8, 3, "white"),  # RGB
+        ("auto", np.uint16, 3, "each"),  # three fluorescence channels
+        ("auto", np.uint8, 2, "each"),
+        ("auto", np.uint8, 1, "each"),
+        ("each", np.uint8, 3, "each"),
+        ("joint", np.uint16, 2, "joint"),
+        ("white", np.uint16, 2, "white"),
     ],
 )
-def test_channel_policy_resolution(policy, dtype, channels, joint):
-    assert joint_channels(policy, [np.zeros((channels, 4, 4), dtype)]) is joint
+def test_channel_policy_resolution(policy, dtype, n_channels, resolved):
+    assert resolve_channels(policy, [np.zeros((n_channels, 4, 4), dtype)]) == resolved
 
 
-def test_auto_is_joint_only_when_every_image_is_rgb():
+def test_auto_is_white_only_when_every_image_is_rgb():
     rgb, grey16 = np.zeros((3, 4, 4), np.uint8), np.zeros((3, 4, 4), np.uint16)
-    assert joint_channels("auto", [rgb, rgb])
-    assert not joint_channels("auto", [rgb, grey16])
+    assert resolve_channels("auto", [rgb, rgb]) == "white"
+    assert resolve_channels("auto", [rgb, grey16]) == "each"
 
 
 def test_unknown_channel_policy_raises():
     with pytest.raises(InvalidInputError, match="channel policy 'rgb'"):
-        joint_channels("rgb", [np.zeros((3, 4, 4), np.uint8)])
+        resolve_channels("rgb", [np.zeros((3, 4, 4), np.uint8)])
+    with pytest.raises(InvalidInputError, match="normalization channels 'auto'"):
+        Normalization(channels="auto")  # a model stores the resolved policy
 
 
-def test_a_model_dict_without_the_joint_field_reads_as_per_channel():
+@pytest.mark.parametrize(("stored", "channels"), [(None, "each"), (False, "each"), (True, "joint")])
+def test_older_model_dicts_read_their_channel_policy(stored, channels):
     old = {"mode": "percentile", "low": 1.0, "high": 99.8, "fixed_low": None, "fixed_high": None}
-    assert Normalization.from_dict(old).joint is False
+    if stored is not None:
+        old["joint"] = stored  # the flag written before the white policy existed
+    assert Normalization.from_dict(old).channels == channels
 
 
 def _float32_percentiles(image_cf, low, high):

@@ -61,7 +61,7 @@ def test_multichannel_images(channels):
         "brightness", make={"grid": (8, 8), "channels": channels}, norm_channels="auto"
     )
     assert clf.in_channels == channels
-    assert not clf.normalization.joint  # auto: fluorescence channels keep their own ranges
+    assert clf.normalization.channels == "each"  # auto: fluorescence keeps its ranges
     assert acc >= 0.9
 
 
@@ -76,10 +76,10 @@ def test_rgb_uint8_image(tmp_path):
     clf.fit([sample_of(train).__class__(rgb(train), train.labels, train.classes, "YXC")])
     pred = clf.predict(rgb(test), test.labels, axes="YXC")
     assert accuracy(pred, test.classes) >= 0.9
-    # auto: one percentile range for the three colour channels, on record in the model
-    assert clf.normalization.joint
+    # auto: white balance for the three colour channels, on record in the model
+    assert clf.normalization.channels == "white"
     loaded = ObjectClassifier.load(clf.save(tmp_path / "rgb.phenosort"))
-    assert loaded.normalization.joint
+    assert loaded.normalization.channels == "white"
     again = loaded.predict(rgb(test), test.labels, axes="YXC")
     np.testing.assert_allclose(again.probabilities, pred.probabilities, rtol=1e-5, atol=1e-6)
 

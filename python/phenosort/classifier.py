@@ -21,7 +21,7 @@ from . import __version__
 from .axes import check_labels, check_voxel_size, checksum_of, to_channel_first
 from .errors import Cancelled, InvalidInputError
 from .model.config import ModelConfig
-from .objects.normalize import Normalization, joint_channels, pooled_percentiles
+from .objects.normalize import Normalization, pooled_percentiles, resolve_channels
 from .objects.patches import (
     PatchSpec,
     estimate_patch_size,
@@ -155,8 +155,8 @@ class ObjectClassifier:
         """The normalisation a new model gets for these training images (``auto`` channel
         policy resolved; ``fixed`` values are filled in by training)."""
         cfg = self.config
-        joint = joint_channels(cfg.norm_channels, images_cf)
-        return Normalization(cfg.norm_mode, cfg.norm_low, cfg.norm_high, joint=joint)
+        channels = resolve_channels(cfg.norm_channels, images_cf)
+        return Normalization(cfg.norm_mode, cfg.norm_low, cfg.norm_high, channels=channels)
 
     def resolve_class(self, value: int | str, sample_name: str = "", label_id: int = 0) -> int:
         """Class index 1..K of a class name or index; errors name the sample and label."""
@@ -282,7 +282,7 @@ class ObjectClassifier:
             torch.manual_seed(cfg.train_seed)  # the initial weights are part of the seed
             if norm.mode == "fixed":
                 low, high = pooled_percentiles(
-                    [p.image_cf for p in preps], norm.low, norm.high, joint=norm.joint
+                    [p.image_cf for p in preps], norm.low, norm.high, channels=norm.channels
                 )
                 norm = replace(norm, fixed_low=low, fixed_high=high)
             net = build_network(

@@ -415,6 +415,7 @@ def run_info(args: Namespace) -> int:
     if args.model is None:
         raise InvalidInputError("give a model file (or --settings)")
     from .model.file import read_metadata
+    from .objects.normalize import Normalization
 
     meta = read_metadata(args.model)
     if args.json:
@@ -431,7 +432,7 @@ def run_info(args: Namespace) -> int:
         f"{meta['ndim']}D, {meta['in_channels']} channel(s), patch {meta['patch']['shape']}, "
         f"network {cfg['net_name']} (width {cfg['net_width']}, depth {cfg['net_depth']}), "
         f"normalisation {meta['normalization']['mode']}"
-        f"{' (channels joint)' if meta['normalization'].get('joint') else ''}"
+        f" (channels {Normalization.from_dict(meta['normalization']).channels})"
     )
     for entry in meta["training_data"]:
         counts = ", ".join(f"{k} {v}" for k, v in entry["per_class"].items())

@@ -40,13 +40,14 @@ class ModelConfig:
         ``percentile`` (per image, default), ``fixed`` (training-set values), ``patch_minmax``
         or ``none``. ``norm_low``/``norm_high`` are the percentiles.
     norm_channels : str
-        ``each`` (default): every channel gets its own percentile range; ``joint``: one
-        range for all channels, which keeps the hue of RGB images; ``auto``: joint for 8-bit
-        3-channel (RGB) images, each otherwise. The model file records the resolved choice.
-        On issue 8's protocol joint gained +0.044 macro-F1 on PanNuke H&E at 10 labels per
-        class but lost 0.033 on the two-source blood smears (wbc), whose colour casts
-        per-channel scaling evens out (docs/benchmarks.md): try ``joint`` on slides from one
-        scanner.
+        How channels share a range. ``auto`` (default): ``white`` for 8-bit 3-channel (RGB)
+        images, ``each`` otherwise. ``each``: every channel its own percentile range (separate
+        fluorescence stains); ``joint``: one range for all channels (keeps hue, and a
+        source's colour cast); ``white``: white balance, each channel's high percentile
+        maps to 1 and one black point serves all channels (keeps hue, removes the cast).
+        The model file records the resolved choice. On issue 8's protocol white balance
+        gained +0.071 / +0.039 / +0.066 macro-F1 on PanNuke H&E at 10 / 50 / all labels per
+        class over ``each`` (docs/benchmarks.md).
     net_name : str
         ``light`` (Conv-ReLU-BN-MaxPool blocks) or a monai ``resnet18/34/50``, ``densenet121``.
     net_width, net_depth : int
@@ -109,7 +110,7 @@ class ModelConfig:
     norm_mode: str = "percentile"
     norm_low: float = 1.0
     norm_high: float = 99.8
-    norm_channels: str = "each"
+    norm_channels: str = "auto"
     net_name: str = "light"
     net_width: int = 32
     net_depth: int = 3

@@ -5,12 +5,14 @@ so brightness differences between objects of one image survive (per-patch min-ma
 them: field-notes §2). ``fixed`` applies the training set's percentile values unchanged,
 ``patch_minmax`` is the reference implementation's per-patch scaling, ``none`` leaves values.
 
-Percentiles are taken per channel, or over all channels together (``joint``): an RGB image's
-colour is information (H&E hue tells haematoxylin from eosin), and per-channel stretching
-shifts it with each image's content, while separate fluorescence channels need their own
-ranges. ``auto`` chooses joint for 8-bit images with 3 channels (RGB), per channel otherwise.
-Per channel is the default: it also evens out colour casts between sources (measured in
-docs/benchmarks.md).
+How channels share a range (``channels``): fluorescence channels are separate stains and need
+their own ranges (``each``). An RGB image's colour is information (H&E hue tells haematoxylin
+from eosin), and per-channel stretching shifts it with each image's content; one range for
+all channels (``joint``) keeps the hue but also keeps a source's colour cast. ``white``
+is a white balance: each channel's high percentile (the slide background of brightfield
+images) maps to 1, which removes the cast, and one black point for all channels, taken on
+the balanced values, keeps the hue. ``auto`` chooses white for 8-bit 3-channel (RGB)
+images, each otherwise (measured in docs/benchmarks.md).
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ import numpy as np
 from ..errors import InvalidInputError
 
 MODES = ("percentile", "fixed", "patch_minmax", "none")
-CHANNEL_POLICIES = ("auto", "each", "joint")
+CHANNEL_POLICIES = ("auto", "each", "joint", "white")
 _SAMPLE_VOXELS = 1 << 21  # percentiles from a regular subsample of ~2 M voxels per channel
 
 
@@ -35,7 +37,7 @@ class Normalization:
     high: float = 99.8
     fixed_low: tuple[float, ...] | None = None  # per channel, set by training for "fixed"
     fixed_high: tuple[float, ...] | None = None
-    joint: bool = False  # one range for all channels (resolved from ``auto`` at training)
+    channels: str = "each"  # each, joint or white (``auto`` is resolved at training)
 
     def __post_init__(self) -> None:
         if self.mode not in MODES:
@@ -47,6 +49,10 @@ class Normalization:
                 f"normalization percentiles must satisfy 0 <= low < high <= 100, "
                 f"got low={self.low}, high={self.high}"
             )
+        if self.channels not in CHANNEL_POLICIES or self.channels == "auto":
+            raise InvalidInputError(
+                f"normalization channels {self.channels!r} is unknown; use each, joint or white"
+            )
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -54,6 +60,8 @@ class Normalization:
     @classmethod
     def from_dict(cls, data: dict) -> Normalization:
         data = dict(data)
+        if "joint" in data:  # files of 0.1.0 before the white policy: a flag
+            data.setdefault("channels", "joint" if data.pop("joint") else "each")
         for key in ("fixed_low", "fixed_high"):
             if data.get(key) is not None:
                 data[key] = tuple(float(v) for v in data[key])
@@ -62,7 +70,7 @@ class Normalization:
     def image_range(self, image_cf: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
         """Per-channel (low, high) to apply to patches of this image, or None (per patch/none)."""
         if self.mode == "percentile":
-            return channel_percentiles(image_cf, self.low, self.high, joint=self.joint)
+            return channel_percentiles(image_cf, self.low, self.high, channels=self.channels)
         if self.mode == "fixed":
             if self.fixed_low is None or self.fixed_high is None:
                 raise InvalidInputError("normalization 'fixed' has no stored values yet")
@@ -89,52 +97,73 @@ class Normalization:
         return patches
 
 
-def joint_channels(policy: str, images_cf: list[np.ndarray]) -> bool:
-    """Whether ``policy`` (``auto``/``each``/``joint``) scales all channels of these
-    channel-first images together; ``auto``: only when every image is 8-bit RGB."""
+def resolve_channels(policy: str, images_cf: list[np.ndarray]) -> str:
+    """The channel policy (``each``/``joint``/``white``) that ``policy`` means for these
+    channel-first images; ``auto``: white when every image is 8-bit RGB, else each."""
     if policy not in CHANNEL_POLICIES:
         raise InvalidInputError(
             f"channel policy {policy!r} is unknown; use one of {', '.join(CHANNEL_POLICIES)}"
         )
-    if policy == "auto":
-        return bool(images_cf) and all(
-            im.dtype == np.uint8 and im.shape[0] == 3 for im in images_cf
-        )
-    return policy == "joint"
+    if policy != "auto":
+        return policy
+    rgb = bool(images_cf) and all(im.dtype == np.uint8 and im.shape[0] == 3 for im in images_cf)
+    return "white" if rgb else "each"
 
 
 def channel_percentiles(
-    image_cf: np.ndarray, low: float, high: float, *, joint: bool = False
+    image_cf: np.ndarray, low: float, high: float, *, channels: str = "each"
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Per-channel percentiles of a channel-first image from a regular subsample (``joint``:
-    the percentiles of all channels together, repeated for each channel)."""
+    """Per-channel (low, high) of a channel-first image from a regular subsample.
+
+    ``each``: every channel's own percentiles; ``joint``: those of all channels together;
+    ``white``: every channel's own high percentile and one low point, the low percentile of
+    all channels divided by their high points, scaled back to each channel.
+    """
     spatial = image_cf.shape[1:]
     stride = max(1, int(np.prod(spatial)) // _SAMPLE_VOXELS)
     step = max(1, int(np.ceil(stride ** (1 / len(spatial)))))  # same step on every axis: a view
+    view = image_cf[(slice(None),) + (slice(None, None, step),) * len(spatial)]
+    if channels == "white":
+        return _white_balance(view, low, high)
     n = image_cf.shape[0]
-    groups = [slice(0, n)] if joint else [slice(c, c + 1) for c in range(n)]
+    groups = [slice(0, n)] if channels == "joint" else [slice(c, c + 1) for c in range(n)]
     lo = np.empty(n, np.float32)
     hi = np.empty(n, np.float32)
-    # uint8/uint16 are partitioned as they are (half the time of float32): their values and
-    # the interpolation between them are exact in float32 and float64, so the result is the
-    # same to the bit; the copy is ours, so percentile may partition it in place
-    exact = image_cf.dtype in (np.uint8, np.uint16)
     for g in groups:
-        view = image_cf[(g,) + (slice(None, None, step),) * len(spatial)]
-        sample = np.array(view) if exact else np.asarray(view, np.float32)
-        if not exact and np.shares_memory(sample, image_cf):
-            sample = sample.copy()  # a float32 image: do not partition the caller's pixels
+        sample = _own_copy(view[g], image_cf)
         lo[g], hi[g] = np.percentile(sample, [low, high], overwrite_input=True)
-        if hi[g][0] <= lo[g][0]:  # flat channel: keep values finite and comparable
-            hi[g] = lo[g] + 1.0
-    return lo, hi
+    return lo, _not_flat(lo, hi)
+
+
+def _white_balance(view: np.ndarray, low: float, high: float) -> tuple[np.ndarray, np.ndarray]:
+    sample = np.asarray(view, np.float32).reshape(view.shape[0], -1)
+    hi = np.percentile(sample, high, axis=1).astype(np.float32)
+    white = np.where(hi > 0, hi, 1.0).astype(np.float32)  # a dark channel is not rescaled
+    black = float(np.percentile(sample / white[:, None], low))
+    lo = (black * white).astype(np.float32)
+    return lo, _not_flat(lo, hi)
+
+
+def _own_copy(view: np.ndarray, image_cf: np.ndarray) -> np.ndarray:
+    """A copy of the sample that percentile may partition in place. uint8/uint16 stay as they
+    are (half the time of float32): their values and the interpolation between them are
+    exact in float32 and float64, so the percentiles are the same to the bit."""
+    if image_cf.dtype in (np.uint8, np.uint16):
+        return np.array(view)
+    sample = np.asarray(view, np.float32)
+    return sample.copy() if np.shares_memory(sample, image_cf) else sample
+
+
+def _not_flat(lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
+    """A flat channel gets a range of 1, which keeps its values finite and comparable."""
+    return np.where(hi > lo, hi, lo + 1.0).astype(np.float32)
 
 
 def pooled_percentiles(
-    images_cf: list[np.ndarray], low: float, high: float, *, joint: bool = False
+    images_cf: list[np.ndarray], low: float, high: float, *, channels: str = "each"
 ) -> tuple[tuple[float, ...], tuple[float, ...]]:
     """Training-set percentiles (median over images) for the ``fixed`` mode."""
-    ranges = [channel_percentiles(im, low, high, joint=joint) for im in images_cf]
+    ranges = [channel_percentiles(im, low, high, channels=channels) for im in images_cf]
     lo = np.median(np.stack([r[0] for r in ranges]), axis=0)
     hi = np.median(np.stack([r[1] for r in ranges]), axis=0)
     return tuple(float(v) for v in lo), tuple(float(v) for v in hi)
