@@ -14,6 +14,7 @@ from phenosort.errors import Cancelled, InvalidInputError, ModelFileError
 from phenosort.model.config import ModelConfig
 from phenosort.model.file import read_metadata
 from phenosort.model.networks import build_network
+from phenosort.model.train import validation_index
 from phenosort.testing import make_objects
 
 
@@ -311,3 +312,24 @@ def test_large_objects_are_downsampled_to_the_maximum_network_input():
     label = sorted(data.classes)[0]
     exp = clf.explain(data.image, data.labels, label, axes=data.axes)
     assert exp.scale == clf.patch_spec.scale and exp.heatmap.shape == (16, 16)
+
+
+def test_hold_out_only_when_every_class_can_spare_enough_objects():
+    few = np.repeat([0, 1, 2], [10, 10, 40])  # 0.2 of 10 = 2 objects < 5
+    assert validation_index(few, 0.2, 5, seed=0) is None
+    many = np.repeat([0, 1, 2], [25, 30, 40])
+    val = validation_index(many, 0.2, 5, seed=0)
+    assert np.bincount(many[val]).tolist() == [5, 6, 8]
+    assert validation_index(many, 0.0, 5, seed=0) is None
+    assert validation_index(few, 0.2, 1, seed=0).size == 12  # 1 keeps any hold-out
+
+
+def test_few_labels_train_on_every_label_without_validation_metrics(brightness_data):
+    train, _ = brightness_data
+    clf = ObjectClassifier(train.class_names, **{**FAST, "train_epochs": 3})
+    per_class = np.bincount(list(train.classes.values()))[1:]
+    clf.config = clf.config.updated(train_val_min_per_class=int(per_class.min() * 0.2) + 1)
+    events = []
+    clf.fit([sample_of(train)], progress=events.append)
+    assert [e.val_accuracy for e in events] == [None] * 3
+    assert clf.validation is None and all(e.best for e in events)  # the last epoch is kept

@@ -223,7 +223,7 @@ class ObjectClassifier:
         from .model.augment import Augmentation, source_shape
         from .model.networks import build_network, load_initial_weights
         from .model.pseudo import candidate_rows, select
-        from .model.train import stratified_split, train_events
+        from .model.train import train_events, validation_index
 
         cfg = self.config
         if not samples:
@@ -308,9 +308,9 @@ class ObjectClassifier:
                 if rows.size
             ]
         )
-        val_index = None
-        if cfg.train_val_fraction > 0:
-            _, val_index = stratified_split(all_targets, cfg.train_val_fraction, cfg.train_seed)
+        val_index = validation_index(
+            all_targets, cfg.train_val_fraction, cfg.train_val_min_per_class, cfg.train_seed
+        )
         labelled = [rows for rows, _ in targets_per]
         candidates = []
         if cfg.train_pseudo_threshold > 0 and not warm_start:

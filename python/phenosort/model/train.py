@@ -65,6 +65,17 @@ def stratified_split(
     return np.sort(np.concatenate(train)), np.sort(np.concatenate(val))
 
 
+def validation_index(
+    targets: np.ndarray, fraction: float, min_per_class: int, seed: int
+) -> np.ndarray | None:
+    """The hold-out rows, or None when the smallest class would give it fewer than
+    ``min_per_class`` objects: early stopping on a couple of objects per class picks noise,
+    and those labels are worth more as training data (docs/benchmarks.md)."""
+    if fraction <= 0 or np.bincount(targets)[np.unique(targets)].min() * fraction < min_per_class:
+        return None
+    return stratified_split(targets, fraction, seed)[1]
+
+
 def class_weights(targets: np.ndarray, n_classes: int, mode: str) -> torch.Tensor | None:
     if mode == "none":
         return None

@@ -131,6 +131,9 @@ public class TrainClassifier implements PlugIn {
             } else {
                 matrix.show("PhenoSort confusion matrix");
             }
+        } else {
+            // the service holds no objects out when a class has too few (train_val_min_per_class)
+            summary += ": no validation set (too few labels per class to hold any out; every label trained)";
         }
         IJ.log(summary);
         IJ.showStatus(summary);
