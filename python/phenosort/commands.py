@@ -156,12 +156,18 @@ def _announce(args: Namespace, samples, names: list[str]) -> None:
         )
 
 
+NO_VALIDATION = (
+    "no validation set: train_val_fraction is 0, or a class has too few labels to hold "
+    "train_val_min_per_class of them out; every label trained (--kfold K estimates accuracy)"
+)
+
+
 def _report_training(args: Namespace, metrics: dict | None, version: int) -> int:
     if args.json:
         print(json.dumps({"model": str(args.model), "validation": metrics}, indent=2))
     else:
         print(f"model written to {args.model} (version {version})")
-        print(format_report(metrics) if metrics else "no validation set (train_val_fraction=0)")
+        print(format_report(metrics) if metrics else NO_VALIDATION)
     return 0
 
 
