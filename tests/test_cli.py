@@ -31,6 +31,7 @@ from phenosort.testing import make_objects
 FAST = [
     "--epochs", "6", "--patch-size", "24", "--seed", "0", "--device", "cpu",
     "--set", "net_width=8", "--set", "train_min_epoch_samples=32",
+    "--set", "train_val_min_per_class=1",  # a few labels: keep a hold-out for the report
 ]  # fmt: skip
 CLASSES = ["dim", "bright"]  # make_objects("brightness") order: class k is CLASSES[k - 1]
 STEMS = ("b_cells", "a_cells")  # written in this order; pairing is by stem
@@ -171,6 +172,17 @@ def test_train_writes_model_and_prints_validation(project):
     assert "validation objects:" in out and "accuracy:" in out and "macro-F1:" in out
     for name in CLASSES:
         assert name in out
+
+
+def test_train_with_few_labels_says_there_is_no_validation_set(project, tmp_path, capsys):
+    """Below 5 hold-out objects per class (default rule) every label trains."""
+    default_rule = FAST[: FAST.index("train_val_min_per_class=1") - 1]
+    code, out, err = run(capsys, "train", project["data_dir"], "--annotations",
+                         project["annotations"], "--model", tmp_path / "few.phenosort",
+                         *default_rule, "--epochs", "1")  # fmt: skip
+    assert code == 0, err
+    assert "no validation set" in out and "train_val_min_per_class" in out
+    assert "validation objects:" not in out
 
 
 def test_train_refuses_to_overwrite_model(project, capsys):

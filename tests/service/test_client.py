@@ -23,9 +23,11 @@ from phenosort.service import codec
 from phenosort.service.server import create_server
 from phenosort.testing import make_objects
 
-TINY = {"train_epochs": 3, "net_width": 8, "train_min_epoch_samples": 32, "patch_size": 24}
+from .conftest import TINY
+
 TINY_CLI = ["--epochs", "3", "--patch-size", "24", "--set", "net_width=8",
-            "--set", "train_min_epoch_samples=32", "--quiet"]  # fmt: skip
+            "--set", "train_min_epoch_samples=32", "--set", "train_val_min_per_class=1",
+            "--quiet"]  # fmt: skip
 NAMES = ["dim", "bright"]
 
 
