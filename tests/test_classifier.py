@@ -240,6 +240,8 @@ def _fit(small, annotations=None, **kw):
         ({"patch_size": 4}, "too small for net_depth"),
         ({"net_name": "vgg"}, "net_name"),
         ({"train_val_fraction": 1.5, "net_depth": 0}, "net_depth.*train_val_fraction"),
+        ({"train_label_smoothing": 1.0}, "train_label_smoothing must be in"),
+        ({"train_val_min_per_class": 0}, "train_val_min_per_class must be >= 1"),
     ],
 )
 def test_bad_training_input_is_named(small, change, message):
@@ -333,3 +335,16 @@ def test_few_labels_train_on_every_label_without_validation_metrics(brightness_d
     clf.fit([sample_of(train)], progress=events.append)
     assert [e.val_accuracy for e in events] == [None] * 3
     assert clf.validation is None and all(e.best for e in events)  # the last epoch is kept
+
+
+def test_label_smoothing_keeps_probabilities_off_certainty(brightness_data):
+    train, test = brightness_data
+    confidence = {}
+    for smoothing in (0.0, 0.3):
+        clf = ObjectClassifier(train.class_names, **{**FAST, "train_label_smoothing": smoothing})
+        clf.fit([sample_of(train)])
+        pred = clf.predict(test.image, test.labels, axes=test.axes)
+        assert accuracy(pred, test.classes) >= 0.9
+        confidence[smoothing] = float(pred.probabilities.max(axis=1).mean())
+    # smoothing 0.3 over 2 classes aims at 0.85 for the true class; plain training nears 1
+    assert confidence[0.3] < 0.9 < confidence[0.0]

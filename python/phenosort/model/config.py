@@ -67,6 +67,10 @@ class ModelConfig:
         noise (2 objects per class at 10 labels) yet costs a fifth of the labels: every
         label trains, for all ``train_epochs``, and the model file has no validation
         metrics. 1 keeps any hold-out (docs/benchmarks.md).
+    train_label_smoothing : float
+        Cross-entropy label smoothing (0 disables): the target puts this much probability
+        mass evenly on all classes, which keeps a network trained on a few labels from
+        becoming over-confident.
     train_class_weighting : str
         ``balanced`` weights the loss by inverse class frequency; ``none``.
     train_min_epoch_samples : int
@@ -128,6 +132,7 @@ class ModelConfig:
     train_patience: int = 15
     train_val_fraction: float = 0.2
     train_val_min_per_class: int = 5
+    train_label_smoothing: float = 0.0
     train_class_weighting: str = "balanced"
     train_min_epoch_samples: int = 256
     train_seed: int = 0
@@ -203,6 +208,10 @@ class ModelConfig:
         need(
             0 <= self.train_val_fraction < 1,
             f"train_val_fraction must be in [0, 1), got {self.train_val_fraction}",
+        )
+        need(
+            0 <= self.train_label_smoothing < 1,
+            f"train_label_smoothing must be in [0, 1), got {self.train_label_smoothing}",
         )
         need(
             self.train_val_min_per_class >= 1,

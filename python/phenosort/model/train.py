@@ -124,8 +124,9 @@ def train_events(
 
     net.to(device)
     weights = class_weights(targets[train_index], n_classes, cfg.train_class_weighting)
-    loss_fn = nn.CrossEntropyLoss(weight=None if weights is None else weights.to(device))
-    eval_loss = nn.CrossEntropyLoss(weight=loss_fn.weight)
+    weights = None if weights is None else weights.to(device)
+    loss_fn = nn.CrossEntropyLoss(weight=weights, label_smoothing=cfg.train_label_smoothing)
+    eval_loss = nn.CrossEntropyLoss(weight=weights)  # validation scores the plain loss
     batch = min(cfg.train_batch_size, train_index.size)
     passes = max(1, -(-cfg.train_min_epoch_samples // train_index.size))
     steps = int(np.ceil(train_index.size * passes / batch))
