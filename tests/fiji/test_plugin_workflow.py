@@ -61,6 +61,8 @@ saveAs("Tiff", "{out}/classes.tif");
     n = len(pair["data"].classes)
     assert result.value("annotations") == str(n)
     assert "PhenoSort: trained model 'macro-run' version 1" in result.output, result.output[-3000:]
+    # 18 labels per class: too few to hold 5 out, so the log says there is no validation set
+    assert "no validation set (validation 0, or too few labels per class" in result.output
     assert result.value("rows") == str(n) and result.value("rois") == str(n)
     assert result.value("bitdepth") == "8"
 

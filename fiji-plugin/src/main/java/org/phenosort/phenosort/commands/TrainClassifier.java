@@ -132,8 +132,9 @@ public class TrainClassifier implements PlugIn {
                 matrix.show("PhenoSort confusion matrix");
             }
         } else {
-            // the service holds no objects out when a class has too few (train_val_min_per_class)
-            summary += ": no validation set (too few labels per class to hold any out; every label trained)";
+            // validation 0, or a class too small to give the hold-out train_val_min_per_class objects
+            summary += ": no validation set (validation 0, or too few labels per class to hold any out;"
+                    + " every label trained)";
         }
         IJ.log(summary);
         IJ.showStatus(summary);
