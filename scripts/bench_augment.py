@@ -15,11 +15,11 @@ from pathlib import Path
 
 import numpy as np
 
+from bench_common import SHARED_DATA
 from phenosort.classifier import ObjectClassifier
 from phenosort.evaluation import score_samples
 from phenosort.sample_sets import labels_per_class, load_sample_set, split_by_image
 
-DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 DATASETS = {"pannuke_breast25": None, "wbc": {1, 2, 3, 4}}  # wbc: basophil (4) left out
 VARIANTS = {
     "default": {},
@@ -43,7 +43,7 @@ VARIANTS = {
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--data-root", type=Path, default=DATA)
+    parser.add_argument("--data-root", type=Path, default=SHARED_DATA)
     parser.add_argument("--seeds", type=int, nargs="+", default=[0])
     parser.add_argument("--labels-per-class", type=int, default=None, help="default: all")
     parser.add_argument("--variants", nargs="+", default=list(VARIANTS), choices=list(VARIANTS))

@@ -1,4 +1,5 @@
-"""Helpers shared by the benchmark scripts: timing blocks and describing the machine."""
+"""Helpers shared by the benchmark scripts: timing blocks, describing the machine, where the
+shared datasets are."""
 
 from __future__ import annotations
 
@@ -6,9 +7,11 @@ import os
 import platform
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import TypeVar
 
 T = TypeVar("T")
+SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"  # ../shared beside the repo
 
 
 class Clock:

@@ -25,7 +25,7 @@ import numpy as np
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "python"))  # run from a checkout without installing
 
-from bench_common import finish_run, start_run  # noqa: E402
+from bench_common import SHARED_DATA, finish_run, start_run  # noqa: E402
 from phenosort.classifier import ObjectClassifier, Sample  # noqa: E402
 from phenosort.model.metrics import confusion_matrix, report  # noqa: E402
 
@@ -138,7 +138,7 @@ def parse_args(argv=None):
     )
     p.add_argument(
         "--data-root",
-        default=str(REPO.parent / "shared" / "data"),
+        default=str(SHARED_DATA),
         help="folder of the real datasets (default ../shared/data from the repository root)",
     )
     p.add_argument("--dataset", default="pannuke_breast25", help="training dataset")

@@ -47,7 +47,8 @@ import numpy as np
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "python"))  # run from a checkout without installing
 
-from bench_common import Clock, finish_run, start_run  # noqa: E402
+from bench_common import SHARED_DATA, Clock, finish_run, start_run  # noqa: E402
+from bench_quality import KEEP  # noqa: E402  (wbc without basophils, as in the protocol)
 from phenosort.axes import check_voxel_size, to_channel_first  # noqa: E402
 from phenosort.classifier import ObjectClassifier, Sample, _Prepared  # noqa: E402
 from phenosort.dataio import (  # noqa: E402
@@ -66,7 +67,6 @@ from phenosort.testing import make_disc_image, make_objects  # noqa: E402
 
 STAGES = ("read", "table", "patches", "forward", "membership", "painting", "write")
 DATASETS = ("pannuke_breast25", "wbc", "cells3d_nuclei")
-KEEP_CLASSES = {"wbc": {1, 2, 3, 4}}  # basophil: 4 examples, too rare to train on
 
 
 # ---------------------------------------------------------------------- stages
@@ -242,7 +242,7 @@ def dataset_case(args, name: str, work: Path) -> dict:
     root = Path(args.data_root) / name
     model = work / f"{name}.phenosort"
     if not model.is_file():
-        samples, names = load_sample_set(root, KEEP_CLASSES.get(name))
+        samples, names = load_sample_set(root, KEEP.get(name))
         if len(samples) > 1:
             train, _ = split_by_image(samples)
         else:  # one volume: every other annotated object
@@ -296,7 +296,7 @@ def parse_args(argv=None):
     )
     p.add_argument(
         "--data-root",
-        default=str(REPO.parent / "shared" / "data"),
+        default=str(SHARED_DATA),
         help="folder of the shared datasets (default ../shared/data from the repository root)",
     )
     p.add_argument("--epochs", type=int, default=2, help="training epochs of the quick models")

@@ -40,6 +40,8 @@ import torch
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "python"))
 
+from bench_common import SHARED_DATA  # noqa: E402
+from bench_quality import KEEP  # noqa: E402  (wbc without basophils, as in the protocol)
 from phenosort.classifier import ObjectClassifier  # noqa: E402
 from phenosort.model.augment import Augmentation, augment, center_crop, source_shape  # noqa: E402
 from phenosort.model.config import ModelConfig  # noqa: E402
@@ -47,8 +49,6 @@ from phenosort.model.networks import build_network  # noqa: E402
 from phenosort.model.train import TrainResult, stratified_split, train_events  # noqa: E402
 from phenosort.sample_sets import labels_per_class, load_sample_set, split_by_image  # noqa: E402
 
-DATA = REPO.parent / "shared" / "data"
-KEEP = {"wbc": {1, 2, 3, 4}}
 SETTLE_BAND = 0.02  # accuracy band below the final value that "settled" means
 
 
@@ -217,7 +217,7 @@ def run_row(root: Path, row: str, seed: int, epochs: int, tolerance: float) -> d
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--data-root", type=Path, default=DATA)
+    ap.add_argument("--data-root", type=Path, default=SHARED_DATA)
     ap.add_argument("--rows", nargs="+", default=["pannuke_breast25:50", "wbc:10"])
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--reference-epochs", type=int, default=1000)
