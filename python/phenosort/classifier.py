@@ -120,6 +120,9 @@ class ObjectClassifier:
         self.voxel_size: tuple[float, ...] | None = None
         self.history: list[dict] = []
         self.validation: dict | None = None
+        self.augmentation = None  # the resolved Augmentation the weights were trained with
+        self.symmetry: dict | None = None  # the symmetry decision and its evidence
+        self.assessment: dict | None = None  # the chance check (metrics.chance_check)
         self.training_data: list[dict] = []
         self.version = 0
         self.created: str | None = None
@@ -157,6 +160,43 @@ class ObjectClassifier:
         cfg = self.config
         channels = resolve_channels(cfg.norm_channels, images_cf)
         return Normalization(cfg.norm_mode, cfg.norm_low, cfg.norm_high, channels=channels)
+
+    def _new_network(self, ndim: int, n_channels: int, shape, *, probe: bool = False):
+        """A freshly initialised network (seeded: the initial weights are part of the seed).
+
+        ``probe``: the light network at width 16 for the symmetry probes, whatever the
+        model's network (a quarter of the width-32 arithmetic; it only has to learn the
+        cue, not to be the best classifier)."""
+        import torch
+
+        from .model.networks import build_network, load_initial_weights
+        from .model.symmetry import PROBE_WIDTH
+
+        cfg = self.config
+        light = probe or cfg.net_name == "light"
+        torch.manual_seed(cfg.train_seed)
+        net = build_network(
+            "light" if probe else cfg.net_name,
+            ndim,
+            n_channels + 1,
+            len(self.class_names),
+            shape,
+            width=PROBE_WIDTH if probe else cfg.net_width,
+            depth=cfg.net_depth if cfg.net_name == "light" or not light else 3,
+        )
+        if not probe and cfg.net_weights:
+            load_initial_weights(net, cfg.net_weights)
+        return net
+
+    def _resolved_symmetry_config(self) -> ModelConfig:
+        """The config with ``auto`` symmetries replaced by what the model trained with."""
+        aug = self.augmentation
+        return replace(
+            self.config,
+            aug_flip="x" in aug.flip_axes or "y" in aug.flip_axes,
+            aug_flip_z="z" in aug.flip_axes,
+            aug_rot90=aug.rot90,
+        )
 
     def resolve_class(self, value: int | str, sample_name: str = "", label_id: int = 0) -> int:
         """Class index 1..K of a class name or index; errors name the sample and label."""
@@ -199,14 +239,22 @@ class ObjectClassifier:
     ) -> dict | None:
         """Train on the annotated objects of ``samples``; returns the validation metrics.
 
+        Before training, the ``auto`` symmetries are tested on the labels
+        (:mod:`phenosort.model.symmetry`; the decision is in :attr:`symmetry`); after it,
+        the hold-out (or a 2-fold estimate) is compared with chance (:attr:`assessment`),
+        and a model that learnt nothing that shows raises a ``ChanceLevelWarning``.
+
         ``warm_start`` continues from the current weights (a new version of a trained
         model); the patch and normalisation settings of that model are then kept.
         """
+        from .model.metrics import warn_if_chance
+
         result = None
         for event in self.fit_events(samples, warm_start=warm_start, cancel=cancel):
             if progress is not None:
                 progress(event)
             result = event
+        warn_if_chance(self.assessment)
         return self.validation if result is not None else None
 
     def fit_events(
@@ -218,11 +266,11 @@ class ObjectClassifier:
     ) -> Iterator[object]:
         """Like :meth:`fit`, yielding an ``EpochEvent`` per epoch (training runs as you
         iterate; the model is updated when the generator finishes)."""
-        import torch
 
         from .model.augment import Augmentation, source_shape
-        from .model.networks import build_network, load_initial_weights
+        from .model.metrics import chance_check
         from .model.pseudo import candidate_rows, select
+        from .model.symmetry import decide
         from .model.train import train_events, validation_index
 
         cfg = self.config
@@ -279,28 +327,16 @@ class ObjectClassifier:
                 cfg.patch_context_radius,
                 size / side,
             )
-            torch.manual_seed(cfg.train_seed)  # the initial weights are part of the seed
             if norm.mode == "fixed":
                 low, high = pooled_percentiles(
                     [p.image_cf for p in preps], norm.low, norm.high, channels=norm.channels
                 )
                 norm = replace(norm, fixed_low=low, fixed_high=high)
-            net = build_network(
-                cfg.net_name,
-                ndim,
-                n_channels + 1,
-                len(self.class_names),
-                spec.shape,
-                width=cfg.net_width,
-                depth=cfg.net_depth,
-            )
-            if cfg.net_weights:
-                load_initial_weights(net, cfg.net_weights)
+            net = self._new_network(ndim, n_channels, spec.shape)
             self.normalization, self.voxel_size = norm, voxel_size
         self.ndim, self.in_channels = ndim, n_channels
 
-        aug = Augmentation.from_config(cfg)
-        source = replace(spec, shape=source_shape(spec.shape, aug))
+        source = replace(spec, shape=source_shape(spec.shape, Augmentation.from_config(cfg)))
         patches = np.concatenate(
             [
                 self._patches(p, p.table.subset(rows), source)
@@ -311,6 +347,22 @@ class ObjectClassifier:
         val_index = validation_index(
             all_targets, cfg.train_val_fraction, cfg.train_val_min_per_class, cfg.train_seed
         )
+        # which flips and turns keep the classes, tested on the labels (model/symmetry.py);
+        # continued training keeps the model's symmetries
+        probe_cfg = self._resolved_symmetry_config() if warm_start else cfg
+        symmetry = decide(
+            patches,
+            all_targets,
+            np.setdiff1d(np.arange(all_targets.size), [] if val_index is None else val_index),
+            probe_cfg,
+            spec.shape,
+            len(self.class_names),
+            self.device,
+            partial(self._new_network, ndim, n_channels, spec.shape, probe=True),
+            estimate=val_index is None,
+            cancel=cancel,
+        )
+        aug = Augmentation.from_config(probe_cfg, ndim, **symmetry.resolved())
         labelled = [rows for rows, _ in targets_per]
         candidates = []
         if cfg.train_pseudo_threshold > 0 and not warm_start:
@@ -326,7 +378,9 @@ class ObjectClassifier:
             cancel=cancel,
             class_names=self.class_names,
             n_epochs_total=cfg.train_epochs + second,
+            augmentation=aug,
         )
+        self.augmentation = aug  # the pseudo-label round predicts with these views
         result = yield from _collect(train(net, patches, all_targets, cfg=cfg), history)
         pseudo_ids: list[np.ndarray] = [np.zeros(0, np.int64) for _ in preps]
         if second:
@@ -367,6 +421,14 @@ class ObjectClassifier:
         self.net, self.patch_spec = net.eval(), spec
         self._trained_config = cfg
         self.validation = result.validation
+        self.augmentation, self.symmetry = aug, symmetry.to_dict()
+        self.assessment = None  # without a hold-out or a probe there is nothing to judge by
+        if result.validation is not None:
+            cm = np.asarray(result.validation["confusion_matrix"])
+            self.assessment = chance_check(cm, "hold-out", cfg.train_seed)
+        elif symmetry.estimate is not None:
+            cm = np.asarray(symmetry.estimate["confusion_matrix"])
+            self.assessment = chance_check(cm, "2-fold estimate", cfg.train_seed)
         self.history = [vars(e) for e in history]
         self.version = self.version + 1 if warm_start else 1
         self.created = datetime.now(timezone.utc).isoformat(timespec="seconds")
@@ -473,7 +535,8 @@ class ObjectClassifier:
         from .model.tta import tta_views
 
         shape = (spec or self.patch_spec).shape
-        return tta_views(Augmentation.from_config(self.config), shape, self.config.predict_tta)
+        aug = self.augmentation or Augmentation.from_config(self.config, len(shape))
+        return tta_views(aug, shape, self.config.predict_tta)
 
     def _training_membership(self, prep: _Prepared, table: ObjectTable) -> np.ndarray:
         member = np.zeros(len(table), bool)
@@ -546,7 +609,6 @@ class ObjectClassifier:
         import torch
 
         self._require_trained()
-        from .model.augment import Augmentation
 
         return {
             "class_names": self.class_names,
@@ -557,7 +619,9 @@ class ObjectClassifier:
             "axes": "CZYX"[-(self.ndim + 1) :] if self.ndim == 3 else "CYX",
             "patch": self.patch_spec.to_dict(),
             "normalization": self.normalization.to_dict(),
-            "augmentation": vars(Augmentation.from_config(self.config)),
+            "augmentation": self.augmentation.to_dict(),
+            "symmetry": self.symmetry,
+            "assessment": self.assessment,
             "voxel_size": list(self.voxel_size) if self.voxel_size else None,
             "training_data": self.training_data,
             "validation": self.validation,
@@ -579,6 +643,7 @@ class ObjectClassifier:
     def load(cls, path: str | Path, *, device: str | None = None) -> ObjectClassifier:
         """Load a model file written by :meth:`save` (verified, no pickle)."""
         from .errors import ModelFileError
+        from .model.augment import Augmentation
         from .model.file import load_model_file
         from .model.networks import build_network
 
@@ -602,10 +667,18 @@ class ObjectClassifier:
                 depth=config.net_depth,
             )
             net.load_state_dict(state)
+            recorded = meta.get("augmentation")
+            clf.augmentation = (
+                Augmentation.from_dict(recorded)
+                if recorded
+                else Augmentation.from_config(config, clf.ndim)
+            )
         except (KeyError, TypeError, ValueError, RuntimeError) as exc:
             raise ModelFileError(f"{path} is incompatible with this phenosort: {exc}") from None
         clf.net = net.eval()
         clf._trained_config = config
+        clf.symmetry = meta.get("symmetry")
+        clf.assessment = meta.get("assessment")
         clf.validation = meta.get("validation")
         clf.history = meta.get("history", [])
         clf.training_data = meta.get("training_data", [])

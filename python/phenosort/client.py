@@ -26,6 +26,7 @@ from .errors import (
     ModelNotFoundError,
     PhenosortError,
 )
+from .model.metrics import warn_if_chance
 from .results import Prediction, probability_columns
 from .service import codec
 from .v1 import phenosort_pb2 as pb
@@ -135,6 +136,9 @@ class TrainingProgress:
     version: int
     message: str
     metrics: dict | None
+    decisions: str = ""  # at the end: the symmetries kept or left out, and why
+    warning: str = ""  # at the end: why the model is not shown to beat chance
+    better_than_chance: bool = False
 
     @property
     def done(self) -> bool:
@@ -158,6 +162,9 @@ class TrainingProgress:
             msg.job.version,
             msg.job.message,
             json.loads(msg.metrics_json) if msg.metrics_json else None,
+            msg.decisions,
+            msg.warning,
+            msg.better_than_chance,
         )
 
 
@@ -446,9 +453,12 @@ class Client:
     ) -> dict:
         """Train on the model's training set and wait until the job ends.
 
-        Returns ``{"validation": metrics or None, "version": new version}``; raises
-        :class:`Cancelled`, or :class:`RemoteError` (``JOB_FAILED``, with the server's
-        reason) when the job does not succeed.
+        Returns ``{"validation": metrics or None, "version": new version, "symmetry",
+        "assessment", "estimate", "decisions", "warning", "better_than_chance"}`` (see the
+        proto's ``TrainingProgress``); a model that learnt nothing that shows also raises a
+        :class:`~phenosort.errors.ChanceLevelWarning`. Raises :class:`Cancelled`, or
+        :class:`RemoteError` (``JOB_FAILED``, with the server's reason) when the job does
+        not succeed.
         """
         job_id = self.start_training(model, continue_training=continue_training, **settings)
         last = None
@@ -465,7 +475,14 @@ class Client:
             raise Cancelled(f"training job {job_id} of {model!r} was cancelled")
         if last.state == "FAILED":
             raise RemoteError("JOB_FAILED", f"training of {model!r} failed: {last.message}")
-        return {"validation": None, "version": last.version, **(last.metrics or {})}
+        result = {"validation": None, "version": last.version, **(last.metrics or {})}
+        result.update(
+            decisions=last.decisions,
+            warning=last.warning,
+            better_than_chance=last.better_than_chance,
+        )
+        warn_if_chance(result.get("assessment"))
+        return result
 
     # ------------------------------------------------------------------ prediction
     def predict(

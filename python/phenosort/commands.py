@@ -18,7 +18,7 @@ from .dataio import find_pairs, load_pair, write_float_image
 from .errors import InvalidInputError
 from .image_job import ImageResult, OutputOptions, output_paths, predict_image
 from .model.config import ModelConfig
-from .model.metrics import format_report
+from .model.metrics import format_report, report
 from .results import write_table_csv
 
 
@@ -125,9 +125,15 @@ def run_train(args: Namespace) -> int:
             bar.set_postfix(_epoch_postfix(event))
             bar.update(1)
 
-        metrics = clf.fit(samples, warm_start=bool(args.from_model), progress=show)
+        clf.fit(samples, warm_start=bool(args.from_model), progress=show)
     clf.save(args.model, overwrite=args.overwrite)
-    return _report_training(args, metrics, clf.version)
+    outcome = {
+        "class_names": clf.class_names,
+        "validation": clf.validation,
+        "symmetry": clf.symmetry,
+        "assessment": clf.assessment,
+    }
+    return _report_training(args, outcome, clf.version)
 
 
 def _epoch_postfix(event) -> dict[str, str]:
@@ -162,13 +168,54 @@ NO_VALIDATION = (
 )
 
 
-def _report_training(args: Namespace, metrics: dict | None, version: int) -> int:
+def _report_training(args: Namespace, outcome: dict, version: int) -> int:
+    """The training summary: validation (or the 2-fold estimate), the symmetries chosen and
+    the chance check, whose warning goes to stderr even with ``--json``."""
+    assessment = outcome.get("assessment") or {}
     if args.json:
-        print(json.dumps({"model": str(args.model), "validation": metrics}, indent=2))
+        keys = ("validation", "symmetry", "assessment")
+        print(json.dumps({"model": str(args.model), **{k: outcome.get(k) for k in keys}}, indent=2))
     else:
         print(f"model written to {args.model} (version {version})")
-        print(format_report(metrics) if metrics else NO_VALIDATION)
+        print("\n".join(training_summary(outcome)))
+    if assessment.get("warning"):
+        level = "error" if assessment.get("verdict") == "chance" else "warning"
+        print(f"{level}: {assessment['warning']}", file=sys.stderr)
     return 0
+
+
+def training_summary(record: dict) -> list[str]:
+    """Lines about a training (a model file's metadata or a training outcome)."""
+    from .model.symmetry import describe
+
+    lines = []
+    if record.get("validation"):
+        lines.append(format_report(record["validation"]))
+    else:
+        lines.append(NO_VALIDATION)
+        estimate = (record.get("symmetry") or {}).get("estimate")
+        if estimate:
+            lines.append(f"estimate from {estimate['method']}:")
+            lines.append(
+                format_report(
+                    report(np.asarray(estimate["confusion_matrix"]), record.get("class_names"))
+                )
+            )
+    if record.get("symmetry"):
+        lines.append(describe(record["symmetry"]))
+    assessment = record.get("assessment")
+    if assessment:
+        lines.append(
+            f"chance check ({assessment['source']}): balanced accuracy "
+            f"{assessment['balanced_accuracy']:.3f} vs chance {assessment['chance']:.3f}, "
+            f"p={assessment['p_value']:.3g}: "
+            + {
+                "better": "better than chance",
+                "uncertain": "too few objects to tell",
+                "chance": "NOT better than chance",
+            }[assessment.get("verdict", "better")]
+        )
+    return lines
 
 
 def _client(args: Namespace):
@@ -227,7 +274,7 @@ def _train_remote(args: Namespace) -> int:
                 name, progress=show, continue_training=bool(args.from_model), **settings
             )
         client.export_model(name, args.model, result["version"], overwrite=args.overwrite)
-    return _report_training(args, result["validation"], result["version"])
+    return _report_training(args, {**result, "class_names": names}, result["version"])
 
 
 def run_predict(args: Namespace) -> int:
@@ -443,8 +490,10 @@ def run_info(args: Namespace) -> int:
     for entry in meta["training_data"]:
         counts = ", ".join(f"{k} {v}" for k, v in entry["per_class"].items())
         print(f"trained on {entry['name']}: {counts}")
-    if meta.get("validation"):
-        print(format_report(meta["validation"]))
+    print("\n".join(training_summary(meta)))
+    warning = (meta.get("assessment") or {}).get("warning")
+    if warning:
+        print(f"warning: {warning}")
     return 0
 
 

@@ -44,3 +44,8 @@ class AlreadyExistsError(PhenosortError):
 
 class PreconditionError(PhenosortError):
     """The request is valid but the current state does not allow it (e.g. untrained model)."""
+
+
+class ChanceLevelWarning(UserWarning):
+    """A trained model is not clearly better than chance on its hold-out (or 2-fold estimate);
+    the model is kept and marked so in its file (``assessment``)."""

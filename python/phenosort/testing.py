@@ -6,8 +6,18 @@ Each task isolates one cue a classifier must learn:
   min-max normalisation erases this cue; per-image percentile keeps it).
 - ``texture``: stripes at 0 vs 90 degrees with equal mean and variance (90-degree rotation
   augmentation destroys this cue).
-- ``shape``: round vs elongated objects of equal brightness.
+- ``shape``: round vs elongated objects of equal brightness (elongated along either axis).
+- ``elongation``: objects elongated along Y vs along X (orientation is the cue: 90-degree
+  rotations turn one class into the other, flips do not).
+- ``chirality``: mirror-image "J" and "L" shapes, upright (handedness is the cue: flips
+  turn one class into the other). ``chirality_turned``: the same at random quarter-turn
+  orientations, so that rotations keep the classes but flips do not.
+- ``polarity_z``: 3D only (``z_planes``); bright cap at the top vs the bottom of the object
+  along Z (Z flips turn one class into the other).
 - ``demo``: three classes (dim round, bright round, striped) for the demo.
+
+``texture``, ``elongation``, ``chirality`` and ``polarity_z`` are the orientation tasks of
+the symmetry tests; ``brightness`` and ``shape`` are invariant under every flip and turn.
 
 Objects sit on a jittered grid so they never overlap; IDs are deliberately non-consecutive.
 :func:`make_disc_image` makes a large image (tens of thousands of discs) for benchmarks.
@@ -19,11 +29,24 @@ from dataclasses import dataclass
 
 import numpy as np
 
-TASKS = ("brightness", "texture", "shape", "demo")
+TASKS = (
+    "brightness",
+    "texture",
+    "shape",
+    "elongation",
+    "chirality",
+    "chirality_turned",
+    "polarity_z",
+    "demo",
+)
 _CLASS_NAMES = {
     "brightness": ["dim", "bright"],
     "texture": ["horizontal", "vertical"],
     "shape": ["round", "elongated"],
+    "elongation": ["along_y", "along_x"],
+    "chirality": ["right_handed", "left_handed"],
+    "chirality_turned": ["right_handed", "left_handed"],
+    "polarity_z": ["cap_top", "cap_bottom"],
     "demo": ["dim", "bright", "striped"],
 }
 
@@ -78,6 +101,8 @@ def make_objects(
     """
     if task not in TASKS:
         raise ValueError(f"task {task!r} is not one of {TASKS}")
+    if task == "polarity_z" and not z_planes:
+        raise ValueError("the polarity_z task needs z_planes (a 3D stack)")
     rng = np.random.default_rng(seed)
     names = _CLASS_NAMES[task]
     n = int(np.prod(grid))
@@ -107,17 +132,26 @@ def make_objects(
             ry, rx = radius * 1.25, radius * 0.55
             if rng.random() < 0.5:
                 ry, rx = rx, ry
+        if task == "elongation":
+            ry, rx = (radius * 1.3, radius * 0.55)[:: 1 if cls == 1 else -1]
         d2 = ((yy - cy) / ry) ** 2 + ((xx - cx) / rx) ** 2
+        level = _object_signal(task, cls, yy, xx, rng)
+        if task.startswith("chirality"):
+            turns = int(rng.integers(4)) if task == "chirality_turned" else 0
+            d2, level = _chiral(cls, yy - cy, xx - cx, radius, turns)
         if z_planes:
             cz = (depth - 1) / 2 + rng.uniform(-0.5, 0.5)
             rz = max(radius / anisotropy, 0.75)
             d2 = d2[None] + ((zz - cz) / rz) ** 2
+            if task == "polarity_z":  # a bright cap on one side along Z
+                cap = (zz < cz) if cls == 1 else (zz > cz)
+                level = np.where(cap, 0.8, 0.4).astype(np.float32) * np.ones_like(d2)
         inside = d2 <= 1.0
         inside = inside if z_planes else inside[None].repeat(depth, 0)
-        level = _object_signal(task, cls, yy, xx, rng)
+        level = level if level.ndim == 3 else level[None]
         ys, xs = slice(r0 * cell, (r0 + 1) * cell), slice(c0 * cell, (c0 + 1) * cell)
         labels[:, ys, xs][inside] = ids[i]
-        signal[:, ys, xs] = np.where(inside, level[None], signal[:, ys, xs])
+        signal[:, ys, xs] = np.where(inside, level, signal[:, ys, xs])
 
     image = np.where(labels > 0, signal, background)
 
@@ -153,8 +187,25 @@ def make_objects(
     )
 
 
+def _chiral(cls: int, dy, dx, radius: float, turns: int) -> tuple[np.ndarray, np.ndarray]:
+    """A "J" (class 1) or its mirror image "L" (class 2), turned by ``turns`` quarter turns:
+    a stem along the object's axis and a brighter foot on one side of its lower end.
+    Returns the squared normalised distance (<= 1 inside) and the intensity."""
+    for _ in range(turns):  # turn the coordinates, so the shape turns the other way
+        dy, dx = dx, -dy
+    side = 1.0 if cls == 1 else -1.0
+    stem = (dy / (radius * 1.2)) ** 2 + (dx / (radius * 0.45)) ** 2
+    foot = ((dy - radius * 0.75) / (radius * 0.4)) ** 2 + (
+        (dx - side * radius * 0.55) / (radius * 0.45)
+    ) ** 2
+    level = np.where(foot <= 1.0, 0.8, 0.5).astype(np.float32)
+    return np.minimum(stem, foot), level
+
+
 def _object_signal(task: str, cls: int, yy, xx, rng: np.random.Generator) -> np.ndarray:
     """Intensity inside one object (before noise) carrying the class cue of ``task``."""
+    if task in ("elongation", "polarity_z"):
+        return np.full(yy.shape, 0.55, np.float32)
     if task == "brightness":
         return np.full(yy.shape, 0.45 if cls == 1 else 0.65, np.float32) + rng.normal(0, 0.02)
     if task == "shape":

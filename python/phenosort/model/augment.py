@@ -10,36 +10,77 @@ pixels, not padding, and every batch is then resampled to the network's patch sh
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import torch
 import torch.nn.functional as F
 
 from .config import ModelConfig
 
+#: spatial axes by name, as negative tensor dimensions of ``(B, C, [Z,] Y, X)``
+AXES = {"x": -1, "y": -2, "z": -3}
+
 
 @dataclass(frozen=True)
 class Augmentation:
-    """The augmentation switches of a :class:`ModelConfig` (recorded with the model)."""
+    """The augmentation a model trains with (recorded with the model).
 
-    flip: bool
+    ``flip_axes`` names the axes flipped at random (``"zyx"`` subset) and ``rot90`` the
+    in-plane quarter turns: the symmetries the classes are assumed to have. A config's
+    ``auto`` values are resolved by :mod:`phenosort.model.symmetry` before training.
+    """
+
+    flip_axes: str
     rot90: bool
     rotate_degrees: float
     scale: float
     intensity: float
     gamma: float
     noise: float
+    shift: int = 0  # random in-plane shift of up to this many pixels (symmetry probes)
 
     @classmethod
-    def from_config(cls, cfg: ModelConfig) -> Augmentation:
+    def from_config(cls, cfg: ModelConfig, ndim: int = 3, **resolved: bool) -> Augmentation:
+        """The augmentation of ``cfg`` for ``ndim``-D patches; ``resolved`` gives the value
+        of each ``auto`` symmetry by name (``flip_x``, ``flip_y``, ``flip_z``, ``rot90``);
+        an unresolved ``auto`` counts as on (the pre-``auto`` default)."""
+
+        def on(value, name: str) -> bool:
+            return bool(resolved.get(name, True)) if value == "auto" else bool(value)
+
+        axes = [a for a in "yx" if on(cfg.aug_flip, f"flip_{a}")]
+        if ndim == 3 and on(cfg.aug_flip_z, "flip_z"):
+            axes.insert(0, "z")
         return cls(
-            cfg.aug_flip,
-            cfg.aug_rot90,
+            "".join(axes),
+            on(cfg.aug_rot90, "rot90"),
             cfg.aug_rotate_degrees,
             cfg.aug_scale,
             cfg.aug_intensity,
             cfg.aug_gamma,
             cfg.aug_noise,
+        )
+
+    @classmethod
+    def from_dict(cls, data: dict) -> Augmentation:
+        """Read a model file's record; files before ``flip_axes`` had one ``flip`` switch
+        for every axis."""
+        data = dict(data)
+        if "flip" in data:
+            data["flip_axes"] = "zyx" if data.pop("flip") else ""
+        return cls(**data)
+
+    def to_dict(self) -> dict:
+        return dict(vars(self))
+
+    def without_symmetries(self, *names: str) -> Augmentation:
+        """A copy without the named symmetries (``flip_x``, ``flip_y``, ``flip_z``,
+        ``rot90``)."""
+        drop = {n.removeprefix("flip_") for n in names if n.startswith("flip_")}
+        return replace(
+            self,
+            flip_axes="".join(a for a in self.flip_axes if a not in drop),
+            rot90=self.rot90 and "rot90" not in names,
         )
 
     @property
@@ -75,9 +116,12 @@ def augment(
         x = _rotate_scale(x, shape, aug, generator)
     else:
         x = center_crop(x, shape)
-    if aug.flip:
-        for axis in range(2, x.ndim):
+    for name in aug.flip_axes:
+        axis = AXES[name]
+        if -axis <= x.ndim - 2:  # a 2D batch has no z axis
             x = _where_sample(_coin(x, generator), x.flip(axis), x)
+    if aug.shift:
+        x = _shift(x, aug.shift, generator)
     if aug.rot90 and x.shape[-1] == x.shape[-2]:
         k = torch.randint(0, 4, (x.shape[0],), generator=generator).to(x.device)
         out = x.clone()
@@ -87,6 +131,20 @@ def augment(
     image, mask = x[:, :-1], x[:, -1:]
     image = _intensity(image, aug, generator)
     return torch.cat([image, mask], dim=1)
+
+
+def _shift(x: torch.Tensor, most: int, generator: torch.Generator) -> torch.Tensor:
+    """Roll each sample by its own random in-plane offset (edges wrap: a pixel or two of
+    background). It makes a probe indifferent to the half-pixel by which a flip moves an
+    object whose bounding box cannot be centred exactly."""
+    offsets = torch.randint(-most, most + 1, (x.shape[0], 2), generator=generator)
+    out = x
+    for dy in range(-most, most + 1):
+        for dx in range(-most, most + 1):
+            pick = ((offsets[:, 0] == dy) & (offsets[:, 1] == dx)).to(x.device)
+            if (dy or dx) and bool(pick.any()):
+                out = _where_sample(pick, torch.roll(x, (dy, dx), dims=(-2, -1)), out)
+    return out
 
 
 def _coin(x: torch.Tensor, generator: torch.Generator) -> torch.Tensor:

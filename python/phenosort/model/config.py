@@ -83,12 +83,21 @@ class ModelConfig:
         from the weights (see :mod:`phenosort.model.pseudo`).
     train_pseudo_ratio : float
         At most this many pseudo-labels per labelled object of the same class.
-    aug_flip, aug_rot90 : bool
-        Random flips (also Z in 3D) and in-plane 90-degree rotations. Switch rotations off when
-        the orientation of a structure is what distinguishes the classes.
-        These two are the only augmentations on by default: on held-out PanNuke images,
-        adding small rotations/scaling and intensity jitter lowered macro-F1 (see
+    aug_flip, aug_flip_z, aug_rot90 : bool or "auto"
+        Random in-plane flips, Z flips (3D) and in-plane 90-degree rotations: symmetries the
+        classes are assumed to have. ``auto`` (default) tests each on the labels before
+        training (:mod:`phenosort.model.symmetry`): short cross-validated probe runs
+        trained without the symmetry check whether turning or flipping a labelled object
+        changes its class; a symmetry that does (orientation, handedness or polarity is
+        the cue) is left out, the others are used. ``true``/``false`` impose the choice.
+        Flips and rotations are the only augmentations on by default: on held-out PanNuke
+        images, adding small rotations/scaling and intensity jitter lowered macro-F1 (see
         docs/benchmarks.md, scripts/bench_augment.py).
+    symmetry_probe_epochs : int
+        Epochs of each short probe run of the ``auto`` symmetry test and of the 2-fold
+        estimate made when there is no hold-out (an epoch is ``train_min_epoch_samples``
+        samples at least). 0 runs no probe: ``auto`` symmetries stay on and a model without
+        a hold-out set gets no accuracy estimate.
     aug_rotate_degrees, aug_scale : float
         Small random in-plane rotation (+-degrees, e.g. 15) and scaling (+-fraction, e.g. 0.1).
     aug_intensity : float
@@ -99,8 +108,8 @@ class ModelConfig:
         Standard deviation of Gaussian noise added to image channels.
     predict_tta : int
         Test-time augmentation: class probabilities are averaged over up to this many
-        flipped/turned views of each patch (only the symmetries that ``aug_flip`` and
-        ``aug_rot90`` trained for; 8 in 2D with both on). 1 (default) disables it:
+        flipped/turned views of each patch (only the in-plane symmetries the model
+        trained with; 8 in 2D with flips and rotations). 1 (default) disables it:
         prediction time grows with the number of views, and 8 views gained only +0.007
         macro-F1 on average on issue 8's protocol (docs/benchmarks.md).
     device : str
@@ -138,8 +147,10 @@ class ModelConfig:
     train_seed: int = 0
     train_pseudo_threshold: float = 0.0
     train_pseudo_ratio: float = 2.0
-    aug_flip: bool = True
-    aug_rot90: bool = True
+    aug_flip: bool | str = "auto"
+    aug_flip_z: bool | str = "auto"
+    aug_rot90: bool | str = "auto"
+    symmetry_probe_epochs: int = 10
     aug_rotate_degrees: float = 0.0
     aug_scale: float = 0.0
     aug_intensity: float = 0.0
@@ -237,6 +248,16 @@ class ModelConfig:
         for name in ("aug_scale", "aug_intensity", "aug_gamma"):
             value = getattr(self, name)
             need(0 <= value < 1, f"{name} must be in [0, 1), got {value}")
+        for name in ("aug_flip", "aug_flip_z", "aug_rot90"):
+            value = getattr(self, name)
+            need(
+                isinstance(value, bool) or value == "auto",
+                f"{name} must be true, false or auto, got {value!r}",
+            )
+        need(
+            self.symmetry_probe_epochs >= 0,
+            f"symmetry_probe_epochs must be >= 0, got {self.symmetry_probe_epochs}",
+        )
         need(self.aug_noise >= 0, f"aug_noise must be >= 0, got {self.aug_noise}")
         need(
             self.predict_batch_size >= 1,

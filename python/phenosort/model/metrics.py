@@ -65,3 +65,81 @@ def format_report(metrics: dict) -> str:
     for name, row in zip(names, metrics["confusion_matrix"]):
         lines.append(" ".join([f"{name[:12]:>{width}}", *(f"{v:>{width}d}" for v in row)]))
     return "\n".join(lines)
+
+
+CHANCE_ALPHA = 0.05
+CHANCE_ADVICE = (
+    "label more objects (especially of the classes it confuses); check that the classes "
+    "differ inside the patches (patch_size, norm_mode); if orientation, handedness or "
+    "polarity is the cue, make sure aug_rot90/aug_flip are not forced on"
+)
+
+
+def chance_check(cm: np.ndarray, source: str, seed: int = 0, permutations: int = 2000) -> dict:
+    """Is the balanced accuracy of ``cm`` clearly above chance (1/K)?
+
+    A permutation test: the true classes are shuffled among the scored objects (keeping the
+    predictions), which gives the balanced accuracies of a model unrelated to the classes;
+    the model is "better than chance" when fewer than 5 % of them reach its own.
+    ``verdict``: ``better``; ``uncertain`` (not shown, but the balanced accuracy is in the
+    upper half between chance and 1: too few objects to tell); ``chance`` (the model
+    learnt nothing that shows). ``warning`` says it in plain words (empty when better).
+    ``source`` names where ``cm`` comes from (``hold-out``, ``2-fold estimate``).
+    """
+    cm = np.asarray(cm, np.int64)
+    truth = np.repeat(np.arange(cm.shape[0]), cm.sum(axis=1))
+    predicted = np.concatenate([np.repeat(np.arange(cm.shape[1]), row) for row in cm])
+    observed = _balanced_accuracy(truth, predicted, cm.shape[0])
+    rng = np.random.default_rng(seed)
+    null = np.array(
+        [_balanced_accuracy(rng.permutation(truth), predicted, cm.shape[0])
+         for _ in range(permutations)]
+    )  # fmt: skip
+    p_value = (1 + int((null >= observed - 1e-12).sum())) / (permutations + 1)
+    n_classes = int((cm.sum(axis=1) > 0).sum())
+    chance = 1.0 / max(n_classes, 1)
+    n = int(cm.sum())
+    if p_value < CHANCE_ALPHA:
+        verdict, warning = "better", ""
+    elif observed >= (1 + chance) / 2:  # high, but too few objects to show it
+        verdict = "uncertain"
+        warning = (
+            f"with {n} labelled objects phenosort cannot yet show that this model beats "
+            f"chance: its {source} balanced accuracy is {observed:.2f}, guessing gives "
+            f"{chance:.2f} (p={p_value:.2f}). Label more objects to know how good it is."
+        )
+    else:
+        verdict = "chance"
+        warning = (
+            f"this model is not clearly better than chance: its {source} balanced accuracy "
+            f"is {observed:.2f} on {n} labelled objects, where guessing gives {chance:.2f} "
+            f"(p={p_value:.2f}). It was kept, but do not trust its classes. Try: "
+            f"{CHANCE_ADVICE}."
+        )
+    return {
+        "source": source,
+        "n": n,
+        "balanced_accuracy": round(observed, 4),
+        "chance": round(chance, 4),
+        "p_value": round(p_value, 4),
+        "better_than_chance": verdict == "better",
+        "verdict": verdict,
+        "warning": warning,
+    }
+
+
+def _balanced_accuracy(truth: np.ndarray, predicted: np.ndarray, n_classes: int) -> float:
+    recalls = [
+        float((predicted[truth == c] == c).mean()) for c in range(n_classes) if (truth == c).any()
+    ]
+    return float(np.mean(recalls)) if recalls else 0.0
+
+
+def warn_if_chance(assessment: dict | None) -> None:
+    """Raise a :class:`ChanceLevelWarning` for a model that learnt nothing that shows."""
+    if assessment and assessment.get("verdict") == "chance":
+        import warnings
+
+        from ..errors import ChanceLevelWarning
+
+        warnings.warn(assessment["warning"], ChanceLevelWarning, stacklevel=3)

@@ -98,13 +98,15 @@ def train_events(
     class_names: list[str] | None = None,
     epoch_offset: int = 0,
     n_epochs_total: int | None = None,
+    augmentation: Augmentation | None = None,
 ) -> Iterator[EpochEvent | TrainResult]:
     """Train ``net`` in place; yields an :class:`EpochEvent` per epoch, then the result.
 
     Events count epochs from ``epoch_offset + 1`` out of ``n_epochs_total`` (default
     ``cfg.train_epochs``), so a later round of the same run continues the count.
     ``patches`` are ``(N, C + 1, *source_shape)`` float32 (cut larger than ``patch_shape``
-    when augmentation resamples); ``targets`` are 0-based class indices.
+    when augmentation resamples); ``targets`` are 0-based class indices. ``augmentation``
+    is the resolved one (default: ``cfg``'s, with ``auto`` symmetries on).
     """
     if patches.shape[0] != targets.shape[0]:
         raise InvalidInputError("patches and targets differ in length")
@@ -116,7 +118,7 @@ def train_events(
         )
     torch.manual_seed(cfg.train_seed)
     generator = torch.Generator().manual_seed(cfg.train_seed)
-    aug = Augmentation.from_config(cfg)
+    aug = augmentation or Augmentation.from_config(cfg, len(patch_shape))
     x_all = torch.from_numpy(patches)
     y_all = torch.from_numpy(targets.astype(np.int64))
     x_val = to_device(center_crop(x_all[val_index], patch_shape), device)

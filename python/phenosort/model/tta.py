@@ -31,18 +31,23 @@ def _turn(flip_axes: tuple[int, ...]) -> View:
 def tta_views(aug: Augmentation, shape: tuple[int, ...], limit: int) -> list[View]:
     """Up to ``limit`` views (the identity first) of patches of spatial ``shape``.
 
-    Order: identity, the two in-plane flips and their product (the 180-degree turn), then the
-    90-degree turn and its flipped variants, so that 2 or 4 views are already balanced.
+    Only in-plane symmetries that ``aug`` trained with are used. Order: identity, the
+    in-plane flips and their product (the 180-degree turn), then the 90-degree turn and its
+    flipped variants, so that 2 or 4 views are already balanced.
     """
     views: list[View] = [_flip(())]
     square = shape[-1] == shape[-2]
-    if aug.flip:
-        views += [_flip((-1,)), _flip((-2,)), _flip((-2, -1))]
-    elif aug.rot90 and square:
+    flip_x, flip_y = "x" in aug.flip_axes, "y" in aug.flip_axes
+    turn = aug.rot90 and square
+    if flip_x:
+        views.append(_flip((-1,)))
+    if flip_y:
+        views.append(_flip((-2,)))
+    if (flip_x and flip_y) or turn:
         views.append(_flip((-2, -1)))  # the 180-degree turn
-    if aug.rot90 and square:
+    if turn:
         views.append(_turn(()))
-        if aug.flip:
+        if flip_x and flip_y:
             views += [_turn((-1,)), _turn((-2,))]
         views.append(_turn((-2, -1)))
     return views[: max(1, limit)]

@@ -17,6 +17,7 @@ from collections.abc import Callable, Iterator
 from ..classifier import ObjectClassifier
 from ..errors import Cancelled, InvalidInputError, NotFoundError, PhenosortError, PreconditionError
 from ..model.config import ModelConfig
+from ..model.symmetry import describe
 from ..v1 import phenosort_pb2 as pb
 from .registry import ModelRegistry
 
@@ -230,14 +231,26 @@ class JobManager:
             message = f"internal error while training (error id {error_id}, see server log)"
             job.publish(pb.JOB_STATE_FAILED, message=message)
             return
-        metrics = {"validation": clf.validation, "version": version}
+        symmetry, assessment = clf.symmetry or {}, clf.assessment or {}
+        metrics = {
+            "validation": clf.validation,
+            "version": version,
+            "symmetry": clf.symmetry,
+            "assessment": clf.assessment,
+            "estimate": symmetry.get("estimate"),
+        }
         job.publish(
             pb.JOB_STATE_SUCCEEDED,
             version=version,
             epoch=last,
             n_epochs=total,
             metrics_json=json.dumps(metrics),
+            decisions=describe(clf.symmetry),
+            warning=assessment.get("warning", ""),
+            better_than_chance=bool(assessment.get("better_than_chance", False)),
         )
+        if assessment.get("warning"):
+            log.warning("model %r version %d: %s", job.model, version, assessment["warning"])
 
     def shutdown(self, timeout: float | None = 30.0) -> None:
         """Cancel every job and wait for their threads (a version is saved whole or not)."""

@@ -235,7 +235,7 @@ class CancelTrainingRequest(_message.Message):
     def __init__(self, job_id: _Optional[str] = ...) -> None: ...
 
 class TrainingProgress(_message.Message):
-    __slots__ = ("job", "epoch", "n_epochs", "train_loss", "train_accuracy", "has_validation", "val_loss", "val_accuracy", "val_macro_f1", "seconds", "metrics_json")
+    __slots__ = ("job", "epoch", "n_epochs", "train_loss", "train_accuracy", "has_validation", "val_loss", "val_accuracy", "val_macro_f1", "seconds", "metrics_json", "decisions", "warning", "better_than_chance")
     JOB_FIELD_NUMBER: _ClassVar[int]
     EPOCH_FIELD_NUMBER: _ClassVar[int]
     N_EPOCHS_FIELD_NUMBER: _ClassVar[int]
@@ -247,6 +247,9 @@ class TrainingProgress(_message.Message):
     VAL_MACRO_F1_FIELD_NUMBER: _ClassVar[int]
     SECONDS_FIELD_NUMBER: _ClassVar[int]
     METRICS_JSON_FIELD_NUMBER: _ClassVar[int]
+    DECISIONS_FIELD_NUMBER: _ClassVar[int]
+    WARNING_FIELD_NUMBER: _ClassVar[int]
+    BETTER_THAN_CHANCE_FIELD_NUMBER: _ClassVar[int]
     job: TrainingJob
     epoch: int
     n_epochs: int
@@ -258,7 +261,10 @@ class TrainingProgress(_message.Message):
     val_macro_f1: float
     seconds: float
     metrics_json: str
-    def __init__(self, job: _Optional[_Union[TrainingJob, _Mapping]] = ..., epoch: _Optional[int] = ..., n_epochs: _Optional[int] = ..., train_loss: _Optional[float] = ..., train_accuracy: _Optional[float] = ..., has_validation: _Optional[bool] = ..., val_loss: _Optional[float] = ..., val_accuracy: _Optional[float] = ..., val_macro_f1: _Optional[float] = ..., seconds: _Optional[float] = ..., metrics_json: _Optional[str] = ...) -> None: ...
+    decisions: str
+    warning: str
+    better_than_chance: bool
+    def __init__(self, job: _Optional[_Union[TrainingJob, _Mapping]] = ..., epoch: _Optional[int] = ..., n_epochs: _Optional[int] = ..., train_loss: _Optional[float] = ..., train_accuracy: _Optional[float] = ..., has_validation: _Optional[bool] = ..., val_loss: _Optional[float] = ..., val_accuracy: _Optional[float] = ..., val_macro_f1: _Optional[float] = ..., seconds: _Optional[float] = ..., metrics_json: _Optional[str] = ..., decisions: _Optional[str] = ..., warning: _Optional[str] = ..., better_than_chance: _Optional[bool] = ...) -> None: ...
 
 class PredictRequest(_message.Message):
     __slots__ = ("model", "version", "image", "label_ids", "class_map", "confidence_map", "class_masks")

@@ -135,9 +135,28 @@ public class TrainClassifier implements PlugIn {
             // validation 0, or a class too small to give the hold-out train_val_min_per_class objects
             summary += ": no validation set (validation 0, or too few labels per class to hold any out;"
                     + " every label trained)";
+            JsonObject estimate = r.estimate();
+            if (estimate != null) {
+                IJ.log("PhenoSort: estimated by " + estimate.get("method").getAsString()
+                        + "; confusion matrix (rows: true class, columns: predicted)");
+                ResultsTable matrix = confusionMatrix(estimate, r.classNames);
+                for (int i = 0; i < matrix.size(); i++) IJ.log("  " + matrix.getRowAsString(i));
+            }
         }
         IJ.log(summary);
+        if (!r.decisions().isEmpty()) IJ.log("PhenoSort: " + r.decisions());
         IJ.showStatus(summary);
+        String warning = r.warning();
+        if (!warning.isEmpty()) {
+            if (r.atChance()) {
+                // error level: the Log line (batch macros), and a dialog when interactive
+                CommandSupport.error("Model '" + model + "' version " + r.job.getVersion() + ": " + warning);
+                if (CommandSupport.quiet()) return r.job.getVersion();
+                IJ.log("PhenoSort error: " + warning);
+            } else {
+                IJ.log("PhenoSort warning: " + warning);
+            }
+        }
         return r.job.getVersion();
     }
 

@@ -73,7 +73,8 @@ public final class MacroApi {
      * Trains {@code model} on the annotations of an image: ROIs from {@code rois=<zip>} in the
      * options, else the ROI Manager or the image's overlay. Options (all optional): rois, classes
      * (comma-separated), network, patch, epochs, augmentation, normalization, validation, continue.
-     * Returns "version=N accuracy=A macro_f1=F objects=N" ("state=cancelled" when cancelled).
+     * Returns "version=N objects=N [accuracy=A macro_f1=F] verdict=V" ("state=cancelled" when cancelled);
+     * V is the chance check: better, uncertain (too few labels to tell) or chance (learnt nothing that shows).
      */
     public static String train(String model, String image, String labels, String options) {
         try {
@@ -105,6 +106,9 @@ public final class MacroApi {
                 out += String.format(Locale.ROOT, " accuracy=%.4f macro_f1=%.4f", v.get("accuracy").getAsDouble(),
                         v.get("macro_f1").getAsDouble());
             }
+            if (!r.decisions().isEmpty()) IJ.log("PhenoSort: " + r.decisions());
+            if (!r.warning().isEmpty()) IJ.log("PhenoSort " + (r.atChance() ? "error: " : "warning: ") + r.warning());
+            if (!r.verdict().isEmpty()) out += " verdict=" + r.verdict();
             return out;
         } catch (RuntimeException | IOException e) {
             return error(e);

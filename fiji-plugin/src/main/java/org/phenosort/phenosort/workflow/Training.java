@@ -33,11 +33,53 @@ public final class Training {
          * null when the run had no validation set or did not finish.
          */
         public JsonObject validation() {
+            return metrics("validation");
+        }
+
+        /**
+         * Without a validation set: the 2-fold estimate (method, confusion_matrix) that the
+         * chance check used, or null.
+         */
+        public JsonObject estimate() {
+            return metrics("estimate");
+        }
+
+        /** The symmetries (flips, turns) the model trained with and why; empty if unknown. */
+        public String decisions() {
+            TrainingProgress last = last();
+            return last == null ? "" : last.getDecisions();
+        }
+
+        /** Why the model is not shown to beat chance (with what to try); empty when it is. */
+        public String warning() {
+            TrainingProgress last = last();
+            return last == null ? "" : last.getWarning();
+        }
+
+        /**
+         * The chance check: "better" (shown to beat chance), "uncertain" (too few labelled objects
+         * to tell), "chance" (learnt nothing that shows), or "" from an older server.
+         */
+        public String verdict() {
+            JsonObject a = metrics("assessment");
+            return a != null && a.has("verdict") ? a.get("verdict").getAsString() : "";
+        }
+
+        /** True when the model learnt nothing that shows (not a lack of labels to tell). */
+        public boolean atChance() {
+            return "chance".equals(verdict());
+        }
+
+        private TrainingProgress last() {
+            return history.isEmpty() ? null : history.get(history.size() - 1);
+        }
+
+        private JsonObject metrics(String key) {
             for (int i = history.size() - 1; i >= 0; i--) {
                 String m = history.get(i).getMetricsJson();
                 if (m.isEmpty()) continue;
                 try {
-                    JsonElement v = JsonParser.parseString(m).getAsJsonObject().get("validation");
+                    JsonElement v = JsonParser.parseString(m).getAsJsonObject().get(key);
                     return v != null && v.isJsonObject() ? v.getAsJsonObject() : null;
                 } catch (RuntimeException e) {
                     return null;  // not a report this client understands
