@@ -602,6 +602,7 @@ class ObjectClassifier:
                 depth=config.net_depth,
             )
             net.load_state_dict(state)
+            clf.version = int(meta.get("version", 1))  # inside: a malformed value is the file's
         except (KeyError, TypeError, ValueError, RuntimeError) as exc:
             raise ModelFileError(f"{path} is incompatible with this phenosort: {exc}") from None
         clf.net = net.eval()
@@ -609,7 +610,6 @@ class ObjectClassifier:
         clf.validation = meta.get("validation")
         clf.history = meta.get("history", [])
         clf.training_data = meta.get("training_data", [])
-        clf.version = int(meta.get("version", 1))
         clf.created = meta.get("created")
         return clf
 

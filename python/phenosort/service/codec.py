@@ -8,6 +8,7 @@ and bytes computed on the way: the content id under which the server caches it.
 from __future__ import annotations
 
 import hashlib
+import math
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
@@ -30,6 +31,8 @@ DTYPES = (
     "float64",
 )
 DEFAULT_CHUNK_BYTES = 2 << 20  # 2 MiB: well under gRPC's 4 MiB default message limit
+MAX_NDIM = 32  # numpy's own limit is 64; no image has more than a handful of axes
+MAX_NBYTES = 1 << 62  # beyond any disk; keeps every size a numpy int64 can hold
 
 
 def _wire_array(array: np.ndarray) -> np.ndarray:
@@ -53,14 +56,17 @@ def check_header(header: pb.TensorHeader, max_bytes: int | None = None) -> tuple
             f"tensor dtype {header.dtype!r} is not supported; use one of {', '.join(DTYPES)}"
         )
     shape = tuple(int(s) for s in header.shape)
-    if not shape or any(s < 0 for s in shape):
-        raise InvalidInputError(f"tensor shape {list(shape)} must be non-empty and >= 0")
+    if not shape or len(shape) > MAX_NDIM or any(s < 0 for s in shape):
+        raise InvalidInputError(
+            f"tensor shape {list(shape)} must have 1 to {MAX_NDIM} sizes, each >= 0"
+        )
     dtype = np.dtype(header.dtype).newbyteorder("<")
-    nbytes = int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
-    if max_bytes is not None and nbytes > max_bytes:
+    nbytes = math.prod(shape) * dtype.itemsize  # exact: Python ints never overflow
+    limit = MAX_NBYTES if max_bytes is None else min(max_bytes, MAX_NBYTES)
+    if nbytes > limit:
         raise TensorTooLargeError(
             f"tensor of shape {list(shape)} {header.dtype} is {nbytes} bytes; the server "
-            f"accepts at most {max_bytes}"
+            f"accepts at most {limit}"
         )
     return dtype, shape
 
@@ -83,7 +89,7 @@ def to_tensor(array: np.ndarray, axes: str = "") -> pb.Tensor:
 
 def from_tensor(tensor: pb.Tensor) -> np.ndarray:
     dtype, shape = check_header(pb.TensorHeader(dtype=tensor.dtype, shape=tensor.shape))
-    expected = int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
+    expected = math.prod(shape) * dtype.itemsize
     if len(tensor.data) != expected:
         raise InvalidInputError(
             f"tensor data has {len(tensor.data)} bytes; shape {list(shape)} {tensor.dtype} "
@@ -137,7 +143,7 @@ class TensorAssembler:
             del created
             self._file = open(path, "r+b")  # closed by finish() or close()
             self._file.seek(offset)
-        self._nbytes = int(np.prod(self.shape, dtype=np.int64)) * self.dtype.itemsize
+        self._nbytes = math.prod(self.shape) * self.dtype.itemsize
         self._filled = 0
         self._hash = hashlib.sha256()
 
