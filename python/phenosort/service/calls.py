@@ -75,10 +75,12 @@ class _Call:
         return reply
 
     def fail(self, exc: Exception):
-        if not self.context.is_active():  # client gone or deadline passed: nothing to send
+        if not self.context.is_active() or isinstance(exc, grpc.RpcError):
+            # client gone, deadline passed or stream cancelled (a request iterator raises
+            # RpcError then): nothing reaches the client, but the log says what happened
             self.code = grpc.StatusCode.CANCELLED
             log.debug("%s ended after the client left", self.method, exc_info=exc)
-            return
+            self.context.abort(self.code, "the call was cancelled")
         self.code, message = status_of(exc)
         log.debug("%s failed", self.method, exc_info=exc)
         self.context.abort(self.code, message)

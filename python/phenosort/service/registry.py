@@ -64,6 +64,29 @@ class ModelRegistry:
         self._metadata: dict[tuple[str, int], dict] = {}
         self._loaded: OrderedDict[tuple[str, int], ObjectClassifier] = OrderedDict()
         self.max_loaded = 4
+        self._remove_partial_files()
+        cache.pinned = self.pinned_tensors
+
+    def _remove_partial_files(self) -> None:
+        """What a killed server left half-done: version files being written
+        (``.phenosort-*.tmp``), JSON being replaced, imports, deleted models. One store has
+        one server, so at start-up none of them belongs to a running operation."""
+        root = self.store.root
+        for trash in root.glob(".deleted-*"):
+            shutil.rmtree(trash, ignore_errors=True)
+        for tmp in [*root.glob(".import-*"), *root.glob("*/.*.tmp")]:
+            tmp.unlink(missing_ok=True)
+
+    def pinned_tensors(self) -> set[str]:
+        """Tensor ids of every training set: the cache must never evict them."""
+        ids = set()
+        for path in self.store.root.glob(f"*/{_TRAINING_FILE}"):
+            try:
+                entries = json.loads(path.read_text())
+            except (OSError, ValueError):
+                continue
+            ids.update(e[k] for e in entries for k in ("image_id", "labels_id"))
+        return ids
 
     # ------------------------------------------------------------------ models
     def _folder(self, name: str) -> Path:
