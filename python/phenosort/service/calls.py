@@ -24,7 +24,7 @@ from ..errors import (
     NotFoundError,
     PreconditionError,
 )
-from .codec import TensorTooLargeError
+from .codec import StreamEndedEarly, TensorTooLargeError
 
 log = logging.getLogger("phenosort.service")
 
@@ -58,6 +58,8 @@ class _Call:
         self.start = time.perf_counter()
         self.bytes_in = self.bytes_out = 0
         self.code = grpc.StatusCode.OK
+        self.ended = threading.Event()  # set when the RPC terminates, a cancel included
+        context.add_callback(self.ended.set)
 
     def count_in(self, request):
         if hasattr(request, "ByteSize"):
@@ -75,6 +77,8 @@ class _Call:
         return reply
 
     def fail(self, exc: Exception):
+        if isinstance(exc, StreamEndedEarly):  # a client's cancel may follow its end of stream
+            self.ended.wait(0.25)
         if not self.context.is_active() or isinstance(exc, grpc.RpcError):
             # client gone, deadline passed or stream cancelled (a request iterator raises
             # RpcError then): nothing reaches the client, but the log says what happened

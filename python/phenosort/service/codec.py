@@ -75,6 +75,11 @@ class TensorTooLargeError(InvalidInputError):
     """A tensor exceeds the server's size limit (maps to RESOURCE_EXHAUSTED)."""
 
 
+class StreamEndedEarly(InvalidInputError):
+    """A chunk stream ended before its data was complete: a client bug, or a cancel whose
+    end of stream reached the server before the cancel itself."""
+
+
 def content_id(header: pb.TensorHeader, data_hash: hashlib._Hash) -> str:
     h = hashlib.sha256(f"{header.dtype}|{list(header.shape)}|{header.axes}|".encode())
     h.update(data_hash.digest())
@@ -175,7 +180,7 @@ class TensorAssembler:
     def finish(self) -> tuple[np.ndarray, str]:
         """The array (native byte order view) and its content id; errors if incomplete."""
         if self._filled != self.nbytes:
-            raise InvalidInputError(
+            raise StreamEndedEarly(
                 f"tensor data ended after {self._filled} of {self.nbytes} bytes "
                 f"(shape {list(self.shape)} {self.header.dtype})"
             )
@@ -199,7 +204,7 @@ def assemble(chunks: Iterable[pb.TensorChunk], **kwargs) -> tuple[np.ndarray, st
                 raise InvalidInputError("only the first tensor chunk may carry a header")
             assembler.add(chunk.data)
         if assembler is None:
-            raise InvalidInputError("the tensor stream was empty: send a header chunk")
+            raise StreamEndedEarly("the tensor stream was empty: send a header chunk")
         array, cid = assembler.finish()
     finally:
         if assembler is not None:
