@@ -17,6 +17,7 @@ SUPPORTED_AXES = ("YX", "YXC", "CYX", "ZYX", "ZCYX", "CZYX", "ZYXC")
 _INTENSITY_KINDS = "uifb"
 _LABEL_KINDS = "ui"
 MAX_LABEL_ID = 2**32 - 1
+MAX_PIXEL = 1e38  # float pixels beyond it would overflow float32 arithmetic
 
 
 def normalize_axes(axes: str) -> str:
@@ -67,7 +68,7 @@ def to_channel_first(image: np.ndarray, axes: str, *, finite: bool = True) -> np
 
 
 def check_finite(image: np.ndarray, what: str = "image") -> None:
-    """Refuse NaN and infinite pixels, naming how many there are.
+    """Refuse NaN, infinite and out-of-range (|x| > 1e38) float pixels, naming how many.
 
     One NaN pixel makes the percentile range and every patch that touches it NaN, and the
     network then answers NaN probabilities (every object in class 1): an error is the only
@@ -75,11 +76,14 @@ def check_finite(image: np.ndarray, what: str = "image") -> None:
     """
     if image.dtype.kind != "f":
         return
-    bad = sum(int(np.count_nonzero(~np.isfinite(b))) for b in c_order_blocks(image))
+    # the engine computes in float32, and normalisation subtracts the low percentile: any
+    # |value| up to MAX_PIXEL keeps every difference finite in float32
+    bad = sum(int(np.count_nonzero(~(np.abs(b) <= MAX_PIXEL))) for b in c_order_blocks(image))
     if bad:
         raise InvalidInputError(
-            f"{what} has {bad} NaN or infinite pixel value(s) of {image.size}; phenosort "
-            "needs finite pixels: replace them first (e.g. numpy.nan_to_num)"
+            f"{what} has {bad} NaN, infinite or out-of-range pixel value(s) of {image.size} "
+            f"(float pixels must be finite and within +-{MAX_PIXEL:g}); replace them first "
+            "(e.g. numpy.nan_to_num)"
         )
 
 

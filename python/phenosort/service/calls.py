@@ -78,7 +78,7 @@ class _Call:
 
     def fail(self, exc: Exception):
         if isinstance(exc, StreamEndedEarly):  # a client's cancel may follow its end of stream
-            self.ended.wait(0.25)
+            self.ended.wait(0.1)
         if not self.context.is_active() or isinstance(exc, grpc.RpcError):
             # client gone, deadline passed or stream cancelled (a request iterator raises
             # RpcError then): nothing reaches the client, but the log says what happened

@@ -63,7 +63,8 @@ def check_header(header: pb.TensorHeader, max_bytes: int | None = None) -> tuple
     dtype = np.dtype(header.dtype).newbyteorder("<")
     nbytes = math.prod(shape) * dtype.itemsize  # exact: Python ints never overflow
     limit = MAX_NBYTES if max_bytes is None else min(max_bytes, MAX_NBYTES)
-    if nbytes > limit:
+    # numpy refuses a shape whose nonzero sizes overflow even when another size is 0
+    if nbytes > limit or math.prod(max(s, 1) for s in shape) * dtype.itemsize > MAX_NBYTES:
         raise TensorTooLargeError(
             f"tensor of shape {list(shape)} {header.dtype} is {nbytes} bytes; the server "
             f"accepts at most {limit}"
