@@ -76,9 +76,15 @@ def check_finite(image: np.ndarray, what: str = "image") -> None:
     """
     if image.dtype.kind != "f":
         return
+
     # the engine computes in float32, and normalisation subtracts the low percentile: any
     # |value| up to MAX_PIXEL keeps every difference finite in float32
-    bad = sum(int(np.count_nonzero(~(np.abs(b) <= MAX_PIXEL))) for b in c_order_blocks(image))
+    def count(block: np.ndarray) -> int:
+        if block.dtype.itemsize < 4:  # float16 cannot hold MAX_PIXEL: finite is enough
+            return int(np.count_nonzero(~np.isfinite(block)))
+        return int(np.count_nonzero(~(np.abs(block) <= MAX_PIXEL)))
+
+    bad = sum(count(b) for b in c_order_blocks(image))
     if bad:
         raise InvalidInputError(
             f"{what} has {bad} NaN, infinite or out-of-range pixel value(s) of {image.size} "
