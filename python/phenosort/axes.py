@@ -17,6 +17,7 @@ SUPPORTED_AXES = ("YX", "YXC", "CYX", "ZYX", "ZCYX", "CZYX", "ZYXC")
 _INTENSITY_KINDS = "uifb"
 _LABEL_KINDS = "ui"
 MAX_LABEL_ID = 2**32 - 1
+MAX_PIXEL = 1e38  # float pixels beyond it would overflow float32 arithmetic
 
 
 def normalize_axes(axes: str) -> str:
@@ -29,15 +30,18 @@ def spatial_axes(axes: str) -> str:
     return normalize_axes(axes).replace("C", "")
 
 
-def to_channel_first(image: np.ndarray, axes: str) -> np.ndarray:
+def to_channel_first(image: np.ndarray, axes: str, *, finite: bool = True) -> np.ndarray:
     """Return ``image`` as ``(C, Y, X)`` or ``(C, Z, Y, X)`` (a view when possible).
 
     Parameters
     ----------
     image : ndarray
-        Pixels of any integer, float or bool dtype.
+        Pixels of any integer, float or bool dtype; float pixels must be finite.
     axes : str
         One of :data:`SUPPORTED_AXES` (``S`` is accepted for ``C``).
+    finite : bool
+        Check that float pixels are finite (see :func:`check_finite`); False only where
+        the image was checked before.
     """
     image = np.asarray(image)
     ax = normalize_axes(axes)
@@ -55,10 +59,38 @@ def to_channel_first(image: np.ndarray, axes: str) -> np.ndarray:
         )
     if image.size == 0:
         raise InvalidInputError(f"image is empty (shape {image.shape})")
+    if finite:
+        check_finite(image)
     if "C" not in ax:
         return image[np.newaxis]
     target = "C" + ax.replace("C", "")
     return np.moveaxis(image, ax.index("C"), 0) if ax != target else image
+
+
+def check_finite(image: np.ndarray, what: str = "image") -> None:
+    """Refuse NaN, infinite and out-of-range (|x| > 1e38) float pixels, naming how many.
+
+    One NaN pixel makes the percentile range and every patch that touches it NaN, and the
+    network then answers NaN probabilities (every object in class 1): an error is the only
+    honest answer. Read in blocks, so a memory-mapped image is never copied whole.
+    """
+    if image.dtype.kind != "f":
+        return
+
+    # the engine computes in float32, and normalisation subtracts the low percentile: any
+    # |value| up to MAX_PIXEL keeps every difference finite in float32
+    def count(block: np.ndarray) -> int:
+        if block.dtype.itemsize < 4:  # float16 cannot hold MAX_PIXEL: finite is enough
+            return int(np.count_nonzero(~np.isfinite(block)))
+        return int(np.count_nonzero(~(np.abs(block) <= MAX_PIXEL)))
+
+    bad = sum(count(b) for b in c_order_blocks(image))
+    if bad:
+        raise InvalidInputError(
+            f"{what} has {bad} NaN, infinite or out-of-range pixel value(s) of {image.size} "
+            f"(float pixels must be finite and within +-{MAX_PIXEL:g}); replace them first "
+            "(e.g. numpy.nan_to_num)"
+        )
 
 
 def check_labels(labels: np.ndarray, spatial_shape: tuple[int, ...]) -> np.ndarray:

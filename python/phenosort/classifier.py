@@ -673,6 +673,7 @@ class ObjectClassifier:
                 if recorded
                 else Augmentation.from_config(config, clf.ndim)
             )
+            clf.version = int(meta.get("version", 1))  # inside: a malformed value is the file's
         except (KeyError, TypeError, ValueError, RuntimeError) as exc:
             raise ModelFileError(f"{path} is incompatible with this phenosort: {exc}") from None
         clf.net = net.eval()
@@ -682,7 +683,6 @@ class ObjectClassifier:
         clf.validation = meta.get("validation")
         clf.history = meta.get("history", [])
         clf.training_data = meta.get("training_data", [])
-        clf.version = int(meta.get("version", 1))
         clf.created = meta.get("created")
         return clf
 

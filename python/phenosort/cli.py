@@ -146,6 +146,26 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--tls-key", type=Path, metavar="PEM", help="TLS private key")
     p.add_argument("--max-message-mb", type=int, default=64, help="largest gRPC message (MiB)")
     p.add_argument("--workers", type=int, default=16, help="threads serving calls")
+    p.add_argument(
+        "--max-streams", type=int, default=4, help="upload streams per client connection (4)"
+    )
+    p.add_argument(
+        "--stream-idle-s",
+        type=float,
+        default=30.0,
+        help="cancel an upload that sends nothing for this long (30 s)",
+    )
+    p.add_argument(
+        "--cache-gb",
+        type=float,
+        default=20.0,
+        help="bound of the uploaded-tensor cache, least recently used first out (20; 0: none)",
+    )
+    p.add_argument(
+        "--weights-dir",
+        type=Path,
+        help="folder whose files clients may name as net_weights (default: none allowed)",
+    )
     p.add_argument("--log-level", default="INFO", help="DEBUG, INFO (default), WARNING")
     p.add_argument("--port-file", type=Path, help="write the port here once listening")
     return parser

@@ -525,6 +525,10 @@ def run_serve(args: Namespace) -> int:
         device=args.device,
         max_message_bytes=args.max_message_mb << 20,
         workers=args.workers,
+        max_streams=args.max_streams,
+        stream_idle_s=args.stream_idle_s,
+        cache_bytes=int(args.cache_gb * (1 << 30)) if args.cache_gb > 0 else None,
+        weights_dir=args.weights_dir,
         log_level=args.log_level,
         port_file=args.port_file,
     )

@@ -18,6 +18,7 @@ import numpy as np
 import torch
 
 from ..errors import InvalidInputError, ModelFileError
+from ..jsonutil import dumps
 
 FORMAT = "phenosort-model"
 FORMAT_VERSION = 1
@@ -52,7 +53,7 @@ def save_model_file(
     if path.parent and not path.parent.exists():
         path.parent.mkdir(parents=True, exist_ok=True)
     meta = {"format": FORMAT, "format_version": FORMAT_VERSION, **metadata}
-    meta_json = json.dumps(meta, sort_keys=True)
+    meta_json = dumps(meta, sort_keys=True)  # a NaN metric is stored as null
     tensors = {k: v.detach().cpu().contiguous() for k, v in state.items()}
     header = {_META_KEY: meta_json, _HASH_KEY: _digest(meta_json, tensors)}
     fd, tmp = tempfile.mkstemp(prefix=".phenosort-", suffix=".tmp", dir=path.parent)
@@ -92,11 +93,23 @@ def load_model_file(path: str | Path) -> tuple[dict[str, torch.Tensor], dict]:
         raise ModelFileError(
             f"{path} failed its checksum: the file was modified or damaged after it was saved"
         )
-    meta = json.loads(meta_json)
+    try:
+        meta = json.loads(meta_json)
+    except ValueError as exc:
+        raise ModelFileError(f"{path} has metadata that is not JSON: {exc}") from None
+    if not isinstance(meta, dict):
+        raise ModelFileError(
+            f"{path} has malformed metadata: a JSON {type(meta).__name__}, not an object"
+        )
     if meta.get("format") != FORMAT:
         raise ModelFileError(f"{path} is not a phenosort model (format {meta.get('format')!r})")
     version = meta.get("format_version")
-    if not isinstance(version, int) or version > FORMAT_VERSION:
+    if isinstance(version, bool) or not isinstance(version, int):
+        raise ModelFileError(
+            f"{path} has format_version {json.dumps(version)}, not an integer: the file is "
+            "damaged or was not written by phenosort"
+        )
+    if version > FORMAT_VERSION:
         raise ModelFileError(
             f"{path} has model format version {version}; this phenosort reads up to "
             f"{FORMAT_VERSION}: upgrade phenosort"

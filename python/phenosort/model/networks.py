@@ -140,8 +140,11 @@ def load_initial_weights(net: nn.Module, path: str | Path) -> int:
             state = load_file(str(path))
         else:
             state = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as exc:
-        raise InvalidInputError(f"cannot read weights file {path}: {exc}") from None
+    except Exception as exc:  # the reader's message may quote the file's bytes: not shown
+        raise InvalidInputError(
+            f"cannot read weights file {path.name}: not a safetensors file or a torch "
+            f"state_dict ({type(exc).__name__})"
+        ) from None
     if isinstance(state, dict) and isinstance(state.get("state_dict"), dict):
         state = state["state_dict"]
     if not isinstance(state, dict):

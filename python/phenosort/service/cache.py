@@ -10,11 +10,12 @@ Reading maps the file read-only; nothing is ever unpickled.
 from __future__ import annotations
 
 import json
+import logging
 import os
 import re
-import time
+import threading
 import uuid
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
 import numpy as np
@@ -23,8 +24,9 @@ from ..errors import InvalidInputError, NotFoundError
 from ..v1 import phenosort_pb2 as pb
 from .codec import assemble
 
+log = logging.getLogger("phenosort.service")
+
 _ID = re.compile(r"^sha256:([0-9a-f]{64})$")
-_STALE_SECONDS = 3600  # temporary uploads older than this are leftovers of a crash
 
 
 class TensorCache:
@@ -36,22 +38,34 @@ class TensorCache:
         The server's store folder (the ``tensors`` subfolder is created).
     max_bytes : int or None
         Largest accepted tensor; larger headers fail before any byte is written.
+    max_total_bytes : int or None
+        Bound of the whole cache: past it, the least recently used tensors are removed,
+        except those that ``pinned()`` names (a training set's images) and the newest.
+    pinned : callable, optional
+        Returns the ids that must stay (set by the model registry).
     """
 
-    def __init__(self, root: str | Path, max_bytes: int | None = None) -> None:
+    def __init__(
+        self,
+        root: str | Path,
+        max_bytes: int | None = None,
+        max_total_bytes: int | None = None,
+        pinned: Callable[[], set[str]] | None = None,
+    ) -> None:
         self.folder = Path(root) / "tensors"
         self.folder.mkdir(parents=True, exist_ok=True)
         self.max_bytes = max_bytes
-        self._remove_stale_uploads()
+        self.max_total_bytes = max_total_bytes
+        self.pinned = pinned or set
+        self._lock = threading.Lock()
+        self._remove_partial_files()
+        self._total = sum(_size(p) for p in self.folder.glob("*.npy"))
 
-    def _remove_stale_uploads(self) -> None:
-        now = time.time()
-        for tmp in self.folder.glob(".upload-*"):
-            try:
-                if now - tmp.stat().st_mtime > _STALE_SECONDS:
-                    tmp.unlink()
-            except OSError:  # another process removed it first
-                pass
+    def _remove_partial_files(self) -> None:
+        """Uploads and sidecars a killed server left half-written: one store has one server,
+        so at start-up every temporary file is a leftover, whatever its age."""
+        for tmp in [*self.folder.glob(".upload-*"), *self.folder.glob(".*.tmp")]:
+            tmp.unlink(missing_ok=True)
 
     def _paths(self, tensor_id: str, what: str = "tensor id") -> tuple[Path, Path]:
         if not tensor_id:
@@ -79,6 +93,7 @@ class TensorCache:
             raise NotFoundError(
                 f"{what} {tensor_id} is not on the server: upload it first (UploadTensor)"
             )
+        _touch(data)  # the modification time orders the least recently used
         axes = json.loads(meta.read_text()).get("axes", "") if meta.is_file() else ""
         array = np.load(data, mmap_mode="r", allow_pickle=False)
         return array, axes
@@ -101,14 +116,59 @@ class TensorCache:
             del array  # drop the read-only map of the file before renaming it
             data, meta = self._paths(tensor_id)
             if data.is_file():
+                _touch(data)
                 return tensor_id, True
             if not meta.is_file():
                 write_atomic(meta, json.dumps({"axes": axes}))
+            size = _size(tmp)
             os.replace(tmp, data)  # identical content: a concurrent twin is harmless
+            with self._lock:
+                self._total += size
+            self._evict(keep=data)
             return tensor_id, False
         finally:
             if tmp.exists():
                 tmp.unlink()
+
+    def _evict(self, keep: Path) -> None:
+        """Remove least recently used tensors until the cache fits its bound."""
+        limit = self.max_total_bytes
+        if limit is None or self._total <= limit:
+            return
+        with self._lock:  # one evictor at a time; the listing also corrects the total
+            files = []
+            for path in self.folder.glob("*.npy"):
+                try:
+                    stat = path.stat()
+                except OSError:  # removed meanwhile
+                    continue
+                files.append((stat.st_mtime, stat.st_size, path))
+            total = sum(size for _, size, _ in files)
+            pinned = {tid.removeprefix("sha256:") for tid in self.pinned()}
+            for _, size, path in sorted(files):
+                if total <= limit:
+                    break
+                if path == keep or path.stem in pinned:
+                    continue
+                path.unlink(missing_ok=True)  # an open memory map keeps its data
+                path.with_suffix(".json").unlink(missing_ok=True)
+                total -= size
+                log.info("tensor cache: evicted sha256:%s (%d bytes)", path.stem, size)
+            self._total = total
+
+
+def _size(path: Path) -> int:
+    try:
+        return path.stat().st_size
+    except OSError:
+        return 0
+
+
+def _touch(path: Path) -> None:
+    try:
+        os.utime(path)
+    except OSError:  # a read-only store: no eviction order, no harm
+        pass
 
 
 def write_atomic(path: Path, text: str) -> None:

@@ -8,6 +8,7 @@ and bytes computed on the way: the content id under which the server caches it.
 from __future__ import annotations
 
 import hashlib
+import math
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
@@ -30,6 +31,8 @@ DTYPES = (
     "float64",
 )
 DEFAULT_CHUNK_BYTES = 2 << 20  # 2 MiB: well under gRPC's 4 MiB default message limit
+MAX_NDIM = 32  # numpy's own limit is 64; no image has more than a handful of axes
+MAX_NBYTES = 1 << 62  # beyond any disk; keeps every size a numpy int64 can hold
 
 
 def _wire_array(array: np.ndarray) -> np.ndarray:
@@ -53,20 +56,29 @@ def check_header(header: pb.TensorHeader, max_bytes: int | None = None) -> tuple
             f"tensor dtype {header.dtype!r} is not supported; use one of {', '.join(DTYPES)}"
         )
     shape = tuple(int(s) for s in header.shape)
-    if not shape or any(s < 0 for s in shape):
-        raise InvalidInputError(f"tensor shape {list(shape)} must be non-empty and >= 0")
+    if not shape or len(shape) > MAX_NDIM or any(s < 0 for s in shape):
+        raise InvalidInputError(
+            f"tensor shape {list(shape)} must have 1 to {MAX_NDIM} sizes, each >= 0"
+        )
     dtype = np.dtype(header.dtype).newbyteorder("<")
-    nbytes = int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
-    if max_bytes is not None and nbytes > max_bytes:
+    nbytes = math.prod(shape) * dtype.itemsize  # exact: Python ints never overflow
+    limit = MAX_NBYTES if max_bytes is None else min(max_bytes, MAX_NBYTES)
+    # numpy refuses a shape whose nonzero sizes overflow even when another size is 0
+    if nbytes > limit or math.prod(max(s, 1) for s in shape) * dtype.itemsize > MAX_NBYTES:
         raise TensorTooLargeError(
             f"tensor of shape {list(shape)} {header.dtype} is {nbytes} bytes; the server "
-            f"accepts at most {max_bytes}"
+            f"accepts at most {limit}"
         )
     return dtype, shape
 
 
 class TensorTooLargeError(InvalidInputError):
     """A tensor exceeds the server's size limit (maps to RESOURCE_EXHAUSTED)."""
+
+
+class StreamEndedEarly(InvalidInputError):
+    """A chunk stream ended before its data was complete: a client bug, or a cancel whose
+    end of stream reached the server before the cancel itself."""
 
 
 def content_id(header: pb.TensorHeader, data_hash: hashlib._Hash) -> str:
@@ -83,7 +95,7 @@ def to_tensor(array: np.ndarray, axes: str = "") -> pb.Tensor:
 
 def from_tensor(tensor: pb.Tensor) -> np.ndarray:
     dtype, shape = check_header(pb.TensorHeader(dtype=tensor.dtype, shape=tensor.shape))
-    expected = int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
+    expected = math.prod(shape) * dtype.itemsize
     if len(tensor.data) != expected:
         raise InvalidInputError(
             f"tensor data has {len(tensor.data)} bytes; shape {list(shape)} {tensor.dtype} "
@@ -137,7 +149,7 @@ class TensorAssembler:
             del created
             self._file = open(path, "r+b")  # closed by finish() or close()
             self._file.seek(offset)
-        self._nbytes = int(np.prod(self.shape, dtype=np.int64)) * self.dtype.itemsize
+        self._nbytes = math.prod(self.shape) * self.dtype.itemsize
         self._filled = 0
         self._hash = hashlib.sha256()
 
@@ -169,7 +181,7 @@ class TensorAssembler:
     def finish(self) -> tuple[np.ndarray, str]:
         """The array (native byte order view) and its content id; errors if incomplete."""
         if self._filled != self.nbytes:
-            raise InvalidInputError(
+            raise StreamEndedEarly(
                 f"tensor data ended after {self._filled} of {self.nbytes} bytes "
                 f"(shape {list(self.shape)} {self.header.dtype})"
             )
@@ -193,7 +205,7 @@ def assemble(chunks: Iterable[pb.TensorChunk], **kwargs) -> tuple[np.ndarray, st
                 raise InvalidInputError("only the first tensor chunk may carry a header")
             assembler.add(chunk.data)
         if assembler is None:
-            raise InvalidInputError("the tensor stream was empty: send a header chunk")
+            raise StreamEndedEarly("the tensor stream was empty: send a header chunk")
         array, cid = assembler.finish()
     finally:
         if assembler is not None:

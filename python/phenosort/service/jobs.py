@@ -8,7 +8,6 @@ the jobs themselves.
 
 from __future__ import annotations
 
-import json
 import logging
 import threading
 import uuid
@@ -16,6 +15,7 @@ from collections.abc import Callable, Iterator
 
 from ..classifier import ObjectClassifier
 from ..errors import Cancelled, InvalidInputError, NotFoundError, PhenosortError, PreconditionError
+from ..jsonutil import dumps
 from ..model.config import ModelConfig
 from ..model.symmetry import describe
 from ..v1 import phenosort_pb2 as pb
@@ -120,8 +120,16 @@ class JobManager:
         return next((j for j in self._jobs.values() if j.model == model and not j.done), None)
 
     def start(self, model: str, settings: dict, continue_training: bool = False) -> Job:
-        """Validate and queue a training run of ``model`` with per-run ``settings``."""
+        """Validate and queue a training run of ``model`` with per-run ``settings``.
+
+        Everything that can fail is checked before the job is registered: a refused request
+        never leaves a queued job behind that would lock the model.
+        """
         spec = self.registry.spec(model)
+        weights = self.registry.weights
+        # settings stored with the model (or imported) are checked like the request's
+        config = ModelConfig.from_dict(weights.resolve({**spec["settings"], **settings}))
+        settings = weights.resolve(settings)
         summary = self.registry.summary(model)
         if summary.n_images == 0:
             raise PreconditionError(
@@ -141,7 +149,14 @@ class JobManager:
                     f"continue_training keeps the network, patches and normalisation of the "
                     f"latest version; these settings cannot change: {', '.join(fixed)}"
                 )
-        config = ModelConfig.from_dict({**spec["settings"], **settings})
+        job = Job(model)
+        job.publish(n_epochs=config.train_epochs)  # before registering: may not fail after
+        job.thread = threading.Thread(
+            target=self._run,
+            args=(job, spec["class_names"], settings, config, continue_training),
+            name=f"phenosort-train-{model}",
+            daemon=True,
+        )
         with self._lock:
             if self._closing:
                 raise PreconditionError("the server is shutting down")
@@ -150,17 +165,13 @@ class JobManager:
                 raise PreconditionError(
                     f"model {model!r} is training already (job {running.id}); watch or cancel it"
                 )
-            job = Job(model)
             self._jobs[job.id] = job
             self._forget_old()
-        job.publish(n_epochs=config.train_epochs)
-        job.thread = threading.Thread(
-            target=self._run,
-            args=(job, spec["class_names"], settings, config, continue_training),
-            name=f"phenosort-train-{model}",
-            daemon=True,
-        )
-        job.thread.start()
+        try:
+            job.thread.start()
+        except Exception:  # no thread (out of resources): the job must not stay queued
+            job.publish(pb.JOB_STATE_FAILED, message="the server could not start the job")
+            raise
         return job
 
     def _forget_old(self) -> None:
@@ -244,7 +255,7 @@ class JobManager:
             version=version,
             epoch=last,
             n_epochs=total,
-            metrics_json=json.dumps(metrics),
+            metrics_json=dumps(metrics),  # a NaN loss is null: JSON.parse must work
             decisions=describe(clf.symmetry),
             warning=assessment.get("warning", ""),
             better_than_chance=bool(assessment.get("better_than_chance", False)),

@@ -22,27 +22,15 @@ import numpy as np
 from ..axes import check_labels, check_voxel_size, to_channel_first
 from ..classifier import ObjectClassifier, Sample, class_index_of
 from ..errors import AlreadyExistsError, InvalidInputError, ModelNotFoundError, PreconditionError
+from ..jsonutil import dumps
 from ..model.config import ModelConfig
 from ..objects.table import object_table
 from ..store import ModelStore
 from ..v1 import phenosort_pb2 as pb
 from .cache import TensorCache, write_atomic
+from .guards import WeightsPolicy, check_label, parse_settings
 
 _MODEL_FILE, _TRAINING_FILE = "model.json", "training.json"
-
-
-def parse_settings(text: str, what: str = "settings_json") -> dict:
-    """A settings JSON object validated by :class:`ModelConfig` (unknown keys fail)."""
-    if not text.strip():
-        return {}
-    try:
-        settings = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise InvalidInputError(f"{what} is not valid JSON: {exc}") from None
-    if not isinstance(settings, dict):
-        raise InvalidInputError(f"{what} must be a JSON object, got {type(settings).__name__}")
-    ModelConfig.from_dict(settings)  # raises naming unknown keys and bad values
-    return settings
 
 
 class ModelRegistry:
@@ -56,17 +44,49 @@ class ModelRegistry:
         Where the training set's tensors are.
     device : str
         Device for loaded and trained classifiers (``auto`` keeps the model's own setting).
+    weights_dir : path, optional
+        The only folder whose files clients may name as ``net_weights`` (default: none).
     """
 
-    def __init__(self, root: str | Path, cache: TensorCache, device: str = "auto") -> None:
+    def __init__(
+        self,
+        root: str | Path,
+        cache: TensorCache,
+        device: str = "auto",
+        weights_dir: str | Path | None = None,
+    ) -> None:
         self.store = ModelStore(Path(root) / "models")
         self.store.root.mkdir(parents=True, exist_ok=True)
         self.cache = cache
         self.device = device
+        self.weights = WeightsPolicy(weights_dir)
         self._lock = threading.RLock()  # guards creation, deletion and training-set writes
         self._metadata: dict[tuple[str, int], dict] = {}
         self._loaded: OrderedDict[tuple[str, int], ObjectClassifier] = OrderedDict()
         self.max_loaded = 4
+        self._remove_partial_files()
+        cache.pinned = self.pinned_tensors
+
+    def _remove_partial_files(self) -> None:
+        """What a killed server left half-done: version files being written
+        (``.phenosort-*.tmp``), JSON being replaced, imports, deleted models. One store has
+        one server, so at start-up none of them belongs to a running operation."""
+        root = self.store.root
+        for trash in root.glob(".deleted-*"):
+            shutil.rmtree(trash, ignore_errors=True)
+        for tmp in [*root.glob(".import-*"), *root.glob("*/.*.tmp")]:
+            tmp.unlink(missing_ok=True)
+
+    def pinned_tensors(self) -> set[str]:
+        """Tensor ids of every training set: the cache must never evict them."""
+        ids = set()
+        for path in self.store.root.glob(f"*/{_TRAINING_FILE}"):
+            try:
+                entries = json.loads(path.read_text())
+            except (OSError, ValueError):
+                continue
+            ids.update(e[k] for e in entries for k in ("image_id", "labels_id"))
+        return ids
 
     # ------------------------------------------------------------------ models
     def _folder(self, name: str) -> Path:
@@ -91,6 +111,7 @@ class ModelRegistry:
     def create(self, name: str, class_names: Sequence[str], settings_json: str = "") -> None:
         """Create an untrained model; :class:`AlreadyExistsError` if ``name`` is taken."""
         settings = parse_settings(settings_json)
+        self.weights.resolve(settings)  # refuses a net_weights outside the allowed folder
         ObjectClassifier(list(class_names), ModelConfig.from_dict(settings))  # checks names
         with self._lock:
             folder = self._folder(name)
@@ -179,7 +200,9 @@ class ModelRegistry:
                 raise AlreadyExistsError(f"a model named {name!r} exists already")
             folder.mkdir(parents=True, exist_ok=True)
             path.replace(folder / "v0001.phenosort")
-            spec = {"class_names": classifier.class_names, "settings": classifier.config.to_dict()}
+            # the weights are in the file; a path from the exporting machine means nothing here
+            settings = {**classifier.config.to_dict(), "net_weights": None}
+            spec = {"class_names": classifier.class_names, "settings": settings}
             write_atomic(folder / _MODEL_FILE, json.dumps(spec, indent=1))
 
     # ------------------------------------------------------------------ training set
@@ -245,7 +268,7 @@ class ModelRegistry:
         """Images of one training set share dimensionality and channel count."""
         for entry in entries[:1]:
             pixels, axes = self.cache.get(entry["image_id"], "image_id")
-            first = to_channel_first(pixels, axes or _default_axes(pixels))
+            first = to_channel_first(pixels, axes or _default_axes(pixels), finite=False)
             if (first.shape[0], first.ndim - 1) != (channels, ndim):
                 raise InvalidInputError(
                     f"this image is {ndim}D with {channels} channel(s) but the training set "
@@ -256,8 +279,7 @@ class ModelRegistry:
     def _resolve_annotations(annotations, class_names: list[str]) -> dict[int, int]:
         resolved: dict[int, int] = {}
         for a in annotations:
-            if a.label == 0:
-                raise InvalidInputError("label 0 is the background and cannot be annotated")
+            check_label(a.label, "annotation label")  # 0 is background; uint64 may overflow
             k = class_index_of(a.class_name or a.class_index, class_names, f" for label {a.label}")
             if a.class_name and a.class_index and a.class_index != k:
                 raise InvalidInputError(
@@ -288,14 +310,14 @@ class ModelRegistry:
         versions = self.versions(name)
         meta = ""
         if versions:
-            meta = json.dumps(self.metadata(name, self.resolve_version(name, version)))
+            meta = dumps(self.metadata(name, self.resolve_version(name, version)))
         elif version:
             raise ModelNotFoundError(f"model {name!r} has no version {version}: it is untrained")
         return pb.ModelInfo(
             name=name,
             class_names=spec["class_names"],
             versions=versions,
-            settings_json=json.dumps(spec["settings"], sort_keys=True),
+            settings_json=dumps(spec["settings"], sort_keys=True),
             metadata_json=meta,
             training_set=self.summary(name),
         )

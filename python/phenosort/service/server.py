@@ -27,6 +27,7 @@ from ..v1 import phenosort_pb2 as pb
 from ..v1 import phenosort_pb2_grpc as pb_grpc
 from .cache import TensorCache
 from .jobs import JobManager
+from .limits import CallLimits
 from .registry import ModelRegistry
 from .servicer import PhenosortServicer
 
@@ -56,14 +57,18 @@ def is_loopback(host: str) -> bool:
 
 
 class TokenInterceptor(grpc.ServerInterceptor):
-    """Requires ``authorization: Bearer <token>`` metadata; health checks are exempt."""
+    """Requires ``authorization: Bearer <token>`` metadata.
+
+    Health checks are exempt, and so is reflection: it only describes the public API, and
+    a tool such as grpcurl needs it to health-check a server it has no proto for.
+    """
 
     def __init__(self, token: str) -> None:
         self._expected = f"Bearer {token}".encode()
 
     def intercept_service(self, continuation, handler_call_details):
         method = handler_call_details.method
-        if method.startswith(_HEALTH_PREFIX):
+        if method.startswith((_HEALTH_PREFIX, _REFLECTION_PREFIX)):
             return continuation(handler_call_details)
         given = dict(handler_call_details.invocation_metadata or ()).get("authorization", "")
         if hmac.compare_digest(str(given).encode(), self._expected):
@@ -110,6 +115,7 @@ class RunningServer:
     store: Path | None = None  # the store folder in use
     jobs: JobManager | None = field(default=None, repr=False)
     health: health.HealthServicer | None = field(default=None, repr=False)
+    limits: CallLimits | None = field(default=None, repr=False)
 
     def stop(self, grace: float | None = 5.0) -> None:
         """Stop serving: running jobs are cancelled and waited for (no half-written
@@ -119,6 +125,8 @@ class RunningServer:
         if self.jobs is not None:
             self.jobs.shutdown(timeout=None if grace is None else max(grace, 30.0))
         self.server.stop(grace).wait()
+        if self.limits is not None:
+            self.limits.close()
 
 
 def create_server(
@@ -133,6 +141,10 @@ def create_server(
     max_message_bytes: int = 64 << 20,
     max_tensor_bytes: int = 32 << 30,
     workers: int = 16,
+    max_streams: int = 4,
+    stream_idle_s: float = 30.0,
+    cache_bytes: int | None = 20 << 30,
+    weights_dir: str | Path | None = None,
 ) -> RunningServer:
     """Create and start a phenosort server.
 
@@ -152,7 +164,18 @@ def create_server(
     max_message_bytes, max_tensor_bytes : int
         Largest gRPC message, and largest uploaded tensor or model file.
     workers : int
-        Threads serving calls (a watched training holds one while watched).
+        Threads serving calls (a watched training holds one while watched). All but a
+        reserve (an eighth, at least 2) may be busy at once; the reserve keeps health
+        checks answering, and calls past the limit get RESOURCE_EXHAUSTED at once.
+    max_streams, stream_idle_s : int, float
+        Upload streams one connection may have open at once, and seconds an upload may
+        go without a message before it is cancelled (a stalled client frees its thread).
+    cache_bytes : int or None
+        Bound of the uploaded-tensor cache; least recently used tensors that no training
+        set holds are removed past it (None: no bound).
+    weights_dir : path, optional
+        Folder whose files clients may name as ``net_weights``; None (default) refuses
+        every client-supplied ``net_weights``.
 
     Returns
     -------
@@ -168,10 +191,17 @@ def create_server(
         raise InvalidInputError("TLS needs both a certificate (tls_cert) and a key (tls_key)")
     if device not in ("auto", "cpu", "cuda", "mps"):
         raise InvalidInputError(f"device {device!r} is not auto, cpu, cuda or mps")
+    if workers < 4 or max_streams < 1 or not stream_idle_s > 0:
+        raise InvalidInputError(
+            f"workers must be >= 4, max_streams >= 1 and stream_idle_s > 0; got {workers}, "
+            f"{max_streams}, {stream_idle_s}"
+        )
+    if weights_dir is not None and not Path(weights_dir).is_dir():
+        raise InvalidInputError(f"weights_dir {weights_dir} is not a folder")
     root = Path(store) if store is not None else default_server_root()
     root.mkdir(parents=True, exist_ok=True)
-    cache = TensorCache(root, max_bytes=max_tensor_bytes)
-    registry = ModelRegistry(root, cache, device=device)
+    cache = TensorCache(root, max_bytes=max_tensor_bytes, max_total_bytes=cache_bytes)
+    registry = ModelRegistry(root, cache, device=device, weights_dir=weights_dir)
     jobs = JobManager(registry)
     servicer = PhenosortServicer(
         cache, registry, jobs, store=root, device=device, max_message_bytes=max_message_bytes
@@ -181,9 +211,10 @@ def create_server(
         ("grpc.max_receive_message_length", max_message_bytes),
         ("grpc.so_reuseport", 0),  # a port in use must fail, not be shared
     ]
+    limits = CallLimits(workers - max(2, workers // 8), max_streams, stream_idle_s)
     server = grpc.server(
         futures.ThreadPoolExecutor(max_workers=workers, thread_name_prefix="phenosort-rpc"),
-        interceptors=[TokenInterceptor(token)] if token else [],
+        interceptors=[TokenInterceptor(token), limits] if token else [limits],
         options=options,
     )
     pb_grpc.add_ObjectClassifierServicer_to_server(servicer, server)
@@ -204,14 +235,16 @@ def create_server(
         else:
             bound = server.add_insecure_port(bind)
     except (RuntimeError, OSError) as exc:
+        limits.close()
         raise InvalidInputError(f"cannot listen on {bind}: {exc}") from None
     if not bound:
+        limits.close()
         raise InvalidInputError(f"cannot listen on {bind}: the address is in use or invalid")
     server.start()
     local = "127.0.0.1" if not is_loopback(host) or host == "localhost" else host
     address = f"[{local}]:{bound}" if ":" in local else f"{local}:{bound}"
     log.info("serving %s on %s (store %s, TLS %s)", SERVICE_NAME, bind, root, bool(tls_cert))
-    return RunningServer(server, bound, address, root, jobs, health_servicer)
+    return RunningServer(server, bound, address, root, jobs, health_servicer, limits)
 
 
 def serve(

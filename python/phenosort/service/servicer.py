@@ -1,23 +1,17 @@
 """The ``phenosort.v1.ObjectClassifier`` RPCs: decode, call the engine, encode.
 
 Handlers hold no training or model logic (see :mod:`.registry` and :mod:`.jobs`). The
-:func:`_rpc` decorator turns exceptions into status codes with the user-facing message, and
-logs one line per call (method, status, bytes in and out, duration).
+:func:`.calls.rpc` decorator turns exceptions into status codes with the user-facing
+message, and logs one line per call (method, status, bytes in and out, duration).
 """
 
 from __future__ import annotations
 
 import copy
-import functools
-import inspect
-import logging
-import threading
-import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
-import grpc
 import numpy as np
 
 from .. import __version__
@@ -25,7 +19,6 @@ from ..axes import spatial_axes
 from ..classifier import ObjectClassifier
 from ..errors import (
     AlreadyExistsError,
-    Cancelled,
     InvalidInputError,
     ModelFileError,
     ModelNotFoundError,
@@ -36,120 +29,13 @@ from ..model.config import NETWORKS
 from ..v1 import phenosort_pb2 as pb
 from ..v1 import phenosort_pb2_grpc as pb_grpc
 from .cache import TensorCache
+from .calls import cancel_event, remaining, rpc
 from .codec import DEFAULT_CHUNK_BYTES, TensorTooLargeError, iter_chunks, to_tensor
+from .guards import check_label, check_labels, parse_settings
 from .jobs import JobManager
-from .registry import ModelRegistry, parse_settings
-
-log = logging.getLogger("phenosort.service")
+from .registry import ModelRegistry
 
 OBJECT_BATCH = 1024  # objects per ObjectBatch message (~50 KB with a few classes)
-
-_CODES = (  # first match wins: TensorTooLargeError is an InvalidInputError
-    (TensorTooLargeError, grpc.StatusCode.RESOURCE_EXHAUSTED),
-    (NotFoundError, grpc.StatusCode.NOT_FOUND),
-    (ModelNotFoundError, grpc.StatusCode.NOT_FOUND),
-    (AlreadyExistsError, grpc.StatusCode.ALREADY_EXISTS),
-    (PreconditionError, grpc.StatusCode.FAILED_PRECONDITION),
-    (InvalidInputError, grpc.StatusCode.INVALID_ARGUMENT),
-    (Cancelled, grpc.StatusCode.CANCELLED),
-    (ModelFileError, grpc.StatusCode.DATA_LOSS),
-)
-
-
-def status_of(exc: BaseException) -> tuple[grpc.StatusCode, str]:
-    """Status code and message for an exception; unexpected ones get a logged error id."""
-    for kind, code in _CODES:
-        if isinstance(exc, kind):
-            return code, str(exc)
-    error_id = uuid.uuid4().hex[:12]
-    log.error("internal error %s", error_id, exc_info=exc)
-    return grpc.StatusCode.INTERNAL, f"internal server error (error id {error_id}, see the log)"
-
-
-class _Call:
-    """Bookkeeping of one RPC for its log line."""
-
-    def __init__(self, method: str, context: grpc.ServicerContext) -> None:
-        self.method, self.context = method, context
-        self.start = time.perf_counter()
-        self.bytes_in = self.bytes_out = 0
-        self.code = grpc.StatusCode.OK
-
-    def count_in(self, request):
-        if hasattr(request, "ByteSize"):
-            self.bytes_in = request.ByteSize()
-            return request
-        return self._counted(request)
-
-    def _counted(self, requests):
-        for message in requests:
-            self.bytes_in += message.ByteSize()
-            yield message
-
-    def sent(self, reply):
-        self.bytes_out += reply.ByteSize()
-        return reply
-
-    def fail(self, exc: Exception):
-        if not self.context.is_active():  # client gone or deadline passed: nothing to send
-            self.code = grpc.StatusCode.CANCELLED
-            log.debug("%s ended after the client left", self.method, exc_info=exc)
-            return
-        self.code, message = status_of(exc)
-        log.debug("%s failed", self.method, exc_info=exc)
-        self.context.abort(self.code, message)
-
-    def log(self) -> None:
-        ms = (time.perf_counter() - self.start) * 1e3
-        log.info(
-            "%s %s in=%dB out=%dB %.1fms",
-            self.method,
-            self.code.name,
-            self.bytes_in,
-            self.bytes_out,
-            ms,
-        )
-
-
-def _rpc(method):
-    """Map exceptions to status codes and log the call; works for streaming replies too."""
-    name = method.__name__
-    if inspect.isgeneratorfunction(method):
-
-        @functools.wraps(method)
-        def streaming(self, request, context):
-            call = _Call(name, context)
-            try:
-                for reply in method(self, call.count_in(request), context):
-                    yield call.sent(reply)
-            except GeneratorExit:  # the client stopped reading (cancel or disconnect)
-                call.code = grpc.StatusCode.CANCELLED
-                raise
-            except Exception as exc:
-                call.fail(exc)
-            finally:
-                call.log()
-
-        return streaming
-
-    @functools.wraps(method)
-    def unary(self, request, context):
-        call = _Call(name, context)
-        try:
-            return call.sent(method(self, call.count_in(request), context))
-        except Exception as exc:
-            call.fail(exc)
-        finally:
-            call.log()
-
-    return unary
-
-
-def _cancel_event(context: grpc.ServicerContext) -> threading.Event:
-    """An event set when the RPC ends early (client cancel, deadline): stops engine loops."""
-    event = threading.Event()
-    context.add_callback(event.set)
-    return event
 
 
 class PhenosortServicer(pb_grpc.ObjectClassifierServicer):
@@ -178,7 +64,7 @@ class PhenosortServicer(pb_grpc.ObjectClassifierServicer):
         return pixels, labels, axes, (tuple(image.voxel_size) or None)
 
     # ------------------------------------------------------------------ server, tensors
-    @_rpc
+    @rpc
     def GetServerInfo(self, request, context):
         import torch
 
@@ -195,22 +81,22 @@ class PhenosortServicer(pb_grpc.ObjectClassifierServicer):
             store=str(self.store),
         )
 
-    @_rpc
+    @rpc
     def UploadTensor(self, request_iterator, context):
         tensor_id, cached = self.cache.upload(request_iterator)
         return pb.TensorRef(id=tensor_id, cached=cached)
 
-    @_rpc
+    @rpc
     def HasTensor(self, request, context):
         return pb.HasTensorResponse(present=self.cache.has(request.id))
 
     # ------------------------------------------------------------------ models
-    @_rpc
+    @rpc
     def CreateModel(self, request, context):
         self.registry.create(request.name, list(request.class_names), request.settings_json)
         return self.registry.model_info(request.name)
 
-    @_rpc
+    @rpc
     def ListModels(self, request, context):
         models = []
         for name in self.registry.names():
@@ -220,11 +106,11 @@ class PhenosortServicer(pb_grpc.ObjectClassifierServicer):
                 continue
         return pb.ListModelsResponse(models=models)
 
-    @_rpc
+    @rpc
     def GetModel(self, request, context):
         return self.registry.model_info(request.name, request.version)
 
-    @_rpc
+    @rpc
     def DeleteModel(self, request, context):
         job = self.jobs.active(request.name)
         if job is not None:
@@ -235,7 +121,7 @@ class PhenosortServicer(pb_grpc.ObjectClassifierServicer):
         return pb.DeleteModelResponse()
 
     # ------------------------------------------------------------------ training
-    @_rpc
+    @rpc
     def AddTrainingData(self, request, context):
         if not request.HasField("image"):
             raise InvalidInputError("image is missing: give image_id and labels_id")
@@ -243,25 +129,25 @@ class PhenosortServicer(pb_grpc.ObjectClassifierServicer):
             request.model, request.image, request.annotations, request.replace
         )
 
-    @_rpc
+    @rpc
     def StartTraining(self, request, context):
         settings = parse_settings(request.settings_json)
         job = self.jobs.start(request.model, settings, request.continue_training)
         return job.snapshot()
 
-    @_rpc
+    @rpc
     def WatchTraining(self, request, context):
         yield from self.jobs.get(request.job_id).watch(context.is_active)
 
-    @_rpc
+    @rpc
     def CancelTraining(self, request, context):
         job = self.jobs.cancel(request.job_id)
         with job.condition:  # usually ends within one batch: answer with the final state
-            job.condition.wait_for(lambda: job.done, timeout=min(5.0, _remaining(context)))
+            job.condition.wait_for(lambda: job.done, timeout=min(5.0, remaining(context)))
             return job.snapshot()
 
     # ------------------------------------------------------------------ prediction
-    @_rpc
+    @rpc
     def Predict(self, request, context):
         clf, _ = self.registry.classifier(request.model, request.version)
         pixels, labels, axes, voxel_size = self._input(request.image)
@@ -270,8 +156,8 @@ class PhenosortServicer(pb_grpc.ObjectClassifierServicer):
             labels,
             axes=axes,
             voxel_size=voxel_size,
-            label_ids=list(request.label_ids) or None,
-            cancel=_cancel_event(context),
+            label_ids=check_labels(request.label_ids, "label_ids") or None,
+            cancel=cancel_event(context),
         )
         yield from _object_batches(pred)
         spatial = spatial_axes(axes)
@@ -292,14 +178,17 @@ class PhenosortServicer(pb_grpc.ObjectClassifierServicer):
                     yield pb.PredictResponse(output=chunk)
                 del mask
 
-    @_rpc
+    @rpc
     def Suggest(self, request, context):
         clf, _ = self.registry.classifier(request.model, request.version)
         pixels, labels, axes, voxel_size = self._input(request.image)
         pred = clf.predict(
-            pixels, labels, axes=axes, voxel_size=voxel_size, cancel=_cancel_event(context)
+            pixels, labels, axes=axes, voxel_size=voxel_size, cancel=cancel_event(context)
         )
-        exclude = np.asarray(request.exclude, np.int64) if request.exclude else None
+        exclude = check_labels(request.exclude, "exclude")
+        exclude = np.asarray(exclude, np.int64) if exclude else None
+        if request.n < 0:
+            raise InvalidInputError(f"n must be >= 0 (0: 10 suggestions), got {request.n}")
         picked = pred.suggest(request.n or 10, exclude)
         rows = np.searchsorted(pred.label_id, picked)
         return pb.SuggestResponse(
@@ -313,7 +202,7 @@ class PhenosortServicer(pb_grpc.ObjectClassifierServicer):
             ]
         )
 
-    @_rpc
+    @rpc
     def Explain(self, request, context):
         shared, _ = self.registry.classifier(request.model, request.version)
         # Grad-CAM hooks the network: explain on a private copy so that concurrent
@@ -324,7 +213,7 @@ class PhenosortServicer(pb_grpc.ObjectClassifierServicer):
         exp = clf.explain(
             pixels,
             labels,
-            int(request.label),
+            check_label(request.label, "label"),
             axes=axes,
             voxel_size=voxel_size,
             class_index=request.class_index or None,
@@ -338,7 +227,7 @@ class PhenosortServicer(pb_grpc.ObjectClassifierServicer):
         )
 
     # ------------------------------------------------------------------ model files
-    @_rpc
+    @rpc
     def ExportModel(self, request, context):
         version = self.registry.resolve_version(request.name, request.version)
         path = self.registry.store.path(request.name, version)
@@ -351,7 +240,7 @@ class PhenosortServicer(pb_grpc.ObjectClassifierServicer):
                 yield pb.FileChunk(name=request.name if first else "", data=data)
                 first = False
 
-    @_rpc
+    @rpc
     def ImportModel(self, request_iterator, context):
         folder = self.registry.store.root
         tmp = folder / f".import-{uuid.uuid4().hex}.phenosort"
@@ -385,11 +274,6 @@ class PhenosortServicer(pb_grpc.ObjectClassifierServicer):
             raise InvalidInputError("the first chunk must name the model to import as")
         if self.registry.exists(name):
             raise AlreadyExistsError(f"a model named {name!r} exists already; choose a new name")
-
-
-def _remaining(context: grpc.ServicerContext) -> float:
-    remaining = context.time_remaining()
-    return 1e9 if remaining is None else max(0.0, remaining)
 
 
 def _object_batches(pred) -> Iterator[pb.PredictResponse]:

@@ -1,0 +1,88 @@
+"""Checks of client-supplied values that the engine alone cannot make safe on a server.
+
+- Settings JSON: strict JSON (no ``NaN``/``Infinity`` literals), typed by
+  :func:`~phenosort.model.config.typed_settings`, before anything is registered.
+- Label IDs: proto ``uint64`` fields hold up to 2^64-1; a mask holds at most 2^32-1.
+- ``net_weights``: a path the server would open. Clients may name only files inside the
+  folder the operator allows (``phenosort serve --weights-dir``; none by default), and
+  messages never say whether a path outside it exists.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterable
+from pathlib import Path
+
+from ..axes import MAX_LABEL_ID
+from ..errors import InvalidInputError
+from ..model.config import ModelConfig, typed_settings
+
+
+def parse_settings(text: str, what: str = "settings_json") -> dict:
+    """A settings JSON object, typed and validated by :class:`ModelConfig` (unknown keys,
+    wrong types and bad ranges fail naming the key)."""
+    if not text.strip():
+        return {}
+    try:
+        settings = json.loads(text, parse_constant=_no_constant)
+    except (ValueError, RecursionError) as exc:
+        raise InvalidInputError(f"{what} is not valid JSON: {exc}") from None
+    if not isinstance(settings, dict):
+        raise InvalidInputError(f"{what} must be a JSON object, got {type(settings).__name__}")
+    settings = typed_settings(settings)
+    ModelConfig.from_dict(settings)  # range checks, naming each bad key
+    return settings
+
+
+def _no_constant(name: str):
+    raise ValueError(f"{name} is not a JSON number")
+
+
+def check_label(value: int, what: str = "label") -> int:
+    """A label ID a mask can hold (1 .. 2^32-1); ``value`` comes from a uint64 field."""
+    if not 0 < int(value) <= MAX_LABEL_ID:
+        raise InvalidInputError(
+            f"{what} {value} is not an object ID: IDs are 1..{MAX_LABEL_ID} (0 is background)"
+        )
+    return int(value)
+
+
+def check_labels(values: Iterable[int], what: str) -> list[int]:
+    """:func:`check_label` for each value of a repeated field."""
+    return [check_label(v, what) for v in values]
+
+
+class WeightsPolicy:
+    """Which ``net_weights`` paths clients may use.
+
+    Parameters
+    ----------
+    folder : path or None
+        The folder of allowed weights files; None (default) allows none.
+    """
+
+    def __init__(self, folder: str | Path | None = None) -> None:
+        self.folder = Path(os.path.realpath(folder)) if folder else None
+
+    def resolve(self, settings: dict) -> dict:
+        """``settings`` with ``net_weights`` as an absolute path inside the folder.
+
+        Raises the same message whether or not a refused path exists; the file's content is
+        read only by training, whose errors never quote it.
+        """
+        value = settings.get("net_weights")
+        if value is None:
+            return settings
+        if self.folder is None:
+            raise InvalidInputError(
+                "net_weights is not accepted from clients: this server allows no weights "
+                "folder (its operator can allow one with phenosort serve --weights-dir)"
+            )
+        path = Path(os.path.realpath(self.folder / value))  # symlinks and '..' resolved
+        if not path.is_relative_to(self.folder) or path == self.folder:
+            raise InvalidInputError(
+                f"net_weights {value!r} is not a file name inside the server's weights folder"
+            )
+        return {**settings, "net_weights": str(path)}
