@@ -9,8 +9,8 @@ import torch
 
 from phenosort.model.augment import Augmentation, augment, center_crop, source_shape
 
-ALL = Augmentation(True, True, 20.0, 0.15, 0.2, 0.3, 0.05)
-NONE = Augmentation(False, False, 0.0, 0.0, 0.0, 0.0, 0.0)
+ALL = Augmentation("zyx", True, 20.0, 0.15, 0.2, 0.3, 0.05)
+NONE = Augmentation("", False, 0.0, 0.0, 0.0, 0.0, 0.0)
 
 
 def _batch(shape=(24, 24), n=16, channels=2, seed=0):
@@ -36,7 +36,7 @@ def test_mask_stays_binary_and_output_has_network_shape(shape):
 
 
 def test_intensity_and_noise_leave_the_mask_channel_alone():
-    aug = Augmentation(False, False, 0.0, 0.0, 0.3, 0.3, 0.1)
+    aug = Augmentation("", False, 0.0, 0.0, 0.3, 0.3, 0.1)
     x = _batch()
     out = augment(x, (24, 24), aug, torch.Generator().manual_seed(2))
     assert torch.equal(out[:, -1], x[:, -1])
@@ -44,7 +44,7 @@ def test_intensity_and_noise_leave_the_mask_channel_alone():
 
 
 def test_flips_and_rot90_permute_pixels_of_image_and_mask_together():
-    aug = Augmentation(True, True, 0.0, 0.0, 0.0, 0.0, 0.0)
+    aug = Augmentation("zyx", True, 0.0, 0.0, 0.0, 0.0, 0.0)
     x = _batch()
     x[:, 0] = torch.arange(24 * 24, dtype=torch.float32).reshape(24, 24)  # unique values
     x[:, -1] = (x[:, 0] % 7 == 0).float()
@@ -65,7 +65,7 @@ def test_no_augmentation_is_a_centre_crop_and_runs_are_reproducible():
 
 
 def test_rot90_is_skipped_for_non_square_patches():
-    aug = Augmentation(False, True, 0.0, 0.0, 0.0, 0.0, 0.0)
+    aug = Augmentation("", True, 0.0, 0.0, 0.0, 0.0, 0.0)
     x = _batch((12, 20))
     out = augment(x, (12, 20), aug, torch.Generator().manual_seed(0))
     assert np.array_equal(out.numpy(), x.numpy())

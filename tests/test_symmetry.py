@@ -233,3 +233,18 @@ def test_existing_fixture_model_records_the_decision(trained, brightness_data):
     pred = trained.predict(test.image, test.labels, axes=test.axes)
     assert accuracy(pred, test.classes) >= 0.9
     assert sample_of(test) is not None
+
+
+def test_the_order_of_annotations_does_not_change_the_model():
+    """A CSV lists labels in any order; the model (hold-out, batches, weights) is the same."""
+    data = make_objects("brightness", grid=(6, 6), seed=5)
+    annotations = _labels_per_class(data, 6)
+    shuffled = dict(reversed(list(annotations.items())))
+    models = []
+    for ann in (annotations, shuffled):
+        clf = ObjectClassifier(data.class_names, train_epochs=3, symmetry_probe_epochs=2)
+        clf.fit([Sample(data.image, data.labels, ann, data.axes)])
+        models.append(clf)
+    a, b = (m.net.state_dict() for m in models)
+    assert all(torch.equal(a[k], b[k]) for k in a)
+    assert models[0].symmetry == models[1].symmetry

@@ -13,7 +13,7 @@ from phenosort.model.tta import predict_proba, tta_views
 
 
 def _aug(flip: bool, rot90: bool) -> Augmentation:
-    return Augmentation(flip, rot90, 0.0, 0.0, 0.0, 0.0, 0.0)
+    return Augmentation("zyx" if flip else "", rot90, 0.0, 0.0, 0.0, 0.0, 0.0)
 
 
 def _distinct(views, x: torch.Tensor) -> int:

@@ -287,11 +287,12 @@ class ObjectClassifier:
         for i, s in enumerate(samples):
             name = s.name or f"sample {i + 1}"
             prep = self._prepare(s.image, s.labels, s.axes, s.voxel_size, name, norm)
-            ids = np.fromiter((int(k) for k in s.annotations), np.int64, len(s.annotations))
+            # by label ID: the order a CSV or a dict happens to list them in must not change
+            # the model (it sets the hold-out split and the batches)
+            items = sorted(s.annotations.items(), key=lambda kv: int(kv[0]))
+            ids = np.fromiter((int(k) for k, _ in items), np.int64, len(items))
             rows = prep.table.rows(ids)  # errors name IDs missing from the mask
-            classes = np.array(
-                [self.resolve_class(v, name, k) for k, v in s.annotations.items()], np.int64
-            )
+            classes = np.array([self.resolve_class(v, name, k) for k, v in items], np.int64)
             preps.append(prep)
             targets_per.append((rows, classes))
         ndims = {p.labels.ndim for p in preps}

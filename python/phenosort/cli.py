@@ -66,7 +66,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--epochs", type=int, help="maximum epochs (train_epochs)")
     p.add_argument("--patch-size", type=int, help="in-plane patch edge in pixels")
     p.add_argument("--network", help="light, resnet18, resnet34, resnet50 or densenet121")
-    p.add_argument("--no-rot90", action="store_true", help="no 90-degree rotations (oriented cues)")
+    p.add_argument(
+        "--no-rot90",
+        action="store_true",
+        help="no 90-degree rotations (default: tested on the labels, aug_rot90=auto)",
+    )
     p.add_argument("--val-fraction", type=float, help="held-out fraction for validation")
     p.add_argument("--seed", type=int, help="random seed")
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help=_SETTINGS_HELP)

@@ -196,11 +196,8 @@ def training_summary(record: dict) -> list[str]:
         estimate = (record.get("symmetry") or {}).get("estimate")
         if estimate:
             lines.append(f"estimate from {estimate['method']}:")
-            lines.append(
-                format_report(
-                    report(np.asarray(estimate["confusion_matrix"]), record.get("class_names"))
-                )
-            )
+            cm = np.asarray(estimate["confusion_matrix"])
+            lines.append(format_report(report(cm, record.get("class_names")), "estimate objects"))
     if record.get("symmetry"):
         lines.append(describe(record["symmetry"]))
     assessment = record.get("assessment")

@@ -63,6 +63,9 @@ saveAs("Tiff", "{out}/classes.tif");
     assert "PhenoSort: trained model 'macro-run' version 1" in result.output, result.output[-3000:]
     # 18 labels per class: too few to hold 5 out, so the log says there is no validation set
     assert "no validation set (validation 0, or too few labels per class" in result.output
+    # ... and shows the 2-fold estimate instead, and the symmetries the engine chose
+    assert "PhenoSort: estimated by 2-fold cross-validation" in result.output
+    assert "PhenoSort: symmetries: " in result.output and "flip_x" in result.output
     assert result.value("rows") == str(n) and result.value("rois") == str(n)
     assert result.value("bitdepth") == "8"
 

@@ -92,6 +92,15 @@ def test_training_reports_counts_progress_and_metrics(client, trained):
     assert events[-1].state == "SUCCEEDED" and events[-1].done
     result = trained["result"]
     assert result["version"] == 1 and result["validation"]["n"] > 0
+    # the engine's decisions and the chance check travel as fields of the final event
+    tests = {t["name"]: t for t in result["symmetry"]["tests"]}
+    assert set(tests) == {"flip_x", "flip_y", "rot90"}
+    assert result["decisions"].startswith("symmetries: ")
+    assessment = result["assessment"]
+    assert assessment["source"] == "hold-out" and assessment["n"] == result["validation"]["n"]
+    assert result["better_than_chance"] == (assessment["verdict"] == "better")
+    assert (result["warning"] == "") == (assessment["verdict"] == "better")
+    assert events[-1].decisions == result["decisions"]
     info = client.get_model("cells")
     assert info.versions == [1] and info.class_names == NAMES and info.n_images == 2
     assert info.settings["train_epochs"] == 3 and info.metadata["version"] == 1

@@ -46,10 +46,11 @@ def report(cm: np.ndarray, class_names: list[str] | None = None) -> dict:
     }
 
 
-def format_report(metrics: dict) -> str:
-    """Human-readable metrics block: accuracy, macro-F1, per-class table, confusion matrix."""
+def format_report(metrics: dict, scored: str = "validation objects") -> str:
+    """Human-readable metrics block: accuracy, macro-F1, per-class table, confusion matrix
+    (``scored`` names the objects scored, e.g. ``2-fold estimate objects``)."""
     lines = [
-        f"validation objects: {metrics['n']}",
+        f"{scored}: {metrics['n']}",
         f"accuracy: {metrics['accuracy']:.3f}   macro-F1: {metrics['macro_f1']:.3f}",
         f"{'class':<20} {'precision':>9} {'recall':>7} {'f1':>6} {'n':>5}",
     ]
@@ -81,9 +82,10 @@ def chance_check(cm: np.ndarray, source: str, seed: int = 0, permutations: int =
     A permutation test: the true classes are shuffled among the scored objects (keeping the
     predictions), which gives the balanced accuracies of a model unrelated to the classes;
     the model is "better than chance" when fewer than 5 % of them reach its own.
-    ``verdict``: ``better``; ``uncertain`` (not shown, but the balanced accuracy is in the
-    upper half between chance and 1: too few objects to tell); ``chance`` (the model
-    learnt nothing that shows). ``warning`` says it in plain words (empty when better).
+    ``verdict``: ``better``; ``uncertain`` (not shown, but the balanced accuracy is over a
+    quarter of the way from chance to 1: too few objects to tell; a 2-fold estimate on 10
+    labels often is, for a model that then does well); ``chance`` (the model learnt nothing
+    that shows). ``warning`` says it in plain words (empty when better).
     ``source`` names where ``cm`` comes from (``hold-out``, ``2-fold estimate``).
     """
     cm = np.asarray(cm, np.int64)
@@ -101,7 +103,7 @@ def chance_check(cm: np.ndarray, source: str, seed: int = 0, permutations: int =
     n = int(cm.sum())
     if p_value < CHANCE_ALPHA:
         verdict, warning = "better", ""
-    elif observed >= (1 + chance) / 2:  # high, but too few objects to show it
+    elif observed >= chance + (1 - chance) / 4:  # above chance, too few objects to show it
         verdict = "uncertain"
         warning = (
             f"with {n} labelled objects phenosort cannot yet show that this model beats "
