@@ -561,3 +561,35 @@ def test_demo_refuses_non_empty_folder(tmp_path, capsys):
     assert str(out_dir) in error_line(err)
     assert [p.name for p in out_dir.iterdir()] == ["keep.txt"]
     assert (out_dir / "keep.txt").read_text() == "mine"
+
+
+def test_cli_and_in_process_training_agree(project, tmp_path, capsys):
+    """The same labels, classes (in the same order) and seed give the same weights through the
+    CLI (a CSV in any row order) and in-process (issue 14: they used to differ by the
+    row order; a different class order is a different model, see docs/benchmarks.md)."""
+    import torch
+
+    from phenosort.classifier import ObjectClassifier, Sample
+    from phenosort.dataio import find_pairs, load_pair
+    from phenosort.model.file import load_model_file
+
+    rows = [
+        (s, i, CLASSES[k - 1]) for s, objs in project["annotated"].items() for i, k in objs.items()
+    ]
+    ann = write_csv(tmp_path / "shuffled.csv", rows[::-1])  # rows in another order
+    cli_model = tmp_path / "cli.phenosort"
+    settings = ["--set", "symmetry_probe_epochs=2"]
+    code, _, err = run(capsys, "train", project["data_dir"], "--annotations", ann, "--classes",
+                       ",".join(CLASSES), "--model", cli_model, *FAST, *settings)  # fmt: skip
+    assert code == 0, err
+    cli_state, meta = load_model_file(cli_model)
+    samples = []
+    for pair in find_pairs(project["data_dir"]):
+        image, labels = load_pair(pair)
+        ann_of = project["annotated"][pair.stem]
+        samples.append(Sample(image.array, labels, ann_of, image.axes, image.voxel_size, pair.stem))
+    clf = ObjectClassifier(CLASSES, ModelConfig.from_dict(meta["config"]))
+    clf.fit(samples)
+    state = clf.net.state_dict()
+    assert all(torch.equal(state[k], cli_state[k]) for k in state)
+    assert clf.symmetry["tests"] == meta["symmetry"]["tests"]
