@@ -69,6 +69,7 @@ def format_report(metrics: dict, scored: str = "validation objects") -> str:
 
 
 CHANCE_ALPHA = 0.05
+ESTIMATE_CHANCE_P = 0.25
 CHANCE_ADVICE = (
     "label more objects (especially of the classes it confuses); check that the classes "
     "differ inside the patches (patch_size, norm_mode); if orientation, handedness or "
@@ -84,8 +85,9 @@ def chance_check(cm: np.ndarray, source: str, seed: int = 0, permutations: int =
     the model is "better than chance" when fewer than 5 % of them reach its own.
     ``verdict``: ``better``; ``uncertain`` (not shown, but the balanced accuracy is over a
     quarter of the way from chance to 1: too few objects to tell; a 2-fold estimate on 10
-    labels often is, for a model that then does well); ``chance`` (the model learnt nothing
-    that shows). ``warning`` says it in plain words (empty when better).
+    labels often is, for a model that then does well; or, for a 2-fold estimate, p < 0.25);
+    ``chance`` (the model learnt nothing that shows). ``warning`` says it in plain words
+    (empty when better).
     ``source`` names where ``cm`` comes from (``hold-out``, ``2-fold estimate``).
     """
     cm = np.asarray(cm, np.int64)
@@ -101,9 +103,12 @@ def chance_check(cm: np.ndarray, source: str, seed: int = 0, permutations: int =
     n_classes = int((cm.sum(axis=1) > 0).sum())
     chance = 1.0 / max(n_classes, 1)
     n = int(cm.sum())
+    # a 2-fold estimate comes from short probes on half the labels, weaker than the model it
+    # judges: call it "chance" only when it is not even weakly above chance
+    chance_p = CHANCE_ALPHA if source == "hold-out" else ESTIMATE_CHANCE_P
     if p_value < CHANCE_ALPHA:
         verdict, warning = "better", ""
-    elif observed >= chance + (1 - chance) / 4:  # above chance, too few objects to show it
+    elif observed >= chance + (1 - chance) / 4 or p_value < chance_p:  # too few to tell
         verdict = "uncertain"
         warning = (
             f"with {n} labelled objects phenosort cannot yet show that this model beats "
