@@ -17,7 +17,6 @@ from ..classifier import ObjectClassifier
 from ..errors import Cancelled, InvalidInputError, NotFoundError, PhenosortError, PreconditionError
 from ..jsonutil import dumps
 from ..model.config import ModelConfig
-from ..model.symmetry import describe
 from ..v1 import phenosort_pb2 as pb
 from .registry import ModelRegistry
 
@@ -242,6 +241,10 @@ class JobManager:
             message = f"internal error while training (error id {error_id}, see server log)"
             job.publish(pb.JOB_STATE_FAILED, message=message)
             return
+        # imported here: importing torch when the server starts costs ~25 MiB of peak memory
+        # later on (tests/service/test_memory.py)
+        from ..model.symmetry import describe
+
         symmetry, assessment = clf.symmetry or {}, clf.assessment or {}
         metrics = {
             "validation": clf.validation,
