@@ -164,25 +164,23 @@ class ObjectClassifier:
     def _new_network(self, ndim: int, n_channels: int, shape, *, probe: bool = False):
         """A freshly initialised network (seeded: the initial weights are part of the seed).
 
-        ``probe``: the light network at width 16 for the symmetry probes, whatever the
-        model's network (a quarter of the width-32 arithmetic; it only has to learn the
-        cue, not to be the best classifier)."""
+        ``probe``: the light network at width 16 (or the model's, if narrower) for the
+        symmetry probes, whatever the model's network (a quarter of the width-32
+        arithmetic; it only has to learn the cue, not to be the best classifier)."""
         import torch
 
         from .model.networks import build_network, load_initial_weights
         from .model.symmetry import PROBE_WIDTH
 
         cfg = self.config
-        light = probe or cfg.net_name == "light"
+        name, width, depth = cfg.net_name, cfg.net_width, cfg.net_depth
+        if probe:
+            light = cfg.net_name == "light"
+            name, width = "light", min(PROBE_WIDTH, width) if light else PROBE_WIDTH
+            depth = depth if light else 3
         torch.manual_seed(cfg.train_seed)
         net = build_network(
-            "light" if probe else cfg.net_name,
-            ndim,
-            n_channels + 1,
-            len(self.class_names),
-            shape,
-            width=PROBE_WIDTH if probe else cfg.net_width,
-            depth=cfg.net_depth if cfg.net_name == "light" or not light else 3,
+            name, ndim, n_channels + 1, len(self.class_names), shape, width=width, depth=depth
         )
         if not probe and cfg.net_weights:
             load_initial_weights(net, cfg.net_weights)

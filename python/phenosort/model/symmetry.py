@@ -18,8 +18,9 @@ class into another and the network learns nothing. So each ``auto`` symmetry is 
 Probes: first one trained with none of the ``auto`` symmetries (it tests them all). If it
 learns nothing (not better than chance), one more per symmetry group, trained with all the
 others: a task that needs rotations to be learnable at all, such as chiral shapes at random
-orientations, is learnt by that probe. The probes are the light network at width 16 trained
-for ``symmetry_probe_epochs``, which keeps their cost under half a training. The same
+orientations, is learnt by that probe. The probes are the light network at width 16 (or
+the model's width if narrower) trained for ``symmetry_probe_epochs`` (never more than
+``train_epochs``), which keeps their cost under half a training. The same
 held-out predictions give the 2-fold estimate that the chance check uses when there is no
 hold-out set. Everything is seeded: the same labels and seed give the same decision.
 """
@@ -271,7 +272,7 @@ def _probe(
     aug = replace(Augmentation.from_config(cfg, len(patch_shape), **resolved), shift=1)
     probe_cfg = replace(
         cfg,
-        train_epochs=cfg.symmetry_probe_epochs,
+        train_epochs=min(cfg.symmetry_probe_epochs, cfg.train_epochs),  # never the longer
         train_patience=0,
         train_pseudo_threshold=0.0,
     )
