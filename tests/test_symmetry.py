@@ -249,3 +249,22 @@ def test_the_order_of_annotations_does_not_change_the_model():
     assert all(torch.equal(a[k], b[k]) for k in a)
     first, second = (m.symmetry for m in models)
     assert first["tests"] == second["tests"] and first["estimate"] == second["estimate"]
+
+
+def test_continued_training_keeps_the_models_symmetries_per_axis():
+    """A warm start neither re-tests nor widens the symmetries the model trained with."""
+    from dataclasses import replace
+
+    data = make_objects("brightness", grid=(6, 6), seed=7)
+    sample = Sample(data.image, data.labels, _labels_per_class(data, 6), data.axes)
+    clf = ObjectClassifier(data.class_names, train_epochs=2, symmetry_probe_epochs=1)
+    clf.fit([sample])
+    clf.augmentation = replace(clf.augmentation, flip_axes="x", rot90=False)
+    clf.fit([sample], warm_start=True)
+    assert clf.augmentation.flip_axes == "x" and not clf.augmentation.rot90
+    kept = {t["name"]: (t["kept"], t["source"]) for t in clf.symmetry["tests"]}
+    assert kept == {
+        "flip_x": (True, "setting"),
+        "flip_y": (False, "setting"),
+        "rot90": (False, "setting"),
+    }

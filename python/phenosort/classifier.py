@@ -186,16 +186,6 @@ class ObjectClassifier:
             load_initial_weights(net, cfg.net_weights)
         return net
 
-    def _resolved_symmetry_config(self) -> ModelConfig:
-        """The config with ``auto`` symmetries replaced by what the model trained with."""
-        aug = self.augmentation
-        return replace(
-            self.config,
-            aug_flip="x" in aug.flip_axes or "y" in aug.flip_axes,
-            aug_flip_z="z" in aug.flip_axes,
-            aug_rot90=aug.rot90,
-        )
-
     def resolve_class(self, value: int | str, sample_name: str = "", label_id: int = 0) -> int:
         """Class index 1..K of a class name or index; errors name the sample and label."""
         return class_index_of(
@@ -348,20 +338,20 @@ class ObjectClassifier:
         )
         # which flips and turns keep the classes, tested on the labels (model/symmetry.py);
         # continued training keeps the model's symmetries
-        probe_cfg = self._resolved_symmetry_config() if warm_start else cfg
         symmetry = decide(
             patches,
             all_targets,
             np.setdiff1d(np.arange(all_targets.size), [] if val_index is None else val_index),
-            probe_cfg,
+            cfg,
             spec.shape,
             len(self.class_names),
             self.device,
             partial(self._new_network, ndim, n_channels, spec.shape, probe=True),
             estimate=val_index is None,
+            imposed=self.augmentation.symmetries() if warm_start else None,
             cancel=cancel,
         )
-        aug = Augmentation.from_config(probe_cfg, ndim, **symmetry.resolved())
+        aug = Augmentation.from_config(cfg, ndim, **symmetry.resolved())
         labelled = [rows for rows, _ in targets_per]
         candidates = []
         if cfg.train_pseudo_threshold > 0 and not warm_start:

@@ -42,11 +42,14 @@ class Augmentation:
     @classmethod
     def from_config(cls, cfg: ModelConfig, ndim: int = 3, **resolved: bool) -> Augmentation:
         """The augmentation of ``cfg`` for ``ndim``-D patches; ``resolved`` gives the value
-        of each ``auto`` symmetry by name (``flip_x``, ``flip_y``, ``flip_z``, ``rot90``);
-        an unresolved ``auto`` counts as on (the pre-``auto`` default)."""
+        of symmetries by name (``flip_x``, ``flip_y``, ``flip_z``, ``rot90``: a decision, or
+        what a trained model used) and wins over the setting; an unresolved ``auto`` counts
+        as on (the pre-``auto`` default)."""
 
         def on(value, name: str) -> bool:
-            return bool(resolved.get(name, True)) if value == "auto" else bool(value)
+            if name in resolved:
+                return bool(resolved[name])
+            return value == "auto" or bool(value)
 
         axes = [a for a in "yx" if on(cfg.aug_flip, f"flip_{a}")]
         if ndim == 3 and on(cfg.aug_flip_z, "flip_z"):
@@ -72,6 +75,11 @@ class Augmentation:
 
     def to_dict(self) -> dict:
         return dict(vars(self))
+
+    def symmetries(self) -> dict[str, bool]:
+        """Which symmetries this augmentation uses, by name (as ``from_config`` takes them)."""
+        flips = {f"flip_{a}": a in self.flip_axes for a in "xyz"}
+        return {**flips, "rot90": self.rot90}
 
     def without_symmetries(self, *names: str) -> Augmentation:
         """A copy without the named symmetries (``flip_x``, ``flip_y``, ``flip_z``,

@@ -170,16 +170,20 @@ def decide(
     build_net,
     *,
     estimate: bool,
+    imposed: dict[str, bool] | None = None,
     cancel: threading.Event | None = None,
 ) -> SymmetryDecision:
     """Resolve the ``auto`` symmetries of ``cfg`` from the labelled ``rows`` of ``patches``.
 
     ``build_net()`` makes a fresh network for a probe. ``estimate`` asks for the 2-fold
     estimate even when no symmetry is ``auto`` (no hold-out set to judge the model by).
+    ``imposed`` fixes symmetries by name over the settings (continued training keeps the
+    ones its model was trained with, per axis).
     """
     start = time.perf_counter()
     ndim = len(patch_shape)
     settings = applicable(cfg, ndim, patch_shape)
+    settings = {n: (imposed or {}).get(n, v) for n, v in settings.items()}
     auto = [n for n, v in settings.items() if v == "auto"]
     imposed = [SymmetryTest(n, bool(v), "setting") for n, v in settings.items() if v != "auto"]
     forced_on = tuple(t.name for t in imposed if t.kept)
@@ -232,12 +236,17 @@ def decide(
     cm = confusion_matrix(truth, probs.argmax(1), n_classes)
     names = ["+".join(t) or "none" for t in agreeing]
     decision.estimate = {
-        "method": f"2-fold cross-validation of short probe runs ({cfg.symmetry_probe_epochs} "
-        f"epochs, width {PROBE_WIDTH}; symmetries: {', '.join(names)})",
+        "method": f"2-fold cross-validation of short probe runs ({_probe_epochs(cfg)} "
+        f"epochs, light network of width <= {PROBE_WIDTH}; symmetries: {', '.join(names)})",
         "confusion_matrix": cm.tolist(),
     }
     decision.seconds = time.perf_counter() - start
     return decision
+
+
+def _probe_epochs(cfg: ModelConfig) -> int:
+    """A probe's epochs: ``symmetry_probe_epochs``, never more than the training's own."""
+    return min(cfg.symmetry_probe_epochs, cfg.train_epochs)
 
 
 def _folds(targets: np.ndarray, rows: np.ndarray, seed: int) -> list[np.ndarray]:
@@ -272,7 +281,7 @@ def _probe(
     aug = replace(Augmentation.from_config(cfg, len(patch_shape), **resolved), shift=1)
     probe_cfg = replace(
         cfg,
-        train_epochs=min(cfg.symmetry_probe_epochs, cfg.train_epochs),  # never the longer
+        train_epochs=_probe_epochs(cfg),
         train_patience=0,
         train_pseudo_threshold=0.0,
     )
