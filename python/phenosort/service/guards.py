@@ -40,7 +40,7 @@ def _no_constant(name: str):
     raise ValueError(f"{name} is not a JSON number")
 
 
-def check_label(value: int, what: str = "label") -> int:
+def check_label_id(value: int, what: str = "label") -> int:
     """A label ID a mask can hold (1 .. 2^32-1); ``value`` comes from a uint64 field."""
     if not 0 < int(value) <= MAX_LABEL_ID:
         raise InvalidInputError(
@@ -49,9 +49,9 @@ def check_label(value: int, what: str = "label") -> int:
     return int(value)
 
 
-def check_labels(values: Iterable[int], what: str) -> list[int]:
-    """:func:`check_label` for each value of a repeated field."""
-    return [check_label(v, what) for v in values]
+def check_label_ids(values: Iterable[int], what: str) -> list[int]:
+    """:func:`check_label_id` for each value of a repeated field."""
+    return [check_label_id(v, what) for v in values]
 
 
 class WeightsPolicy:

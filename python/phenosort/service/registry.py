@@ -28,7 +28,7 @@ from ..objects.table import object_table
 from ..store import ModelStore
 from ..v1 import phenosort_pb2 as pb
 from .cache import TensorCache, write_atomic
-from .guards import WeightsPolicy, check_label, parse_settings
+from .guards import WeightsPolicy, check_label_id, parse_settings
 
 _MODEL_FILE, _TRAINING_FILE = "model.json", "training.json"
 
@@ -279,7 +279,7 @@ class ModelRegistry:
     def _resolve_annotations(annotations, class_names: list[str]) -> dict[int, int]:
         resolved: dict[int, int] = {}
         for a in annotations:
-            check_label(a.label, "annotation label")  # 0 is background; uint64 may overflow
+            check_label_id(a.label, "annotation label")  # 0 is background; uint64 may overflow
             k = class_index_of(a.class_name or a.class_index, class_names, f" for label {a.label}")
             if a.class_name and a.class_index and a.class_index != k:
                 raise InvalidInputError(

@@ -31,7 +31,7 @@ from ..v1 import phenosort_pb2_grpc as pb_grpc
 from .cache import TensorCache
 from .calls import cancel_event, remaining, rpc
 from .codec import DEFAULT_CHUNK_BYTES, TensorTooLargeError, iter_chunks, to_tensor
-from .guards import check_label, check_labels, parse_settings
+from .guards import check_label_id, check_label_ids, parse_settings
 from .jobs import JobManager
 from .registry import ModelRegistry
 
@@ -156,7 +156,7 @@ class PhenosortServicer(pb_grpc.ObjectClassifierServicer):
             labels,
             axes=axes,
             voxel_size=voxel_size,
-            label_ids=check_labels(request.label_ids, "label_ids") or None,
+            label_ids=check_label_ids(request.label_ids, "label_ids") or None,
             cancel=cancel_event(context),
         )
         yield from _object_batches(pred)
@@ -185,7 +185,7 @@ class PhenosortServicer(pb_grpc.ObjectClassifierServicer):
         pred = clf.predict(
             pixels, labels, axes=axes, voxel_size=voxel_size, cancel=cancel_event(context)
         )
-        exclude = check_labels(request.exclude, "exclude")
+        exclude = check_label_ids(request.exclude, "exclude")
         exclude = np.asarray(exclude, np.int64) if exclude else None
         if request.n < 0:
             raise InvalidInputError(f"n must be >= 0 (0: 10 suggestions), got {request.n}")
@@ -213,7 +213,7 @@ class PhenosortServicer(pb_grpc.ObjectClassifierServicer):
         exp = clf.explain(
             pixels,
             labels,
-            check_label(request.label, "label"),
+            check_label_id(request.label, "label"),
             axes=axes,
             voxel_size=voxel_size,
             class_index=request.class_index or None,
