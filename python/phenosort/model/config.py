@@ -17,6 +17,9 @@ from ..errors import InvalidInputError
 from ..objects.normalize import CHANNEL_POLICIES
 
 NETWORKS = ("light", "resnet18", "resnet34", "resnet50", "densenet121")
+NET_BLOCKS = ("conv-bn-relu", "conv-relu-bn")
+# what a model file written before a setting existed was made with (read into its config)
+FILE_DEFAULTS = {"net_block": "conv-relu-bn"}
 DEVICES = ("auto", "cpu", "cuda", "mps")
 PRECISIONS = ("auto", "float32", "bfloat16", "float16")
 CLASS_WEIGHTINGS = ("balanced", "none")
@@ -56,6 +59,10 @@ class ModelConfig:
         ``light`` (Conv-ReLU-BN-MaxPool blocks) or a monai ``resnet18/34/50``, ``densenet121``.
     net_width, net_depth : int
         First-block width and number of blocks of the light network.
+    net_block : str
+        Layer order in the light network's blocks: ``conv-bn-relu`` (default; prediction
+        folds the batch norm into the convolution) or ``conv-relu-bn`` (the Svetlana
+        paper's order, which model files made before this setting existed have).
     net_weights : str or None
         Path of a state_dict (``.pt`` loaded with ``weights_only=True``, or ``.safetensors``)
         to initialise the network from; layers whose shape differs are left as initialised.
@@ -137,6 +144,7 @@ class ModelConfig:
     net_name: str = "light"
     net_width: int = 32
     net_depth: int = 3
+    net_block: str = "conv-bn-relu"
     net_weights: str | None = None
     train_epochs: int = 60
     train_batch_size: int = 32
@@ -207,6 +215,10 @@ class ModelConfig:
         need(self.net_name in NETWORKS, f"net_name {self.net_name!r} is not one of {NETWORKS}")
         need(1 <= self.net_width <= 512, f"net_width must be in 1..512, got {self.net_width}")
         need(1 <= self.net_depth <= 6, f"net_depth must be in 1..6, got {self.net_depth}")
+        need(
+            self.net_block in NET_BLOCKS,
+            f"net_block {self.net_block!r} is not one of {', '.join(NET_BLOCKS)}",
+        )
         need(
             1 <= self.train_epochs <= 100_000,  # progress events carry it as an int32
             f"train_epochs must be in 1..100000, got {self.train_epochs}",

@@ -19,6 +19,7 @@ import torch
 
 from ..errors import InvalidInputError, ModelFileError
 from ..jsonutil import dumps
+from .config import FILE_DEFAULTS
 
 FORMAT = "phenosort-model"
 FORMAT_VERSION = 1
@@ -114,6 +115,8 @@ def load_model_file(path: str | Path) -> tuple[dict[str, torch.Tensor], dict]:
             f"{path} has model format version {version}; this phenosort reads up to "
             f"{FORMAT_VERSION}: upgrade phenosort"
         )
+    if isinstance(meta.get("config"), dict):
+        meta["config"] = {**FILE_DEFAULTS, **meta["config"]}
     return state, meta
 
 

@@ -1,0 +1,74 @@
+"""The networks prediction runs: the folded, channels-last copy agrees with the trained one,
+and model files made before ``net_block`` existed keep their layer order."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from phenosort.classifier import ObjectClassifier
+from phenosort.model.file import load_model_file, save_model_file
+from phenosort.model.networks import build_network, inference_network
+
+from conftest import sample_of
+
+
+def _trained_like(net: torch.nn.Module) -> torch.nn.Module:
+    """``net`` with batch-norm statistics and affine terms far from their initial values, so
+    that a wrong fold (or none) shows."""
+    gen = torch.Generator().manual_seed(0)
+    for m in net.modules():
+        if isinstance(m, torch.nn.modules.batchnorm._BatchNorm):
+            n = m.num_features
+            m.running_mean.copy_(torch.randn(n, generator=gen))
+            m.running_var.copy_(torch.rand(n, generator=gen) * 3 + 0.1)
+            m.weight.data.copy_(torch.randn(n, generator=gen))  # negative scales too
+            m.bias.data.copy_(torch.randn(n, generator=gen))
+    return net.eval()
+
+
+@pytest.mark.parametrize(
+    "name, shape, block",
+    [
+        ("light", (32, 32), "conv-bn-relu"),
+        ("light", (32, 32), "conv-relu-bn"),
+        ("light", (8, 24, 24), "conv-bn-relu"),
+        ("resnet18", (32, 32), "conv-bn-relu"),
+    ],
+)
+def test_inference_copy_predicts_what_the_trained_network_does(name, shape, block):
+    torch.manual_seed(0)
+    net = _trained_like(build_network(name, len(shape), 3, 4, shape, width=8, block=block))
+    before = {k: v.clone() for k, v in net.state_dict().items()}
+    fast = inference_network(net)
+    x = torch.randn(6, 3, *shape) * 2
+    with torch.inference_mode():
+        expected, got = net(x), fast(x)
+    torch.testing.assert_close(got, expected, rtol=1e-4, atol=1e-4)
+    # the trained network is left as it was: same tensors, its batch norms still there
+    after = net.state_dict()
+    assert before.keys() == after.keys()
+    assert all(torch.equal(before[k], after[k]) for k in before)
+    if name == "light" and block == "conv-bn-relu":
+        kinds = {type(m).__name__ for m in fast.modules()}
+        assert not any("BatchNorm" in k for k in kinds), kinds  # folded away
+
+
+def test_model_files_from_before_net_block_keep_their_layer_order(brightness_data, tmp_path):
+    train, data = brightness_data
+    clf = ObjectClassifier(
+        train.class_names, train_epochs=2, net_width=8, net_block="conv-relu-bn",
+        symmetry_probe_epochs=0,
+    )  # fmt: skip
+    clf.fit([sample_of(train)])
+    path = clf.save(tmp_path / "new.phenosort")
+    state, meta = load_model_file(path)
+    del meta["config"]["net_block"]  # as files written before the setting existed
+    old = save_model_file(tmp_path / "old.phenosort", state, meta)
+
+    loaded = ObjectClassifier.load(old)
+    assert loaded.config.net_block == "conv-relu-bn"
+    a = clf.predict(data.image, data.labels, axes=data.axes).probabilities
+    b = loaded.predict(data.image, data.labels, axes=data.axes).probabilities
+    np.testing.assert_allclose(a, b, atol=1e-6)
