@@ -20,8 +20,16 @@ run's time, and the ratios reference / phenosort. Times
 are the process's CPU seconds (all its threads; scoring excluded), which other jobs on a
 shared machine inflate far less than wall time; the samples seen are counted as well.
 
+Rows are shared datasets or generated tasks (``brightness:25``: 25 labels per class of
+``make_objects("brightness")``, as scripts/bench_quality.py draws them). ``--set`` applies
+phenosort settings; ``--reference-net`` trains the reference's own network (lightNN_3_5,
+scripts/bench_reference.py) under its schedule instead of phenosort's. Also reported: the
+CPU time of the whole ``ObjectClassifier.fit`` with the settings (symmetry probes and the
+estimate included) and its test accuracy, against the reference schedule's total.
+
     .venv/bin/python scripts/bench_train_speed.py [--rows pannuke_breast25:50 wbc:10]
-        [--seed 0] [--reference-epochs 1000] [--out speed.json]
+        [--seed 0] [--reference-epochs 1000] [--set KEY=VALUE] [--reference-net]
+        [--out speed.json]
 """
 
 from __future__ import annotations
@@ -41,13 +49,16 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "python"))
 
 from bench_common import SHARED_DATA  # noqa: E402
-from bench_quality import KEEP  # noqa: E402  (wbc without basophils, as in the protocol)
+from bench_quality import KEEP, generated_set  # noqa: E402  (KEEP: wbc without basophils)
+from bench_reference import ReferenceNet  # noqa: E402
 from phenosort.classifier import ObjectClassifier  # noqa: E402
+from phenosort.cli import parse_settings  # noqa: E402
 from phenosort.model.augment import Augmentation, augment, center_crop, source_shape  # noqa: E402
 from phenosort.model.config import ModelConfig  # noqa: E402
 from phenosort.model.networks import build_network  # noqa: E402
 from phenosort.model.train import TrainResult, stratified_split, train_events  # noqa: E402
 from phenosort.sample_sets import labels_per_class, load_sample_set, split_by_image  # noqa: E402
+from phenosort.testing import TASKS  # noqa: E402
 
 SETTLE_BAND = 0.02  # accuracy band below the final value that "settled" means
 
@@ -172,13 +183,17 @@ def run_reference(net, x, y, x_test, y_test, spec, cfg, epochs, tolerance) -> di
     }
 
 
-def run_row(root: Path, row: str, seed: int, epochs: int, tolerance: float) -> dict:
+def run_row(root: Path, row: str, seed: int, epochs: int, tolerance: float, settings: dict,
+            reference_net: bool = False) -> dict:  # fmt: skip
     dataset, _, budget = row.partition(":")
-    samples, names = load_sample_set(root / dataset, KEEP.get(dataset))
-    train, test = split_by_image(samples)
+    if dataset in TASKS:
+        train, test, names = generated_set(dataset, seed)
+    else:
+        samples, names = load_sample_set(root / dataset, KEEP.get(dataset))
+        train, test = split_by_image(samples)
     labelled = labels_per_class(train, None if budget in ("", "all") else int(budget), seed)
     # a one-epoch fit fixes the patch spec and normalisation exactly as the defaults choose
-    clf = ObjectClassifier(names, train_seed=seed, train_epochs=1, device="cpu")
+    clf = ObjectClassifier(names, train_seed=seed, device="cpu", **{**settings, "train_epochs": 1})
     clf.fit(labelled)
     cfg, spec = clf.config.updated(train_epochs=ModelConfig().train_epochs), clf.patch_spec
     source = replace(spec, shape=source_shape(spec.shape, Augmentation.from_config(cfg)))
@@ -189,8 +204,16 @@ def run_row(root: Path, row: str, seed: int, epochs: int, tolerance: float) -> d
     torch.manual_seed(seed)
     initial = build_network(
         cfg.net_name, clf.ndim, clf.in_channels + 1, len(names), spec.shape,
-        width=cfg.net_width, depth=cfg.net_depth,
+        width=cfg.net_width, depth=cfg.net_depth, block=cfg.net_block,
     )  # fmt: skip
+    torch.manual_seed(seed)
+    ref_initial = ReferenceNet(clf.in_channels + 1, len(names)) if reference_net else initial
+    # the whole of ObjectClassifier.fit (symmetry probes, training, estimate), CPU seconds
+    whole = ObjectClassifier(names, train_seed=seed, device="cpu", **settings)
+    start = time.process_time()
+    whole.fit(labelled)
+    fit_seconds = time.process_time() - start
+    fit_accuracy = accuracy(whole.net, x_test, y_test)
     print(f"{row}: {len(y)} training objects, {len(y_test)} test objects, patch {spec.shape}",
           flush=True)  # fmt: skip
     ours = run_phenosort(
@@ -198,7 +221,9 @@ def run_row(root: Path, row: str, seed: int, epochs: int, tolerance: float) -> d
     )
     print(f"  phenosort: {ours['epochs']} epochs, {ours['seconds_total']:.1f} s, "
           f"test accuracy {ours['final_accuracy']:.3f}", flush=True)  # fmt: skip
-    ref = run_reference(copy.deepcopy(initial), x, y, x_test, y_test, spec, cfg, epochs, tolerance)
+    ref = run_reference(
+        copy.deepcopy(ref_initial), x, y, x_test, y_test, spec, cfg, epochs, tolerance
+    )
     print(f"  reference: {ref['epochs']} epochs, {ref['seconds_total']:.1f} s, "
           f"test accuracy {ref['final_accuracy']:.3f}", flush=True)  # fmt: skip
     return {
@@ -206,8 +231,13 @@ def run_row(root: Path, row: str, seed: int, epochs: int, tolerance: float) -> d
         "seed": seed,
         "n_train": int(len(y)),
         "n_test": int(len(y_test)),
+        "settings": settings,
+        "reference_net": "lightNN_3_5" if reference_net else "phenosort's",
         "phenosort": ours,
         "reference": ref,
+        "fit_seconds": fit_seconds,
+        "fit_accuracy": fit_accuracy,
+        "ratio_reference_total_over_fit": ref["seconds_total"] / fit_seconds,
         "ratio_to_final": ref["seconds_to_final"] / ours["seconds_to_final"],
         "ratio_total": ref["seconds_total"] / ours["seconds_total"],
         "ratio_samples_to_final": ref["samples_to_final"] / ours["samples_to_final"],
@@ -222,13 +252,20 @@ def main() -> int:
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--reference-epochs", type=int, default=1000)
     ap.add_argument("--tolerance", type=float, default=0.005, help="accuracy tolerance")
+    ap.add_argument("--set", dest="settings", action="append", default=[], metavar="KEY=VALUE",
+                    help="phenosort setting (repeatable)")  # fmt: skip
+    ap.add_argument("--reference-net", action="store_true",
+                    help="the reference schedule trains the reference's lightNN_3_5 "
+                    "(scripts/bench_reference.py), not phenosort's network")  # fmt: skip
     ap.add_argument("--out", type=Path, help="write every curve as JSON")
     args = ap.parse_args()
+    settings = parse_settings(args.settings)
     results = []
     print(f"{'row':<22} {'schedule':<10} {'test acc':>8} {'s to final':>10} {'s total':>8} "
           f"{'samples to final':>16}")  # fmt: skip
     for row in args.rows:
-        r = run_row(args.data_root, row, args.seed, args.reference_epochs, args.tolerance)
+        r = run_row(args.data_root, row, args.seed, args.reference_epochs, args.tolerance,
+                    settings, args.reference_net)  # fmt: skip
         for name in ("phenosort", "reference"):
             s = r[name]
             print(f"{row:<22} {name:<10} {s['final_accuracy']:>8.3f} "
@@ -239,6 +276,9 @@ def main() -> int:
               f"samples to final {r['ratio_samples_to_final']:.1f}x, "
               f"to settle {r['ratio_to_settle']:.1f}x",
               flush=True)  # fmt: skip
+        print(f"{row:<22} whole fit (probes included): {r['fit_seconds']:.1f} CPU s, test accuracy "
+              f"{r['fit_accuracy']:.3f}; reference total / whole fit "
+              f"{r['ratio_reference_total_over_fit']:.1f}x", flush=True)  # fmt: skip
         results.append(r)
         if args.out:
             args.out.write_text(json.dumps(results, indent=1))

@@ -60,9 +60,11 @@ class ModelConfig:
     net_width, net_depth : int
         First-block width and number of blocks of the light network.
     net_block : str
-        Layer order in the light network's blocks: ``conv-bn-relu`` (default; prediction
-        folds the batch norm into the convolution) or ``conv-relu-bn`` (the Svetlana
-        paper's order, which model files made before this setting existed have).
+        Layer order in the light network's blocks: ``conv-relu-bn`` (default; the Svetlana
+        paper's order, which model files made before this setting existed have) or
+        ``conv-bn-relu``, whose batch norm prediction folds into the convolution: about
+        2x the prediction throughput on a CPU at the same width (docs/benchmarks.md, issue
+        15). It becomes the default once the quality table confirms it.
     net_weights : str or None
         Path of a state_dict (``.pt`` loaded with ``weights_only=True``, or ``.safetensors``)
         to initialise the network from; layers whose shape differs are left as initialised.
@@ -144,7 +146,7 @@ class ModelConfig:
     net_name: str = "light"
     net_width: int = 32
     net_depth: int = 3
-    net_block: str = "conv-bn-relu"
+    net_block: str = "conv-relu-bn"
     net_weights: str | None = None
     train_epochs: int = 60
     train_batch_size: int = 32
