@@ -86,6 +86,9 @@ def test_csv_with_indices_free_column_order_and_alias(tmp_path):
     ("text", "class_names", "match"),
     [
         ("image,class\na,x\n", None, "lacks the column"),
+        # the documented column is named, never the accepted alias label_id (issue 18)
+        ("image,object,class\na,1,x\n", None, r"lacks the column\(s\) label;"),
+        ("Image,Label,Klasse\na,1,x\n", None, r"lacks the column\(s\) class;"),
         ("image,label,class\na,1.5,x\n", None, "row 2: label '1.5' is not an integer"),
         ("image,label,class\na,-3,x\n", None, "row 2: label '-3' is negative"),
         ("image,label,class\na,1,x\na,0,x\n", None, "row 3: label 0 is the background"),

@@ -136,12 +136,13 @@ def read_annotations_csv(
     except (OSError, UnicodeDecodeError, csv.Error) as exc:
         raise InvalidInputError(f"cannot read annotation file {path}: {exc}") from exc
     header = [c.strip().lower() for c in rows[0][1]] if rows else []
-    wanted = ("image", "label" if "label" in header else "label_id", "class")
-    missing = [c for c in wanted if c not in header]
+    alias = "label_id" in header and "label" not in header
+    wanted = ("image", "label_id" if alias else "label", "class")
+    missing = [c for c in wanted if c not in header]  # the documented names: image,label,class
     if rows and missing:
         raise InvalidInputError(
             f"{path} lacks the column(s) {', '.join(missing)}; its header {rows[0][1]!r} must "
-            "name image, label (or label_id) and class"
+            "name the columns image, label and class (label_id is accepted for label)"
         )
     records = []  # (line, image, label, class value)
     for line, row in rows[1:]:
