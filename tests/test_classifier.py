@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import stat
 import threading
 
 import numpy as np
@@ -68,6 +70,19 @@ def test_model_file_round_trip(trained, brightness_data, tmp_path):
     assert len(meta["class_colors"]) == 2 and meta["class_colors"][0].startswith("#")
     with pytest.raises(InvalidInputError, match="already exists"):
         trained.save(path)
+
+
+@pytest.mark.parametrize("umask", [0o022, 0o077])
+def test_model_file_mode_follows_the_umask(trained, tmp_path, umask):
+    """A saved model file is readable as any new file would be (issue 18: mkstemp made the
+    CLI's files -rw------- while the service's exports were -rw-r--r--)."""
+    old = os.umask(umask)
+    try:
+        path = trained.save(tmp_path / "m.phenosort")
+    finally:
+        os.umask(old)
+    assert stat.S_IMODE(path.stat().st_mode) == 0o666 & ~umask
+    assert [p.name for p in tmp_path.iterdir()] == ["m.phenosort"]  # no temporary file left
 
 
 def test_tampered_truncated_and_foreign_files_fail_clearly(trained, tmp_path):
