@@ -205,6 +205,8 @@ def test_train_from_continues_as_version_2(project, tmp_path, capsys):
                          "--from", old, "--model", new, "--json", "--quiet",
                          "--epochs", "2")  # fmt: skip
     assert code == 0, err
+    assert "epoch" not in err  # --quiet: no progress bar, but the counts of what trains
+    assert f"training on {len(STEMS)} image(s): dim {2 * PER_CLASS}, bright" in err
     result = json.loads(out)
     assert result["model"] == str(new)
     validation = result["validation"]
@@ -412,6 +414,21 @@ def test_predict_refuses_existing_outputs(project, tmp_path, capsys):
     code, _, err = run(capsys, *args, "--overwrite")
     assert code == 0, err
     assert set(snapshot(out_dir)) == set(before)
+
+
+def test_quiet_hides_progress_bars_but_not_the_summary(project, tmp_path, capsys):
+    """``--quiet`` means "no progress bars" (its help): the one-line summary stays (issue 18)."""
+    args = ["predict", project["data_dir"], "--model", project["model"], "--device", "cpu"]
+    code, out, err = run(capsys, *args, "--out", tmp_path / "loud")
+    assert code == 0, err
+    assert "image/s" in err or "s/image" in err  # tqdm's bar
+    code, quiet_out, err = run(capsys, *args, "--out", tmp_path / "quiet", "--quiet")
+    assert code == 0, err
+    assert err == ""
+    n = sum(len(d.classes) for d in project["data"].values())
+    summary = f"{n} objects in {len(STEMS)} image(s) classified; outputs in "
+    assert quiet_out.strip() == summary + str(tmp_path / "quiet")
+    assert out.strip() == summary + str(tmp_path / "loud")
 
 
 def test_predict_refuses_existing_class_mask(project, tmp_path, capsys):

@@ -154,12 +154,10 @@ def _announce(args: Namespace, samples, names: list[str]) -> None:
     for s in samples:
         for v in s.annotations.values():
             counts[names[int(v) - 1]] += 1
-    if not args.quiet:
-        print(
-            f"training on {len(samples)} image(s): "
-            + ", ".join(f"{n} {c}" for n, c in counts.items()),
-            file=sys.stderr,
-        )
+    print(  # --quiet hides only the progress bars (its help says so)
+        f"training on {len(samples)} image(s): " + ", ".join(f"{n} {c}" for n, c in counts.items()),
+        file=sys.stderr,
+    )
 
 
 NO_VALIDATION = (
@@ -401,9 +399,8 @@ def _write_tables(args: Namespace, results: list[ImageResult]) -> int:
     write_table_csv(args.out / "summary.csv", summary, overwrite=True)
     for r in failed:
         print(f"error: {r.stem}: {r.error}", file=sys.stderr)
-    if not args.quiet:
-        total = sum(len(r["label"]) for r in rows)
-        print(f"{total} objects in {len(rows)} image(s) classified; outputs in {args.out}")
+    total = sum(len(r["label"]) for r in rows)  # printed with --quiet too: it hides only bars
+    print(f"{total} objects in {len(rows)} image(s) classified; outputs in {args.out}")
     if failed:
         print(f"{len(failed)} of {len(results)} image(s) failed (see summary.csv)", file=sys.stderr)
     return 2 if failed else 0
