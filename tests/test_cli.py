@@ -181,8 +181,25 @@ def test_train_with_few_labels_says_there_is_no_validation_set(project, tmp_path
                          project["annotations"], "--model", tmp_path / "few.phenosort",
                          *default_rule, "--epochs", "1")  # fmt: skip
     assert code == 0, err
-    assert "no validation set" in out and "train_val_min_per_class" in out
+    # the cause that applies, with its numbers (issue 18: both causes were listed); 'bright'
+    # is first of the classes of fewest labels (sorted names: no --classes)
+    n = len(STEMS) * PER_CLASS
+    reason = (
+        f"no validation set: class 'bright' has {n} labels, and train_val_fraction 0.2 of them "
+        f"({n * 0.2:.3g}) is fewer than train_val_min_per_class 5"
+    )
+    assert reason in out and "train_val_fraction is 0" not in out
     assert "validation objects:" not in out
+    code, info, err = run(capsys, "info", tmp_path / "few.phenosort")
+    assert code == 0, err
+    assert reason in info
+
+    code, out, err = run(capsys, "train", project["data_dir"], "--annotations",
+                         project["annotations"], "--model", tmp_path / "none.phenosort",
+                         *FAST, "--epochs", "1", "--val-fraction", "0")  # fmt: skip
+    assert code == 0, err
+    assert "no validation set: train_val_fraction is 0.0; every label trained" in out
+    assert "train_val_min_per_class" not in out
 
 
 def test_train_refuses_to_overwrite_model(project, capsys):

@@ -132,6 +132,8 @@ def run_train(args: Namespace) -> int:
         "validation": clf.validation,
         "symmetry": clf.symmetry,
         "assessment": clf.assessment,
+        "config": clf.config.to_dict(),  # with training_data: why there is no validation set
+        "training_data": clf.training_data,
     }
     return _report_training(args, outcome, clf.version)
 
@@ -166,6 +168,32 @@ NO_VALIDATION = (
 )
 
 
+def no_validation_reason(record: dict) -> str:
+    """Which of the two causes left a training without a hold-out, from the settings
+    (``config``) and label counts (``training_data``) of a model file's metadata; the
+    rule is :func:`phenosort.model.train.validation_index`'s. :data:`NO_VALIDATION`
+    (both causes) when the record lacks them."""
+    cfg = record.get("config") or {}
+    fraction, least = cfg.get("train_val_fraction"), cfg.get("train_val_min_per_class")
+    counts: dict[str, int] = {}
+    for entry in record.get("training_data") or []:
+        for name, n in (entry.get("per_class") or {}).items():
+            counts[name] = counts.get(name, 0) + int(n)
+    counts = {name: n for name, n in counts.items() if n > 0}
+    tail = "; every label trained (--kfold K estimates accuracy)"
+    if fraction is not None and fraction <= 0:
+        return f"no validation set: train_val_fraction is {fraction}{tail}"
+    if fraction is not None and least is not None and counts:
+        name, n = min(counts.items(), key=lambda item: item[1])
+        if n * fraction < least:
+            return (
+                f"no validation set: class {name!r} has {n} labels, and train_val_fraction "
+                f"{fraction} of them ({n * fraction:.3g}) is fewer than "
+                f"train_val_min_per_class {least}{tail}"
+            )
+    return NO_VALIDATION
+
+
 def _report_training(args: Namespace, outcome: dict, version: int) -> int:
     """The training summary: validation (or the 2-fold estimate), the symmetries chosen and
     the chance check, whose warning goes to stderr even with ``--json``."""
@@ -190,7 +218,7 @@ def training_summary(record: dict) -> list[str]:
     if record.get("validation"):
         lines.append(format_report(record["validation"]))
     else:
-        lines.append(NO_VALIDATION)
+        lines.append(no_validation_reason(record))
         estimate = (record.get("symmetry") or {}).get("estimate")
         if estimate:
             lines.append(f"estimate from {estimate['method']}:")
@@ -269,6 +297,9 @@ def _train_remote(args: Namespace) -> int:
                 name, progress=show, continue_training=bool(args.from_model), **settings
             )
         client.export_model(name, args.model, result["version"], overwrite=args.overwrite)
+        if result.get("validation") is None:  # its settings and counts say why
+            meta = client.get_model(name).metadata or {}
+            result = {**{k: meta.get(k) for k in ("config", "training_data")}, **result}
     return _report_training(args, {**result, "class_names": names}, result["version"])
 
 
