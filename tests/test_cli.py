@@ -297,6 +297,23 @@ def test_train_rejects_annotation_of_missing_image(project, tmp_path, capsys):
     assert not model.exists()
 
 
+def test_train_names_image_and_csv_row_of_a_label_missing_from_the_mask(project, tmp_path, capsys):
+    """Issue 18: "label IDs not present in the label mask: 999" named neither."""
+    rows = [(r["image"], r["label"], r["class"]) for r in read_csv(project["annotations"])]
+    stem = STEMS[1]
+    rows.insert(3, (stem, 999, "dim"))  # line 5 of the file (the header is line 1)
+    ann = write_csv(tmp_path / "ann.csv", rows)
+    model = tmp_path / "m.phenosort"
+    code, _, err = run(capsys, "train", project["data_dir"], "--annotations", ann,
+                       "--model", model, *FAST)  # fmt: skip
+    assert code == 2
+    mask = project["data_dir"] / "Masks" / f"{stem}.tif"
+    assert error_line(err) == (
+        f"error: {ann} row 5: label 999 of image {stem!r} is not in its label mask {mask}"
+    )
+    assert not model.exists()
+
+
 def test_train_rejects_class_not_in_classes(project, tmp_path, capsys):
     rows = [(r["image"], r["label"], r["class"]) for r in read_csv(project["annotations"])]
     rows[0] = (rows[0][0], rows[0][1], "medium")
@@ -518,7 +535,10 @@ def test_explain_rejects_unknown_image_or_label(project, tmp_path, capsys):
     code, _, err = run(capsys, "explain", project["data_dir"], "--model", project["model"],
                        "--image", stem, "--label", missing, "--out", heat)  # fmt: skip
     assert code == 2
-    assert str(missing) in error_line(err)
+    mask = project["data_dir"] / "Masks" / f"{stem}.tif"  # the image and its file are named
+    assert error_line(err) == (
+        f"error: label {missing} of image {stem!r} is not in its label mask {mask}"
+    )
     assert not heat.exists()
 
 

@@ -125,6 +125,15 @@ def read_annotations_csv(
     InvalidInputError
         Unreadable file, missing column, bad label or class, no rows, or conflicting rows.
     """
+    table, names, _ = read_annotations_csv_lines(path, class_names)
+    return table, names
+
+
+def read_annotations_csv_lines(
+    path: str | os.PathLike[str], class_names: Sequence[str] | None = None
+) -> tuple[dict[str, dict[int, int]], list[str], dict[tuple[str, int], int]]:
+    """:func:`read_annotations_csv`, and the line of the file (header = 1) that first gives
+    each ``(image, label)``, for messages that point into the file."""
     path = Path(path)
     names = None if class_names is None else _check_class_names(class_names)
     try:
@@ -189,7 +198,7 @@ def read_annotations_csv(
                 f"{image!r} two classes: {names[old - 1]!r} and {names[index - 1]!r}"
             )
         seen.setdefault((image, label), line)
-    return out, names
+    return out, names, seen
 
 
 def write_annotations_csv(
@@ -227,6 +236,35 @@ def write_annotations_csv(
         writer = csv.writer(fh, lineterminator="\n")
         writer.writerow(("image", "label", "class"))
         writer.writerows(rows)
+
+
+def check_ids_in_mask(
+    label_ids: Iterable[int],
+    labels: np.ndarray,
+    *,
+    image: str,
+    mask: str | os.PathLike[str],
+    source: str | os.PathLike[str] | None = None,
+    lines: dict[tuple[str, int], int] | None = None,
+) -> None:
+    """Raise naming the ``label_ids`` that ``labels`` (the mask of ``image``, read from the
+    file ``mask``) lacks, with the rows of the annotations file ``source`` that give them
+    (``lines``: from :func:`read_annotations_csv_lines`)."""
+    ids = np.array([int(k) for k in label_ids], np.int64)
+    missing = np.sort(ids[~np.isin(ids, labels)])
+    if missing.size == 0:
+        return
+    shown = [int(v) for v in missing[:10]]
+    more = f" and {missing.size - 10} more" if missing.size > 10 else ""
+    one = missing.size == 1
+    where = "" if source is None else f"{source}: "
+    if source is not None and lines:
+        rows = ", ".join(str(lines[image, v]) for v in shown)
+        where = f"{source} row{'' if one else 's'} {rows}{more}: "
+    raise InvalidInputError(
+        f"{where}label{'' if one else 's'} {', '.join(map(str, shown))}{more} of image "
+        f"{image!r} {'is' if one else 'are'} not in its label mask {mask}"
+    )
 
 
 def _check_label_mask(labels: np.ndarray) -> np.ndarray:

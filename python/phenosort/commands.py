@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
-from .annotations import read_annotations_csv, read_roi_annotations
+from .annotations import check_ids_in_mask, read_annotations_csv_lines, read_roi_annotations
 from .classifier import ObjectClassifier, Sample, class_index_of
 from .cli import parse_settings
 from .dataio import find_pairs, load_pair, write_float_image
@@ -60,7 +60,7 @@ def _training_samples(args: Namespace, pairs, class_names):
         if not samples:
             raise InvalidInputError(f"no .zip or .roi ROI sets in {args.annotations}")
         return samples, names
-    table, names = read_annotations_csv(args.annotations, class_names)
+    table, names, lines = read_annotations_csv_lines(args.annotations, class_names)
     unknown = sorted(set(table) - set(by_stem))
     if unknown:
         raise InvalidInputError(
@@ -69,6 +69,8 @@ def _training_samples(args: Namespace, pairs, class_names):
     samples = []
     for stem in sorted(table):
         image, labels = load_pair(by_stem[stem])
+        check_ids_in_mask(table[stem], labels, image=stem, mask=by_stem[stem].mask_path,
+                            source=args.annotations, lines=lines)  # fmt: skip
         samples.append(Sample(image.array, labels, table[stem], image.axes, image.voxel_size, stem))
     return samples, names
 
@@ -473,6 +475,7 @@ def run_explain(args: Namespace) -> int:
     if args.out.exists() and not args.overwrite:
         raise InvalidInputError(f"{args.out} exists; use --overwrite or another name")
     image, labels = load_pair(pairs[args.image])
+    check_ids_in_mask([args.label], labels, image=args.image, mask=pairs[args.image].mask_path)
     k = class_index_of(args.class_name, clf.class_names) if args.class_name else None
     exp = clf.explain(
         image.array, labels, args.label, axes=image.axes, voxel_size=image.voxel_size, class_index=k
