@@ -12,6 +12,7 @@ import csv
 import functools
 import io
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -521,6 +522,47 @@ def test_explain_writes_heatmap(project, tmp_path, capsys):
                        "--image", stem, "--label", label, "--out", heat)  # fmt: skip
     assert code == 2 and str(heat) in error_line(err)
     assert heat.read_bytes() == before
+
+
+def test_explain_heatmap_records_its_scale_and_origin(tmp_path, capsys):
+    """A scaled patch (patch_size 24 > patch_max_size 16: scale 1.5) on a calibrated image:
+    the printed offset and scale, and the TIFF's ImageJ calibration and origin, put heatmap
+    pixel i at image pixel offset + 1.5 i (issue 18: the scale was neither printed nor
+    stored)."""
+    data = make_dataset(tmp_path / "data", seed=40)
+    for stem, d in data.items():  # 0.5 um pixels
+        tifffile.imwrite(tmp_path / "data" / "Images" / f"{stem}.tif", d.image, imagej=True,
+                         resolution=(2.0, 2.0), metadata={"unit": "um"})  # fmt: skip
+    rows = [(s, i, CLASSES[k - 1]) for s, objs in annotated(data).items() for i, k in objs.items()]
+    ann = write_csv(tmp_path / "ann.csv", rows)
+    model = tmp_path / "scaled.phenosort"
+    code, _, err = run(capsys, "train", tmp_path / "data", "--annotations", ann, "--model", model,
+                       "--classes", ",".join(CLASSES), *FAST, "--epochs", "1",
+                       "--set", "patch_max_size=16")  # fmt: skip
+    assert code == 0, err
+    stem = STEMS[0]
+    label = max(data[stem].classes)
+    heat = tmp_path / "heat.tif"
+    code, out, err = run(capsys, "explain", tmp_path / "data", "--model", model,
+                         "--image", stem, "--label", label, "--out", heat)  # fmt: skip
+    assert code == 0, err
+    found = re.search(r"offset \(y,x\) \((-?\d+), (-?\d+)\), scale ([\d.]+)", out)
+    assert found, out
+    offset, scale = np.array(found.groups()[:2], float), float(found.group(3))
+    assert scale == 1.5
+    with tifffile.TiffFile(heat) as tif:
+        assert tif.series[0].shape == (16, 16)
+        meta = tif.imagej_metadata
+        x_res, y_res = tif.pages.first.resolution
+    assert meta["unit"] == "um"
+    np.testing.assert_allclose([1 / y_res, 1 / x_res], [0.5 * scale] * 2, rtol=1e-6)
+    origin = np.array([meta["yorigin"], meta["xorigin"]])
+    for i in (0.0, 7.0, 15.0):  # ImageJ: calibrated = (pixel - origin) * pixel size
+        np.testing.assert_allclose((i - origin) * 0.5 * scale, (offset + scale * i) * 0.5)
+    # the patch is centred on the object: so is the heatmap's calibrated centre
+    centre = (offset + scale * 16 / 2) * 0.5
+    ys, xs = np.nonzero(data[stem].labels == label)
+    np.testing.assert_allclose(centre, [ys.mean() * 0.5, xs.mean() * 0.5], atol=scale * 0.5)
 
 
 def test_explain_rejects_unknown_image_or_label(project, tmp_path, capsys):

@@ -480,12 +480,33 @@ def run_explain(args: Namespace) -> int:
     exp = clf.explain(
         image.array, labels, args.label, axes=image.axes, voxel_size=image.voxel_size, class_index=k
     )
-    write_float_image(args.out, exp.heatmap, overwrite=args.overwrite)
+    _write_heatmap(args, exp, image)
     probs = ", ".join(f"{n} {p:.3f}" for n, p in zip(clf.class_names, exp.probabilities))
     print(f"Grad-CAM of label {exp.label_id} for class {clf.class_names[exp.class_index - 1]!r}")
     print(f"probabilities: {probs}")
-    print(f"heatmap {exp.heatmap.shape} written to {args.out}; offset (z,y,x order) {exp.offset}")
+    axes = ",".join("zyx"[-exp.heatmap.ndim :])
+    print(
+        f"heatmap {exp.heatmap.shape} written to {args.out}; offset ({axes}) {exp.offset}, "
+        f"scale {exp.scale:g}: heatmap pixel i covers image pixels from offset + scale * i "
+        "(the TIFF's ImageJ calibration and origin place it on the image)"
+    )
     return 0
+
+
+def _write_heatmap(args: Namespace, exp, image) -> None:
+    """The heatmap with the image's calibration times the patch scale, and an ImageJ origin
+    that puts it where its patch was cut: heatmap pixel i and image pixel offset + scale * i
+    then share calibrated coordinates (issue 18: the scale was neither printed nor stored)."""
+    s = float(exp.scale)
+    voxel = image.voxel_size or (1.0,) * exp.heatmap.ndim
+    write_float_image(
+        args.out,
+        exp.heatmap,
+        voxel_size=tuple(v * s for v in voxel),
+        unit=image.unit if image.voxel_size else "pixel",
+        origin=tuple(-o / s for o in exp.offset),
+        overwrite=args.overwrite,
+    )
 
 
 def run_info(args: Namespace) -> int:

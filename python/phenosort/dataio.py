@@ -531,16 +531,25 @@ def write_float_image(
     voxel_size: Sequence[float] | None = None,
     unit: str = "um",
     display_range: tuple[float, float] | None = None,
+    origin: Sequence[float] | None = None,
     overwrite: bool = False,
 ) -> Path:
     """Write a 2D/3D map (e.g. confidence) as a 32-bit float ImageJ TIFF.
 
     ``display_range`` (e.g. ``(0, 1)`` for probabilities) fixes ImageJ's display range.
-    Returns the path written.
+    ``origin`` ((y, x) or (z, y, x), in pixels of this image) becomes ImageJ's calibration
+    origin: pixel ``i`` lies at ``(i - origin) * voxel_size`` in ``unit``. Returns the path
+    written.
     """
     image = np.asarray(image)
     path = _check_output(path, image, overwrite)
     metadata = {} if display_range is None else dict(zip(("min", "max"), display_range))
+    if origin is not None:
+        if len(origin) != image.ndim or not all(np.isfinite(origin)):
+            raise InvalidInputError(
+                f"{path}: expected a finite origin of {image.ndim} values, got {origin}"
+            )
+        metadata.update({f"{a}origin": float(o) for a, o in zip("zyx"[-image.ndim :], origin)})
     return _write_imagej(
         path, image.astype(np.float32, copy=False), voxel_size, unit, metadata=metadata
     )
