@@ -240,7 +240,8 @@ def _fit(small, annotations=None, **kw):
     axes = kw.pop("axes", small.axes)
     clf = ObjectClassifier(small.class_names, **{**FAST, "train_epochs": 1, **kw})
     ann = small.classes if annotations is None else annotations
-    return clf.fit([Sample(image, labels, ann, axes)])
+    clf.fit([Sample(image, labels, ann, axes)])
+    return clf
 
 
 @pytest.mark.parametrize(
@@ -277,8 +278,19 @@ def test_single_class_and_unknown_class_are_refused(small):
 
 
 def test_class_names_by_name_are_accepted(small):
+    """Annotations by class name train the same model as the same annotations by index:
+    each name resolves to its class (issue 18: this test used to assert nothing)."""
     names = {k: small.class_names[v - 1] for k, v in small.classes.items()}
-    _fit(small, names)
+    by_name, by_index = _fit(small, names), _fit(small, small.classes)
+    per_class = {
+        n: sum(v == k for v in small.classes.values()) for k, n in enumerate(small.class_names, 1)
+    }
+    assert by_name.training_data[0]["per_class"] == per_class
+    assert by_name.training_data == by_index.training_data
+    a, b = by_name.net.state_dict(), by_index.net.state_dict()
+    assert all(torch.equal(a[k], b[k]) for k in a)
+    with pytest.raises(InvalidInputError, match="no_such_class"):
+        _fit(small, {**names, next(iter(names)): "no_such_class"})
 
 
 def test_unknown_setting_lists_known_ones():
