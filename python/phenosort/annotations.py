@@ -153,17 +153,17 @@ def read_annotations_csv_lines(
             f"{path} lacks the column(s) {', '.join(missing)}; its header {rows[0][1]!r} must "
             "name the columns image, label and class (label_id is accepted for label)"
         )
-    records = []  # (line, image, label, class value)
+    records: list[tuple[int, str, int, str]] = []  # (line, image, label, class value)
     for line, row in rows[1:]:
-        image, label, value = (
+        image, label_text, value = (
             row[c].strip() if c < len(row) else "" for c in map(header.index, wanted)
         )
-        if not (image or label or value):
+        if not (image or label_text or value):
             continue
-        problem = _row_problem(image, label, value)
+        problem = _row_problem(image, label_text, value)
         if problem:
             raise InvalidInputError(f"{path} row {line}: {problem}")
-        records.append((line, image, int(label), value))
+        records.append((line, image, int(label_text), value))
     if not records:
         raise InvalidInputError(f"{path} has no annotations")
 
@@ -314,7 +314,8 @@ def _roi_hits(roi: ImagejRoi, labels: np.ndarray, desc: str) -> tuple[list[int],
         return [], [f"{desc}: text and image ROIs do not mark objects"]
     stack = labels if labels.ndim == 3 else labels[np.newaxis]
     z_roi = roi.z_position or roi.position if labels.ndim == 3 else 1
-    if z_roi and _plane_of(z_roi, stack) is None:
+    selected = _plane_of(z_roi, stack)  # all slices when z_roi is 0
+    if selected is None:
         return [], [f"{desc}: z position {z_roi} is outside the {stack.shape[0]} slices"]
     height, width = stack.shape[1:]
     hits, skipped = [], []
@@ -353,7 +354,7 @@ def _roi_hits(roi: ImagejRoi, labels: np.ndarray, desc: str) -> tuple[list[int],
         ids = ids[counts % 2 == 1]
     if ids.size == 0:
         return [], [f"{desc}: covers no pixel of the image"]
-    obj = _majority(_plane_of(z_roi, stack)[:, ids // width, ids % width])
+    obj = _majority(selected[:, ids // width, ids % width])
     return ([obj], []) if obj else ([], [f"{desc}: covers only background"])
 
 
@@ -434,7 +435,7 @@ def annotations_from_rois(
                     f"class {names[index - 1]!r} by {desc}"
                 )
             source.setdefault(obj, desc)
-    return RoiAnnotations(annotations, list(names), skipped)
+    return RoiAnnotations(annotations, [str(n) for n in names], skipped)
 
 
 def read_roi_annotations(
@@ -524,6 +525,7 @@ def rois_for_objects(
         raise InvalidInputError(f"objects {absent[:5]} ({len(absent)} in all) are not in labels")
     rois = []
     for lid, index, box in zip(ids.tolist(), classes.tolist(), boxes, strict=True):
+        assert box is not None  # absent objects were refused above
         mask = labels[box] == lid
         start = np.array([s.start for s in box])
         if kind == "outline" and labels.ndim == 2:

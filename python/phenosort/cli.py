@@ -199,6 +199,7 @@ def parse_settings(pairs: list[str]) -> dict:
         if not sep or not key.strip():
             raise InvalidInputError(f"--set expects KEY=VALUE, got {item!r}")
         lowered = raw.strip().lower()
+        value: object
         if lowered in ("true", "false"):
             value = lowered == "true"
         elif lowered in ("none", "null"):

@@ -323,10 +323,10 @@ def run_predict(args: Namespace) -> int:
     if args.batch_size:
         clf.config = clf.config.updated(predict_batch_size=args.batch_size)
 
-    def predict(image, labels):
+    def predict_here(image, labels):
         return clf.predict(image.array, labels, axes=image.axes, voxel_size=image.voxel_size)
 
-    return _predict_serial(args, pairs, clf.class_names, predict)
+    return _predict_serial(args, pairs, clf.class_names, predict_here)
 
 
 def _remote_predictor(args: Namespace, client):
@@ -379,9 +379,10 @@ def _predict_on_dask(args: Namespace, pairs) -> int:
 
     names = read_metadata(args.model)["class_names"]  # verifies the file before any task runs
     _refuse_existing_outputs(args, pairs, names)
-    n_workers = None if args.scheduler else args.workers or default_workers(len(pairs))
-    # local workers share this machine's cores; a given cluster keeps its workers' settings
-    threads = None if args.scheduler else max(1, cpu_count() // n_workers)
+    n_workers, threads = None, None  # a given cluster keeps its workers' settings
+    if not args.scheduler:  # local workers share this machine's cores
+        n_workers = args.workers or default_workers(len(pairs))
+        threads = max(1, cpu_count() // n_workers)
     ref = model_ref(args.model, device=args.device, batch_size=args.batch_size,
                     torch_threads=threads)  # fmt: skip
     options = _output_options(args, names)
