@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Set up a fresh machine: the Debian packages of the Fiji plugin build (scripts/apt-packages.txt,
-# when run as root with apt-get), then .venv with phenosort and its test tools. Idempotent:
-# installs only what is missing, re-installs Python packages only when pyproject.toml or
-# constraints.txt changed. torch is pinned by constraints.txt (CPU wheel).
+# when run as root with apt-get; it waits while another apt-get or dpkg runs), then .venv with
+# phenosort and its test tools. Idempotent: installs only what is missing, re-installs Python
+# packages only when pyproject.toml or constraints.txt changed. torch is pinned by
+# constraints.txt (CPU wheel).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PYTHON=${PYTHON:-python3}
@@ -15,9 +16,10 @@ if command -v apt-get >/dev/null && [ "$(id -u)" = 0 ]; then
     done
     if [ ${#missing[@]} -gt 0 ]; then
         echo "installing Debian packages: ${missing[*]}"
-        apt-get update -qq
-        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
-            "${missing[@]}" >/dev/null
+        # waits, with a message, while another apt-get or dpkg (e.g. unattended upgrades) runs
+        bash scripts/apt-get-wait.sh update -qq
+        DEBIAN_FRONTEND=noninteractive bash scripts/apt-get-wait.sh install -y -qq \
+            --no-install-recommends "${missing[@]}" >/dev/null
     fi
 fi
 if [ ! -x .venv/bin/python ]; then
@@ -25,7 +27,8 @@ if [ ! -x .venv/bin/python ]; then
         # Debian's system Python ships venv separately
         rm -rf .venv
         if command -v apt-get >/dev/null && [ "$(id -u)" = 0 ]; then
-            apt-get update -qq && apt-get install -y -qq python3-venv python3-pip >/dev/null
+            bash scripts/apt-get-wait.sh update -qq
+            bash scripts/apt-get-wait.sh install -y -qq python3-venv python3-pip >/dev/null
         fi
         "$PYTHON" -m venv .venv
     fi

@@ -11,7 +11,9 @@ from skimage import draw
 from phenosort.annotations import (
     RoiAnnotations,
     annotations_from_rois,
+    check_ids_in_mask,
     read_annotations_csv,
+    read_annotations_csv_lines,
     read_roi_annotations,
     rois_for_objects,
     write_annotations_csv,
@@ -86,6 +88,9 @@ def test_csv_with_indices_free_column_order_and_alias(tmp_path):
     ("text", "class_names", "match"),
     [
         ("image,class\na,x\n", None, "lacks the column"),
+        # the documented column is named, never the accepted alias label_id (issue 18)
+        ("image,object,class\na,1,x\n", None, r"lacks the column\(s\) label;"),
+        ("Image,Label,Klasse\na,1,x\n", None, r"lacks the column\(s\) class;"),
         ("image,label,class\na,1.5,x\n", None, "row 2: label '1.5' is not an integer"),
         ("image,label,class\na,-3,x\n", None, "row 2: label '-3' is negative"),
         ("image,label,class\na,1,x\na,0,x\n", None, "row 3: label 0 is the background"),
@@ -103,6 +108,21 @@ def test_csv_with_indices_free_column_order_and_alias(tmp_path):
 def test_csv_errors(tmp_path, text, class_names, match):
     with pytest.raises(InvalidInputError, match=match):
         read_annotations_csv(_write(tmp_path / "bad.csv", text), class_names)
+
+
+def test_ids_missing_from_the_mask_are_named_with_their_rows(tmp_path):
+    path = _write(tmp_path / "ann.csv", "image,label,class\na,1,x\na,7,x\nb,1,x\na,9,y\n")
+    table, _, lines = read_annotations_csv_lines(path)
+    labels = np.zeros((8, 8), np.uint16)
+    labels[:2, :2] = 1
+    check_ids_in_mask(table["b"], labels, image="b", mask="m/b.tif", source=path, lines=lines)
+    with pytest.raises(InvalidInputError) as info:
+        check_ids_in_mask(table["a"], labels, image="a", mask="m/a.tif", source=path, lines=lines)
+    assert str(info.value) == (
+        f"{path} rows 3, 5: labels 7, 9 of image 'a' are not in its label mask m/a.tif"
+    )
+    with pytest.raises(InvalidInputError, match=r"^label 5 of image 'a' is not in its label"):
+        check_ids_in_mask([5], labels, image="a", mask="m/a.tif")
 
 
 def test_csv_duplicates_with_same_class_are_fine(tmp_path):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import stat
 import threading
 
 import numpy as np
@@ -68,6 +70,19 @@ def test_model_file_round_trip(trained, brightness_data, tmp_path):
     assert len(meta["class_colors"]) == 2 and meta["class_colors"][0].startswith("#")
     with pytest.raises(InvalidInputError, match="already exists"):
         trained.save(path)
+
+
+@pytest.mark.parametrize("umask", [0o022, 0o077])
+def test_model_file_mode_follows_the_umask(trained, tmp_path, umask):
+    """A saved model file is readable as any new file would be (issue 18: mkstemp made the
+    CLI's files -rw------- while the service's exports were -rw-r--r--)."""
+    old = os.umask(umask)
+    try:
+        path = trained.save(tmp_path / "m.phenosort")
+    finally:
+        os.umask(old)
+    assert stat.S_IMODE(path.stat().st_mode) == 0o666 & ~umask
+    assert [p.name for p in tmp_path.iterdir()] == ["m.phenosort"]  # no temporary file left
 
 
 def test_tampered_truncated_and_foreign_files_fail_clearly(trained, tmp_path):
@@ -225,7 +240,8 @@ def _fit(small, annotations=None, **kw):
     axes = kw.pop("axes", small.axes)
     clf = ObjectClassifier(small.class_names, **{**FAST, "train_epochs": 1, **kw})
     ann = small.classes if annotations is None else annotations
-    return clf.fit([Sample(image, labels, ann, axes)])
+    clf.fit([Sample(image, labels, ann, axes)])
+    return clf
 
 
 @pytest.mark.parametrize(
@@ -262,8 +278,19 @@ def test_single_class_and_unknown_class_are_refused(small):
 
 
 def test_class_names_by_name_are_accepted(small):
+    """Annotations by class name train the same model as the same annotations by index:
+    each name resolves to its class (issue 18: this test used to assert nothing)."""
     names = {k: small.class_names[v - 1] for k, v in small.classes.items()}
-    _fit(small, names)
+    by_name, by_index = _fit(small, names), _fit(small, small.classes)
+    per_class = {
+        n: sum(v == k for v in small.classes.values()) for k, n in enumerate(small.class_names, 1)
+    }
+    assert by_name.training_data[0]["per_class"] == per_class
+    assert by_name.training_data == by_index.training_data
+    a, b = by_name.net.state_dict(), by_index.net.state_dict()
+    assert all(torch.equal(a[k], b[k]) for k in a)
+    with pytest.raises(InvalidInputError, match="no_such_class"):
+        _fit(small, {**names, next(iter(names)): "no_such_class"})
 
 
 def test_unknown_setting_lists_known_ones():

@@ -12,6 +12,7 @@ import csv
 import functools
 import io
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -181,8 +182,25 @@ def test_train_with_few_labels_says_there_is_no_validation_set(project, tmp_path
                          project["annotations"], "--model", tmp_path / "few.phenosort",
                          *default_rule, "--epochs", "1")  # fmt: skip
     assert code == 0, err
-    assert "no validation set" in out and "train_val_min_per_class" in out
+    # the cause that applies, with its numbers (issue 18: both causes were listed); 'bright'
+    # is first of the classes of fewest labels (sorted names: no --classes)
+    n = len(STEMS) * PER_CLASS
+    reason = (
+        f"no validation set: class 'bright' has {n} labels, and train_val_fraction 0.2 of them "
+        f"({n * 0.2:.3g}) is fewer than train_val_min_per_class 5"
+    )
+    assert reason in out and "train_val_fraction is 0" not in out
     assert "validation objects:" not in out
+    code, info, err = run(capsys, "info", tmp_path / "few.phenosort")
+    assert code == 0, err
+    assert reason in info
+
+    code, out, err = run(capsys, "train", project["data_dir"], "--annotations",
+                         project["annotations"], "--model", tmp_path / "none.phenosort",
+                         *FAST, "--epochs", "1", "--val-fraction", "0")  # fmt: skip
+    assert code == 0, err
+    assert "no validation set: train_val_fraction is 0.0; every label trained" in out
+    assert "train_val_min_per_class" not in out
 
 
 def test_train_refuses_to_overwrite_model(project, capsys):
@@ -205,6 +223,8 @@ def test_train_from_continues_as_version_2(project, tmp_path, capsys):
                          "--from", old, "--model", new, "--json", "--quiet",
                          "--epochs", "2")  # fmt: skip
     assert code == 0, err
+    assert "epoch" not in err  # --quiet: no progress bar, but the counts of what trains
+    assert f"training on {len(STEMS)} image(s): dim {2 * PER_CLASS}, bright" in err
     result = json.loads(out)
     assert result["model"] == str(new)
     validation = result["validation"]
@@ -275,6 +295,23 @@ def test_train_rejects_annotation_of_missing_image(project, tmp_path, capsys):
                        "--model", model)  # fmt: skip
     assert code == 2
     assert "no_such_image" in error_line(err)
+    assert not model.exists()
+
+
+def test_train_names_image_and_csv_row_of_a_label_missing_from_the_mask(project, tmp_path, capsys):
+    """Issue 18: "label IDs not present in the label mask: 999" named neither."""
+    rows = [(r["image"], r["label"], r["class"]) for r in read_csv(project["annotations"])]
+    stem = STEMS[1]
+    rows.insert(3, (stem, 999, "dim"))  # line 5 of the file (the header is line 1)
+    ann = write_csv(tmp_path / "ann.csv", rows)
+    model = tmp_path / "m.phenosort"
+    code, _, err = run(capsys, "train", project["data_dir"], "--annotations", ann,
+                       "--model", model, *FAST)  # fmt: skip
+    assert code == 2
+    mask = project["data_dir"] / "Masks" / f"{stem}.tif"
+    assert error_line(err) == (
+        f"error: {ann} row 5: label 999 of image {stem!r} is not in its label mask {mask}"
+    )
     assert not model.exists()
 
 
@@ -414,6 +451,21 @@ def test_predict_refuses_existing_outputs(project, tmp_path, capsys):
     assert set(snapshot(out_dir)) == set(before)
 
 
+def test_quiet_hides_progress_bars_but_not_the_summary(project, tmp_path, capsys):
+    """``--quiet`` means "no progress bars" (its help): the one-line summary stays (issue 18)."""
+    args = ["predict", project["data_dir"], "--model", project["model"], "--device", "cpu"]
+    code, out, err = run(capsys, *args, "--out", tmp_path / "loud")
+    assert code == 0, err
+    assert "image/s" in err or "s/image" in err  # tqdm's bar
+    code, quiet_out, err = run(capsys, *args, "--out", tmp_path / "quiet", "--quiet")
+    assert code == 0, err
+    assert err == ""
+    n = sum(len(d.classes) for d in project["data"].values())
+    summary = f"{n} objects in {len(STEMS)} image(s) classified; outputs in "
+    assert quiet_out.strip() == summary + str(tmp_path / "quiet")
+    assert out.strip() == summary + str(tmp_path / "loud")
+
+
 def test_predict_refuses_existing_class_mask(project, tmp_path, capsys):
     out_dir = tmp_path / "pred"
     out_dir.mkdir()
@@ -472,6 +524,47 @@ def test_explain_writes_heatmap(project, tmp_path, capsys):
     assert heat.read_bytes() == before
 
 
+def test_explain_heatmap_records_its_scale_and_origin(tmp_path, capsys):
+    """A scaled patch (patch_size 24 > patch_max_size 16: scale 1.5) on a calibrated image:
+    the printed offset and scale, and the TIFF's ImageJ calibration and origin, put heatmap
+    pixel i at image pixel offset + 1.5 i (issue 18: the scale was neither printed nor
+    stored)."""
+    data = make_dataset(tmp_path / "data", seed=40)
+    for stem, d in data.items():  # 0.5 um pixels
+        tifffile.imwrite(tmp_path / "data" / "Images" / f"{stem}.tif", d.image, imagej=True,
+                         resolution=(2.0, 2.0), metadata={"unit": "um"})  # fmt: skip
+    rows = [(s, i, CLASSES[k - 1]) for s, objs in annotated(data).items() for i, k in objs.items()]
+    ann = write_csv(tmp_path / "ann.csv", rows)
+    model = tmp_path / "scaled.phenosort"
+    code, _, err = run(capsys, "train", tmp_path / "data", "--annotations", ann, "--model", model,
+                       "--classes", ",".join(CLASSES), *FAST, "--epochs", "1",
+                       "--set", "patch_max_size=16")  # fmt: skip
+    assert code == 0, err
+    stem = STEMS[0]
+    label = max(data[stem].classes)
+    heat = tmp_path / "heat.tif"
+    code, out, err = run(capsys, "explain", tmp_path / "data", "--model", model,
+                         "--image", stem, "--label", label, "--out", heat)  # fmt: skip
+    assert code == 0, err
+    found = re.search(r"offset \(y,x\) \((-?\d+), (-?\d+)\), scale ([\d.]+)", out)
+    assert found, out
+    offset, scale = np.array(found.groups()[:2], float), float(found.group(3))
+    assert scale == 1.5
+    with tifffile.TiffFile(heat) as tif:
+        assert tif.series[0].shape == (16, 16)
+        meta = tif.imagej_metadata
+        x_res, y_res = tif.pages.first.resolution
+    assert meta["unit"] == "um"
+    np.testing.assert_allclose([1 / y_res, 1 / x_res], [0.5 * scale] * 2, rtol=1e-6)
+    origin = np.array([meta["yorigin"], meta["xorigin"]])
+    for i in (0.0, 7.0, 15.0):  # ImageJ: calibrated = (pixel - origin) * pixel size
+        np.testing.assert_allclose((i - origin) * 0.5 * scale, (offset + scale * i) * 0.5)
+    # the patch is centred on the object: so is the heatmap's calibrated centre
+    centre = (offset + scale * 16 / 2) * 0.5
+    ys, xs = np.nonzero(data[stem].labels == label)
+    np.testing.assert_allclose(centre, [ys.mean() * 0.5, xs.mean() * 0.5], atol=scale * 0.5)
+
+
 def test_explain_rejects_unknown_image_or_label(project, tmp_path, capsys):
     heat = tmp_path / "heat.tif"
     stem = STEMS[0]
@@ -484,7 +577,10 @@ def test_explain_rejects_unknown_image_or_label(project, tmp_path, capsys):
     code, _, err = run(capsys, "explain", project["data_dir"], "--model", project["model"],
                        "--image", stem, "--label", missing, "--out", heat)  # fmt: skip
     assert code == 2
-    assert str(missing) in error_line(err)
+    mask = project["data_dir"] / "Masks" / f"{stem}.tif"  # the image and its file are named
+    assert error_line(err) == (
+        f"error: label {missing} of image {stem!r} is not in its label mask {mask}"
+    )
     assert not heat.exists()
 
 

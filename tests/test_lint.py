@@ -1,4 +1,5 @@
-"""The code base passes ruff (lint and format), as configured in pyproject.toml."""
+"""The code base passes ruff (lint and format) and mypy (type checks of python/phenosort), as
+configured in pyproject.toml."""
 
 from __future__ import annotations
 
@@ -23,4 +24,15 @@ def test_ruff_lint():
 
 def test_ruff_format():
     result = _ruff("format", "--check", "--no-cache")
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_mypy_type_checks_the_package():
+    """``[tool.mypy]`` in pyproject.toml: not strict; libraries without types are Any."""
+    result = subprocess.run(
+        [sys.executable, "-m", "mypy", "--no-error-summary", "--hide-error-context"],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+    )
     assert result.returncode == 0, result.stdout + result.stderr

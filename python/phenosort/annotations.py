@@ -125,6 +125,15 @@ def read_annotations_csv(
     InvalidInputError
         Unreadable file, missing column, bad label or class, no rows, or conflicting rows.
     """
+    table, names, _ = read_annotations_csv_lines(path, class_names)
+    return table, names
+
+
+def read_annotations_csv_lines(
+    path: str | os.PathLike[str], class_names: Sequence[str] | None = None
+) -> tuple[dict[str, dict[int, int]], list[str], dict[tuple[str, int], int]]:
+    """:func:`read_annotations_csv`, and the line of the file (header = 1) that first gives
+    each ``(image, label)``, for messages that point into the file."""
     path = Path(path)
     names = None if class_names is None else _check_class_names(class_names)
     try:
@@ -136,24 +145,25 @@ def read_annotations_csv(
     except (OSError, UnicodeDecodeError, csv.Error) as exc:
         raise InvalidInputError(f"cannot read annotation file {path}: {exc}") from exc
     header = [c.strip().lower() for c in rows[0][1]] if rows else []
-    wanted = ("image", "label" if "label" in header else "label_id", "class")
-    missing = [c for c in wanted if c not in header]
+    alias = "label_id" in header and "label" not in header
+    wanted = ("image", "label_id" if alias else "label", "class")
+    missing = [c for c in wanted if c not in header]  # the documented names: image,label,class
     if rows and missing:
         raise InvalidInputError(
             f"{path} lacks the column(s) {', '.join(missing)}; its header {rows[0][1]!r} must "
-            "name image, label (or label_id) and class"
+            "name the columns image, label and class (label_id is accepted for label)"
         )
-    records = []  # (line, image, label, class value)
+    records: list[tuple[int, str, int, str]] = []  # (line, image, label, class value)
     for line, row in rows[1:]:
-        image, label, value = (
+        image, label_text, value = (
             row[c].strip() if c < len(row) else "" for c in map(header.index, wanted)
         )
-        if not (image or label or value):
+        if not (image or label_text or value):
             continue
-        problem = _row_problem(image, label, value)
+        problem = _row_problem(image, label_text, value)
         if problem:
             raise InvalidInputError(f"{path} row {line}: {problem}")
-        records.append((line, image, int(label), value))
+        records.append((line, image, int(label_text), value))
     if not records:
         raise InvalidInputError(f"{path} has no annotations")
 
@@ -188,7 +198,7 @@ def read_annotations_csv(
                 f"{image!r} two classes: {names[old - 1]!r} and {names[index - 1]!r}"
             )
         seen.setdefault((image, label), line)
-    return out, names
+    return out, names, seen
 
 
 def write_annotations_csv(
@@ -226,6 +236,35 @@ def write_annotations_csv(
         writer = csv.writer(fh, lineterminator="\n")
         writer.writerow(("image", "label", "class"))
         writer.writerows(rows)
+
+
+def check_ids_in_mask(
+    label_ids: Iterable[int],
+    labels: np.ndarray,
+    *,
+    image: str,
+    mask: str | os.PathLike[str],
+    source: str | os.PathLike[str] | None = None,
+    lines: dict[tuple[str, int], int] | None = None,
+) -> None:
+    """Raise naming the ``label_ids`` that ``labels`` (the mask of ``image``, read from the
+    file ``mask``) lacks, with the rows of the annotations file ``source`` that give them
+    (``lines``: from :func:`read_annotations_csv_lines`)."""
+    ids = np.array([int(k) for k in label_ids], np.int64)
+    missing = np.sort(ids[~np.isin(ids, labels)])
+    if missing.size == 0:
+        return
+    shown = [int(v) for v in missing[:10]]
+    more = f" and {missing.size - 10} more" if missing.size > 10 else ""
+    one = missing.size == 1
+    where = "" if source is None else f"{source}: "
+    if source is not None and lines:
+        rows = ", ".join(str(lines[image, v]) for v in shown)
+        where = f"{source} row{'' if one else 's'} {rows}{more}: "
+    raise InvalidInputError(
+        f"{where}label{'' if one else 's'} {', '.join(map(str, shown))}{more} of image "
+        f"{image!r} {'is' if one else 'are'} not in its label mask {mask}"
+    )
 
 
 def _check_label_mask(labels: np.ndarray) -> np.ndarray:
@@ -275,7 +314,8 @@ def _roi_hits(roi: ImagejRoi, labels: np.ndarray, desc: str) -> tuple[list[int],
         return [], [f"{desc}: text and image ROIs do not mark objects"]
     stack = labels if labels.ndim == 3 else labels[np.newaxis]
     z_roi = roi.z_position or roi.position if labels.ndim == 3 else 1
-    if z_roi and _plane_of(z_roi, stack) is None:
+    selected = _plane_of(z_roi, stack)  # all slices when z_roi is 0
+    if selected is None:
         return [], [f"{desc}: z position {z_roi} is outside the {stack.shape[0]} slices"]
     height, width = stack.shape[1:]
     hits, skipped = [], []
@@ -314,7 +354,7 @@ def _roi_hits(roi: ImagejRoi, labels: np.ndarray, desc: str) -> tuple[list[int],
         ids = ids[counts % 2 == 1]
     if ids.size == 0:
         return [], [f"{desc}: covers no pixel of the image"]
-    obj = _majority(_plane_of(z_roi, stack)[:, ids // width, ids % width])
+    obj = _majority(selected[:, ids // width, ids % width])
     return ([obj], []) if obj else ([], [f"{desc}: covers only background"])
 
 
@@ -395,7 +435,7 @@ def annotations_from_rois(
                     f"class {names[index - 1]!r} by {desc}"
                 )
             source.setdefault(obj, desc)
-    return RoiAnnotations(annotations, list(names), skipped)
+    return RoiAnnotations(annotations, [str(n) for n in names], skipped)
 
 
 def read_roi_annotations(
@@ -485,6 +525,7 @@ def rois_for_objects(
         raise InvalidInputError(f"objects {absent[:5]} ({len(absent)} in all) are not in labels")
     rois = []
     for lid, index, box in zip(ids.tolist(), classes.tolist(), boxes, strict=True):
+        assert box is not None  # absent objects were refused above
         mask = labels[box] == lid
         start = np.array([s.start for s in box])
         if kind == "outline" and labels.ndim == 2:

@@ -7,7 +7,7 @@ returned whenever possible so a huge image is never copied just to reorder its a
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 
 import numpy as np
 
@@ -113,7 +113,7 @@ def check_labels(labels: np.ndarray, spatial_shape: tuple[int, ...]) -> np.ndarr
     return labels
 
 
-def check_voxel_size(voxel_size: tuple[float, ...] | None, ndim: int) -> tuple[float, ...]:
+def check_voxel_size(voxel_size: Sequence[float] | None, ndim: int) -> tuple[float, ...]:
     """Return a validated voxel size of ``ndim`` positive floats (1.0 each when ``None``)."""
     if voxel_size is None:
         return (1.0,) * ndim

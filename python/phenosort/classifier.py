@@ -14,6 +14,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from functools import partial
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -31,6 +32,11 @@ from .objects.patches import (
 )
 from .objects.table import LabelIndex, ObjectTable, object_table_of
 from .results import Prediction
+
+if TYPE_CHECKING:
+    from torch import nn
+
+    from .model.augment import Augmentation
 
 ProgressCallback = Callable[[object], None]
 
@@ -112,7 +118,7 @@ class ObjectClassifier:
         self.class_names = names
         base = config or ModelConfig()
         self.config = base.updated(**settings) if settings else base.validated()
-        self.net = None
+        self.net: nn.Module | None = None
         self._inference: tuple | None = None  # (net, device, its inference copy)
         self.patch_spec: PatchSpec | None = None
         self.normalization: Normalization | None = None
@@ -121,7 +127,8 @@ class ObjectClassifier:
         self.voxel_size: tuple[float, ...] | None = None
         self.history: list[dict] = []
         self.validation: dict | None = None
-        self.augmentation = None  # the resolved Augmentation the weights were trained with
+        # the resolved Augmentation the weights were trained with
+        self.augmentation: Augmentation | None = None
         self.symmetry: dict | None = None  # the symmetry decision and its evidence
         self.assessment: dict | None = None  # the chance check (metrics.chance_check)
         self.training_data: list[dict] = []

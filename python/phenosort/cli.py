@@ -130,7 +130,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("demo", help="generate demo data, train, predict and report")
     p.add_argument("--out", type=Path, default=Path("demo-output"), help="folder (new)")
     p.add_argument("--device", default=None)
-    p.add_argument("--quiet", action="store_true")
+    p.add_argument("--quiet", action="store_true", help="no progress bars")
     p.add_argument(
         "--in-process", action="store_true", help="train and predict without the service"
     )
@@ -199,6 +199,7 @@ def parse_settings(pairs: list[str]) -> dict:
         if not sep or not key.strip():
             raise InvalidInputError(f"--set expects KEY=VALUE, got {item!r}")
         lowered = raw.strip().lower()
+        value: object
         if lowered in ("true", "false"):
             value = lowered == "true"
         elif lowered in ("none", "null"):

@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Generator, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -71,6 +71,7 @@ _MAPPED = {
 def _translate(err: grpc.RpcError, address: str) -> PhenosortError:
     code = err.code() if hasattr(err, "code") else grpc.StatusCode.UNKNOWN
     message = (err.details() if hasattr(err, "details") else None) or str(err)
+    cls: type[PhenosortError] | None
     if code == grpc.StatusCode.NOT_FOUND:
         # a missing model or version; anything else (a tensor, a label) is an input error
         cls = ModelNotFoundError if "model" in message.lower() else InvalidInputError
@@ -288,7 +289,7 @@ class Client:
         except grpc.RpcError as err:
             raise _translate(err, self.address) from None
 
-    def _stream(self, method: str, request, *, deadline: bool = True) -> Iterator:
+    def _stream(self, method: str, request, *, deadline: bool = True) -> Generator:
         """Iterate a server stream, translating errors raised mid-stream."""
         responses = self._call(method, request, deadline=deadline)
         try:
@@ -326,7 +327,7 @@ class Client:
         if isinstance(array, str):
             return array
         wire = codec._wire_array(array)
-        digest = hashlib.sha256(memoryview(wire.reshape(-1).view(np.uint8)) if wire.size else b"")
+        digest = hashlib.sha256(wire.reshape(-1).view(np.uint8).data if wire.size else b"")
         cid = codec.content_id(codec.header_of(wire, axes), digest)
         if self._call("HasTensor", pb.TensorRef(id=cid)).present:
             return cid

@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
-from .annotations import read_annotations_csv, read_roi_annotations
+from .annotations import check_ids_in_mask, read_annotations_csv_lines, read_roi_annotations
 from .classifier import ObjectClassifier, Sample, class_index_of
 from .cli import parse_settings
 from .dataio import find_pairs, load_pair, write_float_image
@@ -60,7 +60,7 @@ def _training_samples(args: Namespace, pairs, class_names):
         if not samples:
             raise InvalidInputError(f"no .zip or .roi ROI sets in {args.annotations}")
         return samples, names
-    table, names = read_annotations_csv(args.annotations, class_names)
+    table, names, lines = read_annotations_csv_lines(args.annotations, class_names)
     unknown = sorted(set(table) - set(by_stem))
     if unknown:
         raise InvalidInputError(
@@ -69,6 +69,8 @@ def _training_samples(args: Namespace, pairs, class_names):
     samples = []
     for stem in sorted(table):
         image, labels = load_pair(by_stem[stem])
+        check_ids_in_mask(table[stem], labels, image=stem, mask=by_stem[stem].mask_path,
+                            source=args.annotations, lines=lines)  # fmt: skip
         samples.append(Sample(image.array, labels, table[stem], image.axes, image.voxel_size, stem))
     return samples, names
 
@@ -132,6 +134,8 @@ def run_train(args: Namespace) -> int:
         "validation": clf.validation,
         "symmetry": clf.symmetry,
         "assessment": clf.assessment,
+        "config": clf.config.to_dict(),  # with training_data: why there is no validation set
+        "training_data": clf.training_data,
     }
     return _report_training(args, outcome, clf.version)
 
@@ -154,18 +158,42 @@ def _announce(args: Namespace, samples, names: list[str]) -> None:
     for s in samples:
         for v in s.annotations.values():
             counts[names[int(v) - 1]] += 1
-    if not args.quiet:
-        print(
-            f"training on {len(samples)} image(s): "
-            + ", ".join(f"{n} {c}" for n, c in counts.items()),
-            file=sys.stderr,
-        )
+    print(  # --quiet hides only the progress bars (its help says so)
+        f"training on {len(samples)} image(s): " + ", ".join(f"{n} {c}" for n, c in counts.items()),
+        file=sys.stderr,
+    )
 
 
 NO_VALIDATION = (
     "no validation set: train_val_fraction is 0, or a class has too few labels to hold "
     "train_val_min_per_class of them out; every label trained (--kfold K estimates accuracy)"
 )
+
+
+def no_validation_reason(record: dict) -> str:
+    """Which of the two causes left a training without a hold-out, from the settings
+    (``config``) and label counts (``training_data``) of a model file's metadata; the
+    rule is :func:`phenosort.model.train.validation_index`'s. :data:`NO_VALIDATION`
+    (both causes) when the record lacks them."""
+    cfg = record.get("config") or {}
+    fraction, least = cfg.get("train_val_fraction"), cfg.get("train_val_min_per_class")
+    counts: dict[str, int] = {}
+    for entry in record.get("training_data") or []:
+        for name, n in (entry.get("per_class") or {}).items():
+            counts[name] = counts.get(name, 0) + int(n)
+    counts = {name: n for name, n in counts.items() if n > 0}
+    tail = "; every label trained (--kfold K estimates accuracy)"
+    if fraction is not None and fraction <= 0:
+        return f"no validation set: train_val_fraction is {fraction}{tail}"
+    if fraction is not None and least is not None and counts:
+        name, n = min(counts.items(), key=lambda item: item[1])
+        if n * fraction < least:
+            return (
+                f"no validation set: class {name!r} has {n} labels, and train_val_fraction "
+                f"{fraction} of them ({n * fraction:.3g}) is fewer than "
+                f"train_val_min_per_class {least}{tail}"
+            )
+    return NO_VALIDATION
 
 
 def _report_training(args: Namespace, outcome: dict, version: int) -> int:
@@ -192,7 +220,7 @@ def training_summary(record: dict) -> list[str]:
     if record.get("validation"):
         lines.append(format_report(record["validation"]))
     else:
-        lines.append(NO_VALIDATION)
+        lines.append(no_validation_reason(record))
         estimate = (record.get("symmetry") or {}).get("estimate")
         if estimate:
             lines.append(f"estimate from {estimate['method']}:")
@@ -271,6 +299,9 @@ def _train_remote(args: Namespace) -> int:
                 name, progress=show, continue_training=bool(args.from_model), **settings
             )
         client.export_model(name, args.model, result["version"], overwrite=args.overwrite)
+        if result.get("validation") is None:  # its settings and counts say why
+            meta = client.get_model(name).metadata or {}
+            result = {**{k: meta.get(k) for k in ("config", "training_data")}, **result}
     return _report_training(args, {**result, "class_names": names}, result["version"])
 
 
@@ -292,10 +323,10 @@ def run_predict(args: Namespace) -> int:
     if args.batch_size:
         clf.config = clf.config.updated(predict_batch_size=args.batch_size)
 
-    def predict(image, labels):
+    def predict_here(image, labels):
         return clf.predict(image.array, labels, axes=image.axes, voxel_size=image.voxel_size)
 
-    return _predict_serial(args, pairs, clf.class_names, predict)
+    return _predict_serial(args, pairs, clf.class_names, predict_here)
 
 
 def _remote_predictor(args: Namespace, client):
@@ -348,9 +379,10 @@ def _predict_on_dask(args: Namespace, pairs) -> int:
 
     names = read_metadata(args.model)["class_names"]  # verifies the file before any task runs
     _refuse_existing_outputs(args, pairs, names)
-    n_workers = None if args.scheduler else args.workers or default_workers(len(pairs))
-    # local workers share this machine's cores; a given cluster keeps its workers' settings
-    threads = None if args.scheduler else max(1, cpu_count() // n_workers)
+    n_workers, threads = None, None  # a given cluster keeps its workers' settings
+    if not args.scheduler:  # local workers share this machine's cores
+        n_workers = args.workers or default_workers(len(pairs))
+        threads = max(1, cpu_count() // n_workers)
     ref = model_ref(args.model, device=args.device, batch_size=args.batch_size,
                     torch_threads=threads)  # fmt: skip
     options = _output_options(args, names)
@@ -401,9 +433,8 @@ def _write_tables(args: Namespace, results: list[ImageResult]) -> int:
     write_table_csv(args.out / "summary.csv", summary, overwrite=True)
     for r in failed:
         print(f"error: {r.stem}: {r.error}", file=sys.stderr)
-    if not args.quiet:
-        total = sum(len(r["label"]) for r in rows)
-        print(f"{total} objects in {len(rows)} image(s) classified; outputs in {args.out}")
+    total = sum(len(r["label"]) for r in rows)  # printed with --quiet too: it hides only bars
+    print(f"{total} objects in {len(rows)} image(s) classified; outputs in {args.out}")
     if failed:
         print(f"{len(failed)} of {len(results)} image(s) failed (see summary.csv)", file=sys.stderr)
     return 2 if failed else 0
@@ -445,16 +476,38 @@ def run_explain(args: Namespace) -> int:
     if args.out.exists() and not args.overwrite:
         raise InvalidInputError(f"{args.out} exists; use --overwrite or another name")
     image, labels = load_pair(pairs[args.image])
+    check_ids_in_mask([args.label], labels, image=args.image, mask=pairs[args.image].mask_path)
     k = class_index_of(args.class_name, clf.class_names) if args.class_name else None
     exp = clf.explain(
         image.array, labels, args.label, axes=image.axes, voxel_size=image.voxel_size, class_index=k
     )
-    write_float_image(args.out, exp.heatmap, overwrite=args.overwrite)
+    _write_heatmap(args, exp, image)
     probs = ", ".join(f"{n} {p:.3f}" for n, p in zip(clf.class_names, exp.probabilities))
     print(f"Grad-CAM of label {exp.label_id} for class {clf.class_names[exp.class_index - 1]!r}")
     print(f"probabilities: {probs}")
-    print(f"heatmap {exp.heatmap.shape} written to {args.out}; offset (z,y,x order) {exp.offset}")
+    axes = ",".join("zyx"[-exp.heatmap.ndim :])
+    print(
+        f"heatmap {exp.heatmap.shape} written to {args.out}; offset ({axes}) {exp.offset}, "
+        f"scale {exp.scale:g}: heatmap pixel i covers image pixels from offset + scale * i "
+        "(the TIFF's ImageJ calibration and origin place it on the image)"
+    )
     return 0
+
+
+def _write_heatmap(args: Namespace, exp, image) -> None:
+    """The heatmap with the image's calibration times the patch scale, and an ImageJ origin
+    that puts it where its patch was cut: heatmap pixel i and image pixel offset + scale * i
+    then share calibrated coordinates (issue 18: the scale was neither printed nor stored)."""
+    s = float(exp.scale)
+    voxel = image.voxel_size or (1.0,) * exp.heatmap.ndim
+    write_float_image(
+        args.out,
+        exp.heatmap,
+        voxel_size=tuple(v * s for v in voxel),
+        unit=image.unit if image.voxel_size else "pixel",
+        origin=tuple(-o / s for o in exp.offset),
+        overwrite=args.overwrite,
+    )
 
 
 def run_info(args: Namespace) -> int:

@@ -96,7 +96,7 @@ def _ome_calibration(tif: tifffile.TiffFile) -> _Calibration:
     pixels = next((el for el in root.iter() if el.tag.endswith("}Pixels")), None)
     if pixels is None or "PhysicalSizeX" not in pixels.attrib:
         return None, None
-    x = float(pixels.get("PhysicalSizeX"))
+    x = float(pixels.attrib["PhysicalSizeX"])
     size = (float(pixels.get("PhysicalSizeZ", 1.0)), float(pixels.get("PhysicalSizeY", x)), x)
     return size, _unit(pixels.get("PhysicalSizeXUnit", "µm"))  # OME's default unit is µm
 
@@ -114,12 +114,13 @@ def _tiff_calibration(tif: tifffile.TiffFile) -> _Calibration:
     if unit is not None:
         return (float(ij.get("spacing", 1.0)), 1 / yres, 1 / xres), unit
     # Plain TIFF: only a physical resolution unit counts; (1, 1) and 72 dpi are writer defaults.
-    um = {
+    um_per_unit: dict[int, float] = {
         tifffile.RESUNIT.INCH: 25400.0,
         tifffile.RESUNIT.CENTIMETER: 1e4,
         tifffile.RESUNIT.MILLIMETER: 1e3,
         tifffile.RESUNIT.MICROMETER: 1.0,
-    }.get(page.resolutionunit)
+    }
+    um = um_per_unit.get(page.resolutionunit)
     if um is None or (xres, yres) in ((1, 1), (72, 72)):
         return None, None
     return (1.0, um / yres, um / xres), "um"
@@ -185,7 +186,8 @@ def read_image(path: str | os.PathLike) -> ImageData:
         If the file is missing or unreadable, or is a time series (T > 1).
     """
     path = _existing(path)
-    voxel, unit = None, None
+    voxel: tuple[float, ...] | None = None
+    unit = None
     if _is_tiff(path):
         array, axes, (voxel, unit) = _read_tiff(path)
     else:
@@ -484,8 +486,11 @@ def write_class_map(
         )
     lut = glasbey_lut()
     info = "".join(f"{k}: {n}\n" for k, n in enumerate(["background", *names]))
-    metadata = {"Info": "phenosort class map\n" + info, "LUTs": [lut.T]}
-    metadata["Properties"] = {"class_names": json.dumps(names)}
+    metadata = {
+        "Info": "phenosort class map\n" + info,
+        "LUTs": [lut.T],
+        "Properties": {"class_names": json.dumps(names)},
+    }
     big = len(names) > 255  # ImageJ maps 16-bit value v to LUT entry v under range 0-255
     return _write_imagej(
         path,
@@ -531,16 +536,25 @@ def write_float_image(
     voxel_size: Sequence[float] | None = None,
     unit: str = "um",
     display_range: tuple[float, float] | None = None,
+    origin: Sequence[float] | None = None,
     overwrite: bool = False,
 ) -> Path:
     """Write a 2D/3D map (e.g. confidence) as a 32-bit float ImageJ TIFF.
 
     ``display_range`` (e.g. ``(0, 1)`` for probabilities) fixes ImageJ's display range.
-    Returns the path written.
+    ``origin`` ((y, x) or (z, y, x), in pixels of this image) becomes ImageJ's calibration
+    origin: pixel ``i`` lies at ``(i - origin) * voxel_size`` in ``unit``. Returns the path
+    written.
     """
     image = np.asarray(image)
     path = _check_output(path, image, overwrite)
     metadata = {} if display_range is None else dict(zip(("min", "max"), display_range))
+    if origin is not None:
+        if len(origin) != image.ndim or not all(np.isfinite(origin)):
+            raise InvalidInputError(
+                f"{path}: expected a finite origin of {image.ndim} values, got {origin}"
+            )
+        metadata.update({f"{a}origin": float(o) for a, o in zip("zyx"[-image.ndim :], origin)})
     return _write_imagej(
         path, image.astype(np.float32, copy=False), voxel_size, unit, metadata=metadata
     )

@@ -27,7 +27,9 @@ def write_demo_dataset(folder: Path, seed: int = 0) -> dict[str, dict[int, int]]
     (folder / "images").mkdir(parents=True)
     (folder / "masks").mkdir()
     rng = np.random.default_rng(seed)
-    truth, annotations, names = {}, [], None
+    truth: dict[str, dict[int, int]] = {}
+    annotations: list[tuple[str, int, str]] = []
+    names: list[str] = []
     for i in range(N_IMAGES):
         data = make_objects("demo", grid=(10, 10), seed=seed + i)
         names = data.class_names
@@ -115,12 +117,14 @@ class LocalService:
         if self.device:
             cmd += ["--device", self.device]
         self.process = subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True)
+        stdout = self.process.stdout
+        assert stdout is not None  # stdout=PIPE
         deadline = time.monotonic() + self.timeout
-        for line in self.process.stdout:  # the server prints READY host:port when listening
+        for line in stdout:  # the server prints READY host:port when listening
             if line.startswith("READY "):
                 self.address = line.split()[1]
                 # keep draining stdout so the server never blocks on a full pipe
-                self._drain = threading.Thread(target=self.process.stdout.read, daemon=True)
+                self._drain = threading.Thread(target=stdout.read, daemon=True)
                 self._drain.start()
                 return self.address
             if time.monotonic() > deadline:

@@ -9,7 +9,13 @@ from __future__ import annotations
 
 
 class PhenosortError(Exception):
-    """Base class of all phenosort errors."""
+    """Base class of all phenosort errors.
+
+    Raised by :class:`phenosort.client.Client` from a server's status, ``code`` holds the
+    gRPC status name (set only there).
+    """
+
+    code: str
 
 
 class InvalidInputError(PhenosortError, ValueError):

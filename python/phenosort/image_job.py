@@ -41,7 +41,7 @@ class ImageResult:
     (without the error column, which the table gets only when some image failed)."""
 
     stem: str
-    rows: dict[str, np.ndarray] | None
+    rows: dict[str, np.ndarray | str] | None  # "image": the stem, the rest per object
     summary: dict
     error: str | None = None
 

@@ -7,8 +7,10 @@ over the mask (never a loop over objects), and per-class masks keep the original
 from __future__ import annotations
 
 import csv
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -161,8 +163,9 @@ def probability_columns(
     return cols
 
 
-def write_table_csv(path: str | Path, rows: list[dict[str, np.ndarray]], *, overwrite=False):
-    """Write column dicts (same keys, e.g. one per image with an ``image`` column) as one CSV."""
+def write_table_csv(path: str | Path, rows: Sequence[Mapping[str, Any]], *, overwrite=False):
+    """Write column dicts (same keys, e.g. one per image with an ``image`` column) as one CSV;
+    a column is an array, or a scalar that every row repeats."""
     path = Path(path)
     if path.exists() and not overwrite:
         raise InvalidInputError(f"{path} already exists; choose another output")

@@ -349,3 +349,18 @@ def test_cli_with_server_writes_what_the_in_process_cli_writes(server, images, t
     code = main(["train", str(data), "--annotations", str(data / "annotations.csv"),
                  "--model", str(tmp_path / "x.phenosort"), "--kfold", "2", *remote])  # fmt: skip
     assert code == 2 and "--kfold" in capsys.readouterr().err
+
+
+def test_cli_with_server_says_why_there_is_no_validation_set(server, images, tmp_path, capsys):
+    """The server's settings and label counts name the cause (issue 18)."""
+    data = tmp_path / "data"
+    _dataset(data, images)
+    code = main(["train", str(data), "--annotations", str(data / "annotations.csv"),
+                 "--model", str(tmp_path / "few.phenosort"), *TINY_CLI,
+                 "--set", "train_val_min_per_class=3", "--server", server.address])  # fmt: skip
+    out, err = capsys.readouterr()
+    assert code == 0, err
+    assert (
+        "no validation set: class 'bright' has 10 labels, and train_val_fraction 0.2 of them (2) "
+        "is fewer than train_val_min_per_class 3"
+    ) in out

@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -18,6 +19,9 @@ from ..errors import InvalidInputError
 from .convert import ImageArray, _is_imageplus, from_imageplus, labels_from_imageplus
 from .display import class_map_imageplus, object_rois, results_table, show_rois
 from .rois import annotations_from_imagej
+
+if TYPE_CHECKING:
+    from ..client import RemotePrediction
 
 
 def to_numpy(image, ij=None) -> ImageArray:
@@ -84,9 +88,9 @@ def add_training_data(
 class ImageJClassification:
     """The service's answer and its ImageJ form: class map, table and ROIs by class."""
 
-    prediction: object  # phenosort.client.RemotePrediction
-    class_map: object  # ij.ImagePlus, 8-bit, Glasbey LUT
-    table: object  # ij.measure.ResultsTable
+    prediction: RemotePrediction
+    class_map: Any  # ij.ImagePlus, 8-bit, Glasbey LUT
+    table: Any  # ij.measure.ResultsTable
     rois: list = field(default_factory=list)  # ij.gui.Roi, grouped by class
 
     def show(self, image=None, table_title: str = "Results") -> str:

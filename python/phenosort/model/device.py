@@ -77,7 +77,9 @@ def grad_scaler(device: torch.device, dtype: torch.dtype | None) -> torch.amp.Gr
 
 
 def host_batch(
-    batch: np.ndarray | torch.Tensor, device: torch.device, rows: Sequence[int] | None = None
+    batch: np.ndarray | torch.Tensor,
+    device: torch.device,
+    rows: Sequence[int] | np.ndarray | None = None,
 ) -> torch.Tensor:
     """``batch`` (or its ``rows``) on the host, ready for :func:`to_device`.
 

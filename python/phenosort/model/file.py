@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import tempfile
+import uuid
 from pathlib import Path
 
 import numpy as np
@@ -45,8 +45,11 @@ def save_model_file(
     *,
     overwrite: bool = False,
 ) -> Path:
-    """Write a model file atomically (temporary file + rename); never half-writes ``path``."""
-    from safetensors.torch import save_file
+    """Write a model file atomically (temporary file + rename); never half-writes ``path``.
+
+    The file gets the mode of any new file (0o666 less the umask), like the service's exports.
+    """
+    from safetensors.torch import save
 
     path = Path(path)
     if path.exists() and not overwrite:
@@ -57,14 +60,14 @@ def save_model_file(
     meta_json = dumps(meta, sort_keys=True)  # a NaN metric is stored as null
     tensors = {k: v.detach().cpu().contiguous() for k, v in state.items()}
     header = {_META_KEY: meta_json, _HASH_KEY: _digest(meta_json, tensors)}
-    fd, tmp = tempfile.mkstemp(prefix=".phenosort-", suffix=".tmp", dir=path.parent)
-    os.close(fd)
+    # written by open(), which honours the umask (mkstemp and safetensors' save_file give 0o600)
+    tmp = path.with_name(f".phenosort-{uuid.uuid4().hex}.tmp")
     try:
-        save_file(tensors, tmp, metadata=header)
+        with open(tmp, "xb") as fh:
+            fh.write(save(tensors, metadata=header))
         os.replace(tmp, path)
     finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
+        tmp.unlink(missing_ok=True)
     return path
 
 

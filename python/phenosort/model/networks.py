@@ -102,7 +102,7 @@ def build_network(
                 f"the size, so the in-plane size must be >= {2**depth} (use a larger "
                 f"patch_size or a smaller net_depth)"
             )
-        net = LightCNN(ndim, in_channels, n_classes, patch_shape, width, depth, block)
+        net: nn.Module = LightCNN(ndim, in_channels, n_classes, patch_shape, width, depth, block)
     else:
         net = _monai_network(name, ndim, in_channels, n_classes)
     _check_forward(net, name, in_channels, patch_shape)
@@ -169,7 +169,7 @@ def load_initial_weights(net: nn.Module, path: str | Path) -> int:
         if path.suffix == ".safetensors":
             from safetensors.torch import load_file
 
-            state = load_file(str(path))
+            state: dict = load_file(str(path))
         else:
             state = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:  # the reader's message may quote the file's bytes: not shown

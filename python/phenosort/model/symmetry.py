@@ -185,9 +185,9 @@ def decide(
     settings = applicable(cfg, ndim, patch_shape)
     settings = {n: (imposed or {}).get(n, v) for n, v in settings.items()}
     auto = [n for n, v in settings.items() if v == "auto"]
-    imposed = [SymmetryTest(n, bool(v), "setting") for n, v in settings.items() if v != "auto"]
-    forced_on = tuple(t.name for t in imposed if t.kept)
-    decision = SymmetryDecision(tests=list(imposed))
+    fixed = [SymmetryTest(n, bool(v), "setting") for n, v in settings.items() if v != "auto"]
+    forced_on = tuple(t.name for t in fixed if t.kept)
+    decision = SymmetryDecision(tests=list(fixed))
     counts = np.bincount(targets[rows])
     if min(counts[counts > 0]) < 2 or (not auto and not estimate) or not cfg.symmetry_probe_epochs:
         # a fold without every class cannot test anything: keep the assumption
@@ -285,7 +285,9 @@ def _probe(
         train_patience=0,
         train_pseudo_threshold=0.0,
     )
-    probabilities, p_true, turned = [], [], {n: [] for n in tested}
+    fold_probs: list[np.ndarray] = []
+    p_true: list[np.ndarray] = []
+    turned: dict[str, list[np.ndarray]] = {n: [] for n in tested}
     for train_rows, test_rows in ((folds[0], folds[1]), (folds[1], folds[0])):
         net = build_net()
         # a handful of objects would make tiny batches (the step count, not the arithmetic,
@@ -303,12 +305,12 @@ def _probe(
         net.eval()
         with torch.no_grad():
             probs = _softmax(net, x)
-            probabilities.append(probs)
+            fold_probs.append(probs)
             p_true.append(probs[np.arange(y.size), y])
             for name in tested:
                 turned[name].append(_softmax(net, transform(x, name))[np.arange(y.size), y])
     truth = targets[np.concatenate([folds[1], folds[0]])]
-    probabilities = np.concatenate(probabilities)
+    probabilities = np.concatenate(fold_probs)
     return _ProbeResult(
         probabilities,
         np.concatenate(p_true),

@@ -172,7 +172,7 @@ def train_events(
                 scheduler.step()
             total_loss += loss.item() * rows.size
             correct += int((logits.argmax(1) == yb).sum())
-        lr = scheduler.get_last_lr()[0]
+        lr = float(scheduler.get_last_lr()[0])
         with autocast(device, dtype):
             val = _evaluate(net, x_val, y_val, eval_loss, n_classes, cfg.predict_batch_size)
         if val is None:

@@ -56,8 +56,10 @@ def tta_views(aug: Augmentation, shape: tuple[int, ...], limit: int) -> list[Vie
 @torch.no_grad()
 def predict_proba(net: torch.nn.Module, x: torch.Tensor, views: list[View]) -> torch.Tensor:
     """Mean softmax of ``net`` over ``views`` of the batch ``x``."""
-    total = None
+    total: torch.Tensor | None = None
     for view in views:
         probs = torch.softmax(net(view(x)).float(), dim=1)
         total = probs if total is None else total + probs
+    if total is None:
+        raise ValueError("predict_proba needs at least one view")
     return total / len(views)

@@ -160,7 +160,8 @@ def extract_patches(
             f"patch shape {shape} has {len(shape)} axes but the labels are {ndim}D"
         )
     starts = patch_starts(table, shape, spec.scale)
-    idx, valid = [], None
+    axis_idx: list[np.ndarray] = []
+    valid: np.ndarray | None = None
     for axis in range(ndim):
         i, v = _axis_indices(
             starts[:, axis], shape[axis], labels.shape[axis], spec.padding, spec.scale
@@ -168,11 +169,12 @@ def extract_patches(
         expand = (slice(None),) + tuple(
             slice(None) if a == axis else np.newaxis for a in range(ndim)
         )
-        idx.append(i[expand])
+        axis_idx.append(i[expand])
         rows_inside = v.all(axis=1)  # after the loop: along the last axis, fully inside
         v = v[expand]
         valid = v if valid is None else valid & v
-    idx = tuple(idx)
+    idx = tuple(axis_idx)
+    assert valid is not None  # ndim >= 2
     if spec.scale != 1:
         rows_inside = np.zeros_like(rows_inside)  # strided rows: gather voxel by voxel
 
@@ -217,10 +219,11 @@ def _element_strides(array: np.ndarray) -> tuple[int, ...] | None:
 
 def _offsets(idx: tuple[np.ndarray, ...], strides: tuple[int, ...]) -> np.ndarray:
     """Flat element offsets of the broadcast per-axis indices ``idx``."""
-    total = None
+    total: np.ndarray | None = None
     for i, s in zip(idx, strides):
         term = i * s if s != 1 else i
         total = term if total is None else total + term
+    assert total is not None  # idx has one array per axis
     return total
 
 
@@ -293,7 +296,7 @@ def dilate_masks(
     r = np.maximum(np.floor(radius / scale), 0).astype(int)
     grids = np.ogrid[tuple(slice(-k, k + 1) for k in r)]
     ball = sum((g * s / radius) ** 2 for g, s in zip(grids, scale)) <= 1.0 + 1e-9
-    return _dilate_by_rows(np.asarray(masks), ball)
+    return _dilate_by_rows(np.asarray(masks), np.asarray(ball))
 
 
 def _dilate_by_rows(masks: np.ndarray, ball: np.ndarray) -> np.ndarray:

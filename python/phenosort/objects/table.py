@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 import numpy as np
+import numpy.typing as npt
 from scipy import ndimage
 
 from ..errors import InvalidInputError
@@ -38,7 +39,7 @@ class ObjectTable:
     def ndim(self) -> int:
         return int(self.centroid.shape[1])
 
-    def rows(self, label_ids: np.ndarray) -> np.ndarray:
+    def rows(self, label_ids: npt.ArrayLike) -> np.ndarray:
         """Row indices of ``label_ids``; raises naming the IDs that are not in the mask."""
         ids = np.asarray(label_ids, dtype=np.int64).ravel()
         pos = np.searchsorted(self.label_id, ids)

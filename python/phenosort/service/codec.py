@@ -110,7 +110,7 @@ def iter_chunks(
     """Stream ``array`` as chunks: the first carries the header. No copy of a C-contiguous
     little-endian array is made beyond each chunk's bytes."""
     wire = _wire_array(array)
-    flat = memoryview(wire.reshape(-1).view(np.uint8)) if wire.size else memoryview(b"")
+    flat = wire.reshape(-1).view(np.uint8).data if wire.size else memoryview(b"")
     header = pb.TensorHeader(dtype=wire.dtype.name, shape=wire.shape, axes=axes)
     step = max(1, int(chunk_bytes))
     first = True
@@ -140,7 +140,9 @@ class TensorAssembler:
         self._file = None
         if path is None:
             self.array = np.empty(self.shape, self.dtype)
-            self._bytes = self.array.reshape(-1).view(np.uint8) if self.array.size else None
+            self._bytes: np.ndarray | None = (
+                self.array.reshape(-1).view(np.uint8) if self.array.size else None
+            )
         else:
             # open_memmap writes the .npy header and sizes the (sparse) file; no data
             # page is touched here
@@ -167,7 +169,7 @@ class TensorAssembler:
         if data:
             if self._file is not None:
                 self._file.write(data)
-            else:
+            elif self._bytes is not None:  # None: an empty tensor, which no data fits
                 self._bytes[self._filled : end] = np.frombuffer(data, np.uint8)
             self._hash.update(data)
         self._filled = end

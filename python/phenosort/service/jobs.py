@@ -54,7 +54,9 @@ class Job:
             message=self.message,
         )
 
-    def publish(self, state: int | None = None, *, message: str = "", version: int = 0, **fields):
+    def publish(
+        self, state: pb.JobState | None = None, *, message: str = "", version: int = 0, **fields
+    ):
         """Change state (optionally) and append one progress event; wakes the watchers."""
         with self.condition:
             if state is not None:

@@ -79,7 +79,7 @@ class ModelRegistry:
 
     def pinned_tensors(self) -> set[str]:
         """Tensor ids of every training set: the cache must never evict them."""
-        ids = set()
+        ids: set[str] = set()
         for path in self.store.root.glob(f"*/{_TRAINING_FILE}"):
             try:
                 entries = json.loads(path.read_text())

@@ -227,7 +227,7 @@ def create_server(
     )
     bind = f"[{host}]:{port}" if ":" in host.strip("[]") else f"{host}:{port}"
     try:
-        if tls_cert:
+        if tls_cert and tls_key:  # both or neither (checked above)
             creds = grpc.ssl_server_credentials(
                 [(Path(tls_key).read_bytes(), Path(tls_cert).read_bytes())]
             )

@@ -47,8 +47,9 @@ import org.phenosort.phenosort.proto.v1.TrainingProgress;
 @FixMethodOrder(MethodSorters.NAME_ASCENDING)
 public class ClassifierClientTest {
     private static final long READY_TIMEOUT_S = 120;
-    private static final String TRAIN_SETTINGS =
-            "{\"train_epochs\": 3, \"net_width\": 8, \"train_min_epoch_samples\": 32, \"patch_size\": 24}";
+    /** Enough epochs for every square to get its class (3 left them all "dim"); no symmetry probes. */
+    private static final String TRAIN_SETTINGS = "{\"train_epochs\": 20, \"net_width\": 8, "
+            + "\"train_min_epoch_samples\": 32, \"patch_size\": 24, \"symmetry_probe_epochs\": 0}";
 
     private static Process server;
     private static Path store;
@@ -56,7 +57,6 @@ public class ClassifierClientTest {
     private static ClassifierClient client;
     private static String host;
     private static int port;
-    private static String jobId;
 
     /** 96x96 16-bit image with 16 squares, the even ones dim, the odd ones bright; non-consecutive IDs. */
     static final int SIZE = 96;
@@ -197,7 +197,6 @@ public class ClassifierClientTest {
 
         TrainingJob job = client.startTraining("squares", "", false);
         assertFalse(job.getJobId().isEmpty());
-        jobId = job.getJobId();
         List<TrainingProgress> events = new ArrayList<>();
         TrainingJob last = client.watchTraining(job.getJobId(), 300_000, events::add);
         assertEquals(last.getMessage(), JobState.JOB_STATE_SUCCEEDED, last.getState());
@@ -208,11 +207,15 @@ public class ClassifierClientTest {
         assertEquals(Arrays.asList("dim", "bright"), p.classNames);
         Map<Long, ObjectResult> byLabel = p.byLabel();
         assertEquals(16, byLabel.size());
-        for (long id : IDS) {
-            ObjectResult r = byLabel.get(id);
-            assertNotNull("no result for object " + id, r);
-            assertTrue(r.getClassIndex() == 1 || r.getClassIndex() == 2);
+        for (int k = 0; k < 16; k++) {
+            ObjectResult r = byLabel.get(IDS[k]);
+            assertNotNull("no result for object " + IDS[k], r);
+            // the annotated class, not just any class of the model (issue 18)
+            assertEquals("class of object " + IDS[k], annotations.get(IDS[k]).intValue(), r.getClassIndex());
             assertEquals(2, r.getProbabilitiesCount());
+            int argmax = r.getProbabilities(0) >= r.getProbabilities(1) ? 1 : 2;
+            assertEquals("class vs probabilities of object " + IDS[k], argmax, r.getClassIndex());
+            assertTrue(r.getInTrainingSet());
         }
         Tensor classMap = p.outputs.get("class_map");
         assertNotNull("no class map in " + p.outputs.keySet(), classMap);
@@ -233,21 +236,28 @@ public class ClassifierClientTest {
     }
 
     @Test
-    public void e_watchingAFinishedJobReplaysItsEvents() {
-        ModelInfo info = null;
-        for (ModelInfo m : client.listModels()) if (m.getName().equals("squares")) info = m;
-        assertNotNull(info);
-        assertTrue(info.getVersionsCount() >= 1);
-        assertNotNull(jobId);
+    public void e_watchingAFinishedJobReplaysItsEvents() throws Exception {
+        // its own model and job: no state from d_ (issue 18)
+        client.createModel("replay", Arrays.asList("dim", "bright"), "{\"train_epochs\": 1, \"net_width\": 8, "
+                + "\"train_min_epoch_samples\": 32, \"patch_size\": 24, \"symmetry_probe_epochs\": 0}");
+        ImageInput input = client.imageInput(TensorCodec.toTensor(image), TensorCodec.labelsToTensor(labels),
+                TensorCodec.voxelSize(image), "synthetic");
+        Map<Long, Integer> annotations = new LinkedHashMap<>();
+        for (int k = 0; k < 16; k++) annotations.put(IDS[k], k % 2 == 0 ? 1 : 2);
+        client.addTrainingData("replay", input, annotations, false);
+        String jobId = client.startTraining("replay", "", false).getJobId();
+        TrainingJob done = client.watchTraining(jobId, 300_000, null);
+        assertEquals(done.getMessage(), JobState.JOB_STATE_SUCCEEDED, done.getState());
+
+        // watching again after the end replays the events, ending in the final state
         Iterator<TrainingProgress> it = client.watchTraining(jobId, 30_000);
-        int n = 0;
-        TrainingProgress last = null;
-        while (it.hasNext()) {
-            last = it.next();
-            n++;
-        }
-        assertTrue(n >= 1);
+        List<TrainingProgress> replayed = new ArrayList<>();
+        while (it.hasNext()) replayed.add(it.next());
+        assertFalse(replayed.isEmpty());
+        TrainingProgress last = replayed.get(replayed.size() - 1);
+        assertEquals(jobId, last.getJob().getJobId());
         assertEquals(JobState.JOB_STATE_SUCCEEDED, last.getJob().getState());
+        assertEquals(done.getVersion(), last.getJob().getVersion());
     }
 
     @Test
