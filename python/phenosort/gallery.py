@@ -67,11 +67,8 @@ class Montage:
     name: str
     title: str
     tiles: list[Tile]
+    file_name: str
     drawn: Drawn | None = None
-
-    @property
-    def file_name(self) -> str:
-        return f"{_safe(self.name)}.png"
 
 
 @dataclass
@@ -158,6 +155,20 @@ def _safe(name: str) -> str:
     return re.sub(r"[^\w.-]+", "_", name).strip("._") or "class"
 
 
+def montage_file(k: int, class_name: str, prefix: str = "") -> str:
+    """``<prefix><k>-<class>.png``: the class index keeps names unique (``a b`` and ``a_b``,
+    or a class called ``least_certain``) and the files in class order."""
+    return f"{prefix}{k}-{_safe(class_name)}.png"
+
+
+def gallery_paths(out: str | Path, class_names: Sequence[str], least_certain: int) -> list[Path]:
+    """The files :meth:`Gallery.save` writes for these classes (checked before predicting)."""
+    out = Path(out)
+    files = [montage_file(k, n) for k, n in enumerate(class_names, start=1)]
+    files += [f"{LEAST_CERTAIN}.png"] if least_certain else []
+    return [out / f for f in files] + [out / MANIFEST]
+
+
 # ---------------------------------------------------------------------- selection
 def prediction_tiles(name: str, pred: Prediction) -> list[Tile]:
     """A :class:`Tile` for every object of ``pred`` (image ``name``)."""
@@ -199,11 +210,11 @@ def select(
         )
         chosen = [members[i] for i in spread(len(members), per_class)]
         title = f"{name}: {len(chosen)} of {len(members)} objects, most sure first"
-        montages.append(Montage(name, title, chosen))
+        montages.append(Montage(name, title, chosen, montage_file(k, name)))
     if least_certain:
         ranked = sorted(tiles, key=lambda t: (t.margin, t.image, t.label_id))[:least_certain]
         title = f"least certain: {len(ranked)} of {len(tiles)} objects, smallest margin first"
-        montages.append(Montage(LEAST_CERTAIN, title, ranked))
+        montages.append(Montage(LEAST_CERTAIN, title, ranked, f"{LEAST_CERTAIN}.png"))
     return montages
 
 
@@ -372,7 +383,8 @@ def training_gallery(
             f"labelled {class_name}: {len(chosen)} of {len(members)}, least sure first "
             f"({wrong} predicted as another class)"
         )
-        montages.append(Montage(f"labelled-{class_name}", title, chosen))
+        file_name = montage_file(k, class_name, "labelled-")
+        montages.append(Montage(class_name, title, chosen, file_name))
     sources = [
         Source(n, None, _loader(s), display_range(s.image, s.axes)) for s, n in zip(samples, names)
     ]
