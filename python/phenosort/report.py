@@ -43,14 +43,14 @@ class Report:
         """Write the page to ``path`` and the PNGs into ``<path stem>-files/``; nothing is
         replaced without ``overwrite`` (checked before anything is written)."""
         path, folder = report_paths(path)
+        if path.suffix.lower() not in (".html", ".htm"):
+            raise InvalidInputError(f"{path}: the report is HTML; name it <something>.html")
         targets = [path] + [folder / name for name in self.files]
         taken = [p for p in targets if p.exists()]
         if taken and not overwrite:
             raise InvalidInputError(
                 f"report outputs exist already ({taken[0]}, ...); use --overwrite or another name"
             )
-        if path.suffix.lower() not in (".html", ".htm"):
-            raise InvalidInputError(f"{path}: the report is HTML; name it <something>.html")
         folder.mkdir(parents=True, exist_ok=True)
         path.write_text(self.html, encoding="utf-8")
         for name, data in self.files.items():
