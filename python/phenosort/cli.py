@@ -1,4 +1,4 @@
-"""Command line: ``phenosort train | predict | suggest | explain | info | demo | serve``.
+"""Command line: ``phenosort train | predict | suggest | explain | gallery | info | demo | serve``.
 
 Arguments are parsed before anything heavy is imported, so ``--help`` is instant. Every
 user error is printed as one ``error:`` line with exit status 2; nothing the user owns is
@@ -79,6 +79,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--kfold", type=int, metavar="K", help="first report K-fold cross-validation metrics"
     )
+    report_args(p)
     server_args(p)
 
     p = sub.add_parser("predict", help="classify every object of every image")
@@ -126,6 +127,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("model", type=Path, nargs="?")
     p.add_argument("--json", action="store_true", help="all metadata as JSON")
     p.add_argument("--settings", action="store_true", help="list the settings and defaults")
+    info_report_args(p)
+
+    gallery_args(sub.add_parser("gallery", help="montages of the objects per predicted class"))
+    data_args(sub.choices["gallery"])
 
     p = sub.add_parser("demo", help="generate demo data, train, predict and report")
     p.add_argument("--out", type=Path, default=Path("demo-output"), help="folder (new)")
@@ -173,6 +178,44 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--log-level", default="INFO", help="DEBUG, INFO (default), WARNING")
     p.add_argument("--port-file", type=Path, help="write the port here once listening")
     return parser
+
+
+def report_args(p: argparse.ArgumentParser) -> None:
+    """``train``'s report options (see phenosort.report)."""
+    p.add_argument(
+        "--report",
+        type=Path,
+        metavar="HTML",
+        help="training report to write (default: <model stem>.report.html beside the model, "
+        "its PNGs in <report stem>-files/)",
+    )
+    p.add_argument("--no-report", action="store_true", help="write no training report")
+
+
+def info_report_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--report",
+        action="store_true",
+        help="write the training report of MODEL to OUT.html (info --report MODEL OUT.html)",
+    )
+    p.add_argument("report_out", type=Path, nargs="?", metavar="OUT.html", help=argparse.SUPPRESS)
+    p.add_argument("--overwrite", action="store_true", help="replace an existing report")
+
+
+def gallery_args(p: argparse.ArgumentParser) -> None:
+    """``phenosort gallery``'s options (the data folder is added by data_args)."""
+    p.add_argument("--model", type=Path, required=True)
+    p.add_argument("--out", type=Path, required=True, help="output folder (not inside data_dir)")
+    p.add_argument("--per-class", type=int, default=48, help="tiles per class montage (48)")
+    p.add_argument(
+        "--least-certain",
+        type=int,
+        default=24,
+        help="tiles of the least certain montage (24; 0: none)",
+    )
+    p.add_argument("--tile-size", type=int, default=96, help="tile edge in pixels (96)")
+    p.add_argument("--columns", type=int, default=8, help="tiles per row (8)")
+    p.add_argument("--overwrite", action="store_true", help="replace existing outputs")
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -19,6 +19,8 @@ from .errors import InvalidInputError
 from .image_job import ImageResult, OutputOptions, output_paths, predict_image
 from .model.config import ModelConfig
 from .model.metrics import format_report, report
+from .report_commands import report_target, run_info_report, write_training_report
+from .report_commands import run_gallery as run_gallery  # dispatched by cli.main
 from .results import write_table_csv
 
 
@@ -99,6 +101,7 @@ def _setting_changes(args: Namespace) -> dict:
 def run_train(args: Namespace) -> int:
     if args.model.exists() and not args.overwrite:
         raise InvalidInputError(f"model file {args.model} exists; use --overwrite or a new name")
+    args.report = report_target(args)  # checked before training: never lose a training to it
     if getattr(args, "server", None):
         return _train_remote(args)
     pairs = find_pairs(args.data_dir)
@@ -129,6 +132,7 @@ def run_train(args: Namespace) -> int:
 
         clf.fit(samples, warm_start=bool(args.from_model), progress=show)
     clf.save(args.model, overwrite=args.overwrite)
+    write_training_report(args.report, args.model, samples, args)
     outcome = {
         "class_names": clf.class_names,
         "validation": clf.validation,
@@ -302,6 +306,7 @@ def _train_remote(args: Namespace) -> int:
         if result.get("validation") is None:  # its settings and counts say why
             meta = client.get_model(name).metadata or {}
             result = {**{k: meta.get(k) for k in ("config", "training_data")}, **result}
+    write_training_report(args.report, args.model, samples, args)
     return _report_training(args, {**result, "class_names": names}, result["version"])
 
 
@@ -517,6 +522,8 @@ def run_info(args: Namespace) -> int:
         return 0
     if args.model is None:
         raise InvalidInputError("give a model file (or --settings)")
+    if args.report:
+        return run_info_report(args)
     from .model.file import read_metadata
     from .objects.normalize import Normalization
 

@@ -105,6 +105,27 @@ class Prediction:
         cols["size"] = self.table.size
         return cols
 
+    def gallery(
+        self,
+        image: np.ndarray,
+        labels: np.ndarray,
+        *,
+        axes: str = "YX",
+        name: str = "image",
+        per_class: int = 48,
+        least_certain: int = 24,
+        tile_size: int = 96,
+        columns: int = 8,
+    ):
+        """Montages of this image's objects per predicted class (most sure first) and of
+        the least certain ones, cut from ``image`` with outlines from ``labels`` (the ones
+        predicted); returns a :class:`phenosort.gallery.Gallery` (``.save(folder)``)."""
+        from .gallery import gallery_of
+
+        options = {"per_class": per_class, "least_certain": least_certain}
+        options.update(tile_size=tile_size, columns=columns)
+        return gallery_of(self, image, labels, axes=axes, name=name, **options)
+
     def suggest(self, n: int = 10, exclude: np.ndarray | None = None) -> np.ndarray:
         """Label IDs of the ``n`` objects most worth labelling next.
 
