@@ -7,11 +7,10 @@ import numpy as np
 import pytest
 import torch
 
+from conftest import sample_of
 from phenosort.classifier import ObjectClassifier
 from phenosort.model.file import load_model_file, save_model_file
 from phenosort.model.networks import build_network, inference_network
-
-from conftest import sample_of
 
 
 def _trained_like(net: torch.nn.Module) -> torch.nn.Module:
