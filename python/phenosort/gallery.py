@@ -311,7 +311,12 @@ def build_gallery(
     """The class gallery of the predictions of ``sources`` (one or more images)."""
     from .classifier import class_colors
 
-    tiles = [t for s in sources for t in prediction_tiles(s.name, s.prediction)]
+    tiles = [
+        t
+        for s in sources
+        if s.prediction is not None
+        for t in prediction_tiles(s.name, s.prediction)
+    ]
     montages = select(tiles, class_names, per_class=per_class, least_certain=least_certain)
     return draw(
         montages, sources, class_colors(len(class_names)), tile_size=tile_size, columns=columns

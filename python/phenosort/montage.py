@@ -165,7 +165,7 @@ def draw_montage(
             dx = 10
         ax.text(x0 + dx, y1 + 15, _fit(second, chars - 2), fontsize=7, va="top", ha="left")
     fig.canvas.draw()
-    pixels = np.asarray(fig.canvas.buffer_rgba())[..., :3].copy()
+    pixels = np.asarray(fig.canvas.buffer_rgba())[..., :3].copy()  # type: ignore[attr-defined]
     return Drawn(pixels, boxes)
 
 

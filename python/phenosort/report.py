@@ -134,9 +134,11 @@ def build_report(meta: dict, *, title: str = "", gallery: Gallery | None = None)
             "Yellow: the object's outline in its mask. The tiles are listed in "
             "<code>labelled-gallery.csv</code> of the figures folder.</p>"
         )
-        for m in gallery.montages:
-            files[m.file_name] = _png_of(m.drawn.pixels)
-            parts.append(_img(files[m.file_name], m.name))
+        for montage in gallery.montages:
+            if montage.drawn is None:  # the report is given drawn galleries only
+                raise ValueError(f"montage {montage.name!r} has not been drawn")
+            files[montage.file_name] = _png_of(montage.drawn.pixels)
+            parts.append(_img(files[montage.file_name], montage.name))
         files["labelled-gallery.csv"] = _manifest_csv(gallery)
     else:
         parts.append(

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import torch
 from torch import nn
+from torch.nn.utils.fusion import fuse_conv_bn_eval
 
 from ..errors import InvalidInputError
 from .config import NET_BLOCKS as BLOCKS
@@ -117,16 +118,34 @@ def inference_network(net: nn.Module) -> nn.Module:
     commute; a quarter of the ReLU work). Every network then takes the channels-last layout,
     in which oneDNN's CPU convolutions run fastest; on a GPU it suits tensor cores too.
     """
-    from torch.nn.utils.fusion import fuse_conv_bn_eval
-
     fast = copy.deepcopy(net).eval()
-    blocks = list(fast.features) if isinstance(fast, LightCNN) else []
-    if blocks and all(isinstance(b[1], nn.modules.batchnorm._BatchNorm) for b in blocks):
-        fused = [nn.Sequential(fuse_conv_bn_eval(b[0], b[1]), b[3], nn.ReLU()) for b in blocks]
-        fast.features = nn.Sequential(*fused)
+    if isinstance(fast, LightCNN) and all(_foldable(b) for b in fast.features):
+        fast.features = nn.Sequential(*(_folded(b) for b in fast.features))
     ndim = next(fast.parameters()).dim()
+    if ndim not in (4, 5):
+        return fast
     layout = torch.channels_last if ndim == 4 else torch.channels_last_3d
-    return fast.to(memory_format=layout) if ndim in (4, 5) else fast
+    # torch's type stub of Module.to lacks the memory_format keyword
+    return fast.to(memory_format=layout)  # type: ignore[call-overload]
+
+
+def _foldable(block: nn.Module) -> bool:
+    """A Conv-BN-ReLU-Pool block (``conv-bn-relu``), whose batch norm folds exactly."""
+    layers = list(block.children())
+    return (
+        len(layers) == 4
+        and isinstance(layers[0], nn.modules.conv._ConvNd)
+        and isinstance(layers[1], nn.modules.batchnorm._BatchNorm)
+    )
+
+
+def _folded(block: nn.Module) -> nn.Sequential:
+    """The block as Conv(+BN folded)-Pool-ReLU: pooling before the ReLU gives the same
+    result (both are monotone) on a quarter of the values."""
+    conv, norm, _, pool = block.children()
+    assert isinstance(conv, nn.modules.conv._ConvNd)
+    assert isinstance(norm, nn.modules.batchnorm._BatchNorm)
+    return nn.Sequential(fuse_conv_bn_eval(conv, norm), pool, nn.ReLU())
 
 
 def _monai_network(name: str, ndim: int, in_channels: int, n_classes: int) -> nn.Module:
