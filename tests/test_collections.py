@@ -178,5 +178,7 @@ def test_small_folder_runs_in_process_by_default(data, model, tmp_path):
     )
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
                           timeout=300)  # fmt: skip
-    assert done.stdout.split() == ["0", "False"], done.stderr[-2000:]
+    *summary, last = done.stdout.splitlines() or [""]  # --quiet keeps the one-line summary
+    assert last.split() == ["0", "False"], done.stderr[-2000:]
+    assert len(summary) == 1 and "image(s) classified" in summary[0], done.stdout
     assert (tmp_path / "out" / "summary.csv").is_file()
