@@ -225,6 +225,30 @@ class ObjectClassifier:
             prep.voxel_size,
         )
 
+    def _new_geometry(
+        self, preps: Sequence[_Prepared], norm: Normalization
+    ) -> tuple[PatchSpec, Normalization]:
+        """The patch geometry and normalisation a new model gets for these images: the patch
+        size set or estimated from all their objects, ``fixed`` percentiles pooled over them."""
+        cfg = self.config
+        ndim, voxel_size = preps[0].labels.ndim, preps[0].voxel_size
+        size = cfg.patch_size or estimate_patch_size(
+            [p.table for p in preps], voxel_size if ndim == 3 else None
+        )
+        side = min(size, cfg.patch_max_size)
+        spec = PatchSpec(
+            patch_shape_for(side, voxel_size, ndim),
+            cfg.patch_padding,
+            cfg.patch_context_radius,
+            size / side,
+        )
+        if norm.mode == "fixed":
+            low, high = pooled_percentiles(
+                [p.image_cf for p in preps], norm.low, norm.high, channels=norm.channels
+            )
+            norm = replace(norm, fixed_low=low, fixed_high=high)
+        return spec, norm
+
     # ------------------------------------------------------------------ training
     def fit(
         self,
@@ -314,24 +338,9 @@ class ObjectClassifier:
             self._check_fixed_settings()
             spec, net = self.patch_spec, self.net
         else:
-            voxel_size = preps[0].voxel_size
-            size = cfg.patch_size or estimate_patch_size(
-                [p.table for p in preps], voxel_size if ndim == 3 else None
-            )
-            side = min(size, cfg.patch_max_size)
-            spec = PatchSpec(
-                patch_shape_for(side, voxel_size, ndim),
-                cfg.patch_padding,
-                cfg.patch_context_radius,
-                size / side,
-            )
-            if norm.mode == "fixed":
-                low, high = pooled_percentiles(
-                    [p.image_cf for p in preps], norm.low, norm.high, channels=norm.channels
-                )
-                norm = replace(norm, fixed_low=low, fixed_high=high)
+            spec, norm = self._new_geometry(preps, norm)
             net = self._new_network(ndim, n_channels, spec.shape)
-            self.normalization, self.voxel_size = norm, voxel_size
+            self.normalization, self.voxel_size = norm, preps[0].voxel_size
         self.ndim, self.in_channels = ndim, n_channels
 
         source = replace(spec, shape=source_shape(spec.shape, Augmentation.from_config(cfg)))
@@ -526,6 +535,36 @@ class ObjectClassifier:
                 probabilities[s : s + batch.shape[0]] = probs.cpu().numpy()
                 if progress is not None:
                     progress((min(s + step, n), n))
+        return probabilities
+
+    def _probabilities_of_patches(
+        self,
+        patches: np.ndarray,
+        *,
+        net=None,
+        cancel: Callable[[], bool] | None = None,
+    ) -> np.ndarray:
+        """``(N, K)`` probabilities of patches cut before (by :meth:`_patches`), batch by
+        batch through the same inference network and views as :meth:`predict`; ``cancel()``
+        true between batches raises :class:`Cancelled`."""
+        import torch
+
+        from .model.device import autocast, autocast_dtype, to_device
+        from .model.tta import predict_proba
+
+        n, k = patches.shape[0], len(self.class_names)
+        probabilities = np.zeros((n, k), np.float32)
+        device = self.device
+        dtype = autocast_dtype(device, self.config.precision)
+        fast = self._inference_network(net or self.net, device)
+        views = self._tta_views()
+        step = self.config.predict_batch_size
+        with torch.inference_mode(), autocast(device, dtype):
+            for s in range(0, n, step):
+                if cancel is not None and cancel():
+                    raise Cancelled("prediction was cancelled")
+                x = to_device(patches[s : s + step], device)
+                probabilities[s : s + step] = predict_proba(fast, x, views).cpu().numpy()
         return probabilities
 
     def _inference_network(self, net, device):

@@ -121,6 +121,19 @@ class ModelRegistry:
             spec = {"class_names": list(class_names), "settings": settings}
             write_atomic(folder / _MODEL_FILE, json.dumps(spec, indent=1))
 
+    def set_class_names(self, name: str, class_names: Sequence[str]) -> None:
+        """Append new classes to a model (its existing classes keep their order and index,
+        so the training set's class indices stay valid)."""
+        with self._lock:
+            spec = self.spec(name)
+            old = spec["class_names"]
+            if list(class_names[: len(old)]) != old:
+                raise InvalidInputError(
+                    f"new classes must follow model {name!r}'s classes ({', '.join(old)})"
+                )
+            spec["class_names"] = list(class_names)
+            write_atomic(self._folder(name) / _MODEL_FILE, json.dumps(spec, indent=1))
+
     def spec(self, name: str) -> dict:
         """``{"class_names": [...], "settings": {...}}`` of a model."""
         folder = self._folder(name)

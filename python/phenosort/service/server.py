@@ -28,6 +28,7 @@ from ..v1 import phenosort_pb2_grpc as pb_grpc
 from .cache import TensorCache
 from .jobs import JobManager
 from .limits import CallLimits
+from .live import LiveSessions
 from .registry import ModelRegistry
 from .servicer import PhenosortServicer
 
@@ -116,12 +117,15 @@ class RunningServer:
     jobs: JobManager | None = field(default=None, repr=False)
     health: health.HealthServicer | None = field(default=None, repr=False)
     limits: CallLimits | None = field(default=None, repr=False)
+    live: LiveSessions | None = field(default=None, repr=False)
 
     def stop(self, grace: float | None = 5.0) -> None:
         """Stop serving: running jobs are cancelled and waited for (no half-written
         version), open calls get ``grace`` seconds to finish."""
         if self.health is not None:
             self.health.enter_graceful_shutdown()
+        if self.live is not None:
+            self.live.shutdown()
         if self.jobs is not None:
             self.jobs.shutdown(timeout=None if grace is None else max(grace, 30.0))
         self.server.stop(grace).wait()
@@ -203,8 +207,15 @@ def create_server(
     cache = TensorCache(root, max_bytes=max_tensor_bytes, max_total_bytes=cache_bytes)
     registry = ModelRegistry(root, cache, device=device, weights_dir=weights_dir)
     jobs = JobManager(registry)
+    live = LiveSessions(registry)
     servicer = PhenosortServicer(
-        cache, registry, jobs, store=root, device=device, max_message_bytes=max_message_bytes
+        cache,
+        registry,
+        jobs,
+        store=root,
+        live=live,
+        device=device,
+        max_message_bytes=max_message_bytes,
     )
     options = [
         ("grpc.max_send_message_length", max_message_bytes),
@@ -244,7 +255,7 @@ def create_server(
     local = "127.0.0.1" if not is_loopback(host) or host == "localhost" else host
     address = f"[{local}]:{bound}" if ":" in local else f"{local}:{bound}"
     log.info("serving %s on %s (store %s, TLS %s)", SERVICE_NAME, bind, root, bool(tls_cert))
-    return RunningServer(server, bound, address, root, jobs, health_servicer, limits)
+    return RunningServer(server, bound, address, root, jobs, health_servicer, limits, live)
 
 
 def serve(

@@ -33,6 +33,7 @@ from .calls import cancel_event, remaining, rpc
 from .codec import DEFAULT_CHUNK_BYTES, TensorTooLargeError, iter_chunks, to_tensor
 from .guards import check_label_id, check_label_ids, parse_settings
 from .jobs import JobManager
+from .live import LiveSessions
 from .registry import ModelRegistry
 
 OBJECT_BATCH = 1024  # objects per ObjectBatch message (~50 KB with a few classes)
@@ -48,10 +49,12 @@ class PhenosortServicer(pb_grpc.ObjectClassifierServicer):
         jobs: JobManager,
         *,
         store: Path,
+        live: LiveSessions | None = None,
         device: str = "auto",
         max_message_bytes: int = 64 << 20,
     ) -> None:
         self.cache, self.registry, self.jobs = cache, registry, jobs
+        self.live = live or LiveSessions(registry)
         self.store, self.device = store, device
         self.max_message_bytes = max_message_bytes
         self.chunk_bytes = min(DEFAULT_CHUNK_BYTES, max_message_bytes // 2)
@@ -116,6 +119,11 @@ class PhenosortServicer(pb_grpc.ObjectClassifierServicer):
         if job is not None:
             raise PreconditionError(
                 f"model {request.name!r} is training (job {job.id}); cancel the job first"
+            )
+        session = self.live.of_model(request.name)
+        if session is not None and not session.closed:
+            raise PreconditionError(
+                f"model {request.name!r} has a live session ({session.id}); close it first"
             )
         self.registry.delete(request.name, request.version)
         return pb.DeleteModelResponse()
@@ -268,6 +276,43 @@ class PhenosortServicer(pb_grpc.ObjectClassifierServicer):
         finally:
             tmp.unlink(missing_ok=True)
         return self.registry.model_info(name)
+
+    # ------------------------------------------------------------------ live sessions
+    @rpc
+    def OpenLiveSession(self, request, context):
+        session = self.live.open(request)
+        with session.cond:
+            return session.info()
+
+    @rpc
+    def UpdateLiveSession(self, request, context):
+        session = self.live.get(request.session_id)
+        self.live.update(session, request)
+        with session.cond:
+            return session.info()
+
+    @rpc
+    def WatchLiveSession(self, request, context):
+        session = self.live.get(request.session_id)
+        yield from session.watch(context.add_callback)
+
+    @rpc
+    def CommitLiveSession(self, request, context):
+        session = self.live.get(request.session_id)
+        timeout = min(300.0, remaining(context))
+        version, labels_version, summary = self.live.commit(session, request.save_labels, timeout)
+        with session.cond:
+            info = session.info()
+        return pb.CommitLiveSessionResponse(
+            session=info, version=version, labels_version=labels_version, training_set=summary
+        )
+
+    @rpc
+    def CloseLiveSession(self, request, context):
+        session = self.live.get(request.session_id)
+        self.live.close(session)
+        with session.cond:
+            return session.info()
 
     def _check_new_name(self, name: str) -> None:
         if not name:

@@ -15,12 +15,25 @@ class JobState(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     JOB_STATE_SUCCEEDED: _ClassVar[JobState]
     JOB_STATE_FAILED: _ClassVar[JobState]
     JOB_STATE_CANCELLED: _ClassVar[JobState]
+
+class LiveState(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    LIVE_STATE_UNSPECIFIED: _ClassVar[LiveState]
+    LIVE_STATE_WAITING: _ClassVar[LiveState]
+    LIVE_STATE_TRAINING: _ClassVar[LiveState]
+    LIVE_STATE_IDLE: _ClassVar[LiveState]
+    LIVE_STATE_CLOSED: _ClassVar[LiveState]
 JOB_STATE_UNSPECIFIED: JobState
 JOB_STATE_QUEUED: JobState
 JOB_STATE_RUNNING: JobState
 JOB_STATE_SUCCEEDED: JobState
 JOB_STATE_FAILED: JobState
 JOB_STATE_CANCELLED: JobState
+LIVE_STATE_UNSPECIFIED: LiveState
+LIVE_STATE_WAITING: LiveState
+LIVE_STATE_TRAINING: LiveState
+LIVE_STATE_IDLE: LiveState
+LIVE_STATE_CLOSED: LiveState
 
 class Tensor(_message.Message):
     __slots__ = ("data", "dtype", "shape", "axes")
@@ -389,3 +402,153 @@ class FileChunk(_message.Message):
     name: str
     data: bytes
     def __init__(self, name: _Optional[str] = ..., data: _Optional[bytes] = ...) -> None: ...
+
+class LiveImage(_message.Message):
+    __slots__ = ("image", "watch")
+    IMAGE_FIELD_NUMBER: _ClassVar[int]
+    WATCH_FIELD_NUMBER: _ClassVar[int]
+    image: ImageInput
+    watch: bool
+    def __init__(self, image: _Optional[_Union[ImageInput, _Mapping]] = ..., watch: _Optional[bool] = ...) -> None: ...
+
+class OpenLiveSessionRequest(_message.Message):
+    __slots__ = ("model", "classes", "images", "live_settings_json", "include_training_set", "idle_timeout_s", "attach")
+    MODEL_FIELD_NUMBER: _ClassVar[int]
+    CLASSES_FIELD_NUMBER: _ClassVar[int]
+    IMAGES_FIELD_NUMBER: _ClassVar[int]
+    LIVE_SETTINGS_JSON_FIELD_NUMBER: _ClassVar[int]
+    INCLUDE_TRAINING_SET_FIELD_NUMBER: _ClassVar[int]
+    IDLE_TIMEOUT_S_FIELD_NUMBER: _ClassVar[int]
+    ATTACH_FIELD_NUMBER: _ClassVar[int]
+    model: str
+    classes: _containers.RepeatedScalarFieldContainer[str]
+    images: _containers.RepeatedCompositeFieldContainer[LiveImage]
+    live_settings_json: str
+    include_training_set: bool
+    idle_timeout_s: float
+    attach: bool
+    def __init__(self, model: _Optional[str] = ..., classes: _Optional[_Iterable[str]] = ..., images: _Optional[_Iterable[_Union[LiveImage, _Mapping]]] = ..., live_settings_json: _Optional[str] = ..., include_training_set: _Optional[bool] = ..., idle_timeout_s: _Optional[float] = ..., attach: _Optional[bool] = ...) -> None: ...
+
+class LabelChange(_message.Message):
+    __slots__ = ("image_id", "label", "class_name", "class_index", "remove")
+    IMAGE_ID_FIELD_NUMBER: _ClassVar[int]
+    LABEL_FIELD_NUMBER: _ClassVar[int]
+    CLASS_NAME_FIELD_NUMBER: _ClassVar[int]
+    CLASS_INDEX_FIELD_NUMBER: _ClassVar[int]
+    REMOVE_FIELD_NUMBER: _ClassVar[int]
+    image_id: str
+    label: int
+    class_name: str
+    class_index: int
+    remove: bool
+    def __init__(self, image_id: _Optional[str] = ..., label: _Optional[int] = ..., class_name: _Optional[str] = ..., class_index: _Optional[int] = ..., remove: _Optional[bool] = ...) -> None: ...
+
+class UpdateLiveSessionRequest(_message.Message):
+    __slots__ = ("session_id", "changes", "add_images", "remove_image_ids")
+    SESSION_ID_FIELD_NUMBER: _ClassVar[int]
+    CHANGES_FIELD_NUMBER: _ClassVar[int]
+    ADD_IMAGES_FIELD_NUMBER: _ClassVar[int]
+    REMOVE_IMAGE_IDS_FIELD_NUMBER: _ClassVar[int]
+    session_id: str
+    changes: _containers.RepeatedCompositeFieldContainer[LabelChange]
+    add_images: _containers.RepeatedCompositeFieldContainer[LiveImage]
+    remove_image_ids: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, session_id: _Optional[str] = ..., changes: _Optional[_Iterable[_Union[LabelChange, _Mapping]]] = ..., add_images: _Optional[_Iterable[_Union[LiveImage, _Mapping]]] = ..., remove_image_ids: _Optional[_Iterable[str]] = ...) -> None: ...
+
+class WatchLiveSessionRequest(_message.Message):
+    __slots__ = ("session_id",)
+    SESSION_ID_FIELD_NUMBER: _ClassVar[int]
+    session_id: str
+    def __init__(self, session_id: _Optional[str] = ...) -> None: ...
+
+class CommitLiveSessionRequest(_message.Message):
+    __slots__ = ("session_id", "save_labels")
+    SESSION_ID_FIELD_NUMBER: _ClassVar[int]
+    SAVE_LABELS_FIELD_NUMBER: _ClassVar[int]
+    session_id: str
+    save_labels: bool
+    def __init__(self, session_id: _Optional[str] = ..., save_labels: _Optional[bool] = ...) -> None: ...
+
+class CloseLiveSessionRequest(_message.Message):
+    __slots__ = ("session_id",)
+    SESSION_ID_FIELD_NUMBER: _ClassVar[int]
+    session_id: str
+    def __init__(self, session_id: _Optional[str] = ...) -> None: ...
+
+class LiveSessionInfo(_message.Message):
+    __slots__ = ("session_id", "model", "class_names", "state", "labels_version", "updated_version", "n_labels", "counts", "image_ids", "message")
+    SESSION_ID_FIELD_NUMBER: _ClassVar[int]
+    MODEL_FIELD_NUMBER: _ClassVar[int]
+    CLASS_NAMES_FIELD_NUMBER: _ClassVar[int]
+    STATE_FIELD_NUMBER: _ClassVar[int]
+    LABELS_VERSION_FIELD_NUMBER: _ClassVar[int]
+    UPDATED_VERSION_FIELD_NUMBER: _ClassVar[int]
+    N_LABELS_FIELD_NUMBER: _ClassVar[int]
+    COUNTS_FIELD_NUMBER: _ClassVar[int]
+    IMAGE_IDS_FIELD_NUMBER: _ClassVar[int]
+    MESSAGE_FIELD_NUMBER: _ClassVar[int]
+    session_id: str
+    model: str
+    class_names: _containers.RepeatedScalarFieldContainer[str]
+    state: LiveState
+    labels_version: int
+    updated_version: int
+    n_labels: int
+    counts: _containers.RepeatedCompositeFieldContainer[ClassCount]
+    image_ids: _containers.RepeatedScalarFieldContainer[str]
+    message: str
+    def __init__(self, session_id: _Optional[str] = ..., model: _Optional[str] = ..., class_names: _Optional[_Iterable[str]] = ..., state: _Optional[_Union[LiveState, str]] = ..., labels_version: _Optional[int] = ..., updated_version: _Optional[int] = ..., n_labels: _Optional[int] = ..., counts: _Optional[_Iterable[_Union[ClassCount, _Mapping]]] = ..., image_ids: _Optional[_Iterable[str]] = ..., message: _Optional[str] = ...) -> None: ...
+
+class LiveImagePrediction(_message.Message):
+    __slots__ = ("image_id", "label_ids", "class_index", "probabilities", "confidence", "margin", "labelled")
+    IMAGE_ID_FIELD_NUMBER: _ClassVar[int]
+    LABEL_IDS_FIELD_NUMBER: _ClassVar[int]
+    CLASS_INDEX_FIELD_NUMBER: _ClassVar[int]
+    PROBABILITIES_FIELD_NUMBER: _ClassVar[int]
+    CONFIDENCE_FIELD_NUMBER: _ClassVar[int]
+    MARGIN_FIELD_NUMBER: _ClassVar[int]
+    LABELLED_FIELD_NUMBER: _ClassVar[int]
+    image_id: str
+    label_ids: _containers.RepeatedScalarFieldContainer[int]
+    class_index: _containers.RepeatedScalarFieldContainer[int]
+    probabilities: _containers.RepeatedScalarFieldContainer[float]
+    confidence: _containers.RepeatedScalarFieldContainer[float]
+    margin: _containers.RepeatedScalarFieldContainer[float]
+    labelled: _containers.RepeatedScalarFieldContainer[bool]
+    def __init__(self, image_id: _Optional[str] = ..., label_ids: _Optional[_Iterable[int]] = ..., class_index: _Optional[_Iterable[int]] = ..., probabilities: _Optional[_Iterable[float]] = ..., confidence: _Optional[_Iterable[float]] = ..., margin: _Optional[_Iterable[float]] = ..., labelled: _Optional[_Iterable[bool]] = ...) -> None: ...
+
+class LiveUpdate(_message.Message):
+    __slots__ = ("session", "sequence", "images", "train_seconds", "predict_seconds", "latency_seconds", "steps", "total_steps", "train_loss", "train_accuracy")
+    SESSION_FIELD_NUMBER: _ClassVar[int]
+    SEQUENCE_FIELD_NUMBER: _ClassVar[int]
+    IMAGES_FIELD_NUMBER: _ClassVar[int]
+    TRAIN_SECONDS_FIELD_NUMBER: _ClassVar[int]
+    PREDICT_SECONDS_FIELD_NUMBER: _ClassVar[int]
+    LATENCY_SECONDS_FIELD_NUMBER: _ClassVar[int]
+    STEPS_FIELD_NUMBER: _ClassVar[int]
+    TOTAL_STEPS_FIELD_NUMBER: _ClassVar[int]
+    TRAIN_LOSS_FIELD_NUMBER: _ClassVar[int]
+    TRAIN_ACCURACY_FIELD_NUMBER: _ClassVar[int]
+    session: LiveSessionInfo
+    sequence: int
+    images: _containers.RepeatedCompositeFieldContainer[LiveImagePrediction]
+    train_seconds: float
+    predict_seconds: float
+    latency_seconds: float
+    steps: int
+    total_steps: int
+    train_loss: float
+    train_accuracy: float
+    def __init__(self, session: _Optional[_Union[LiveSessionInfo, _Mapping]] = ..., sequence: _Optional[int] = ..., images: _Optional[_Iterable[_Union[LiveImagePrediction, _Mapping]]] = ..., train_seconds: _Optional[float] = ..., predict_seconds: _Optional[float] = ..., latency_seconds: _Optional[float] = ..., steps: _Optional[int] = ..., total_steps: _Optional[int] = ..., train_loss: _Optional[float] = ..., train_accuracy: _Optional[float] = ...) -> None: ...
+
+class CommitLiveSessionResponse(_message.Message):
+    __slots__ = ("session", "version", "labels_version", "training_set")
+    SESSION_FIELD_NUMBER: _ClassVar[int]
+    VERSION_FIELD_NUMBER: _ClassVar[int]
+    LABELS_VERSION_FIELD_NUMBER: _ClassVar[int]
+    TRAINING_SET_FIELD_NUMBER: _ClassVar[int]
+    session: LiveSessionInfo
+    version: int
+    labels_version: int
+    training_set: TrainingSetSummary
+    def __init__(self, session: _Optional[_Union[LiveSessionInfo, _Mapping]] = ..., version: _Optional[int] = ..., labels_version: _Optional[int] = ..., training_set: _Optional[_Union[TrainingSetSummary, _Mapping]] = ...) -> None: ...

@@ -114,6 +114,31 @@ class ObjectClassifierStub:
                 request_serializer=phenosort_dot_v1_dot_phenosort__pb2.FileChunk.SerializeToString,
                 response_deserializer=phenosort_dot_v1_dot_phenosort__pb2.ModelInfo.FromString,
                 _registered_method=True)
+        self.OpenLiveSession = channel.unary_unary(
+                '/phenosort.v1.ObjectClassifier/OpenLiveSession',
+                request_serializer=phenosort_dot_v1_dot_phenosort__pb2.OpenLiveSessionRequest.SerializeToString,
+                response_deserializer=phenosort_dot_v1_dot_phenosort__pb2.LiveSessionInfo.FromString,
+                _registered_method=True)
+        self.UpdateLiveSession = channel.unary_unary(
+                '/phenosort.v1.ObjectClassifier/UpdateLiveSession',
+                request_serializer=phenosort_dot_v1_dot_phenosort__pb2.UpdateLiveSessionRequest.SerializeToString,
+                response_deserializer=phenosort_dot_v1_dot_phenosort__pb2.LiveSessionInfo.FromString,
+                _registered_method=True)
+        self.WatchLiveSession = channel.unary_stream(
+                '/phenosort.v1.ObjectClassifier/WatchLiveSession',
+                request_serializer=phenosort_dot_v1_dot_phenosort__pb2.WatchLiveSessionRequest.SerializeToString,
+                response_deserializer=phenosort_dot_v1_dot_phenosort__pb2.LiveUpdate.FromString,
+                _registered_method=True)
+        self.CommitLiveSession = channel.unary_unary(
+                '/phenosort.v1.ObjectClassifier/CommitLiveSession',
+                request_serializer=phenosort_dot_v1_dot_phenosort__pb2.CommitLiveSessionRequest.SerializeToString,
+                response_deserializer=phenosort_dot_v1_dot_phenosort__pb2.CommitLiveSessionResponse.FromString,
+                _registered_method=True)
+        self.CloseLiveSession = channel.unary_unary(
+                '/phenosort.v1.ObjectClassifier/CloseLiveSession',
+                request_serializer=phenosort_dot_v1_dot_phenosort__pb2.CloseLiveSessionRequest.SerializeToString,
+                response_deserializer=phenosort_dot_v1_dot_phenosort__pb2.LiveSessionInfo.FromString,
+                _registered_method=True)
 
 
 class ObjectClassifierServicer:
@@ -226,6 +251,40 @@ class ObjectClassifierServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def OpenLiveSession(self, request, context):
+        """Live classification while labelling (see "live sessions" below): one session per model
+        retrains in the background after each label change and streams every object's class.
+        Open (or re-attach to) the model's session with its images, send label changes, watch
+        the stream of updates, commit the live model as a numbered version, close.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def UpdateLiveSession(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def WatchLiveSession(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def CommitLiveSession(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def CloseLiveSession(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_ObjectClassifierServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -308,6 +367,31 @@ def add_ObjectClassifierServicer_to_server(servicer, server):
                     servicer.ImportModel,
                     request_deserializer=phenosort_dot_v1_dot_phenosort__pb2.FileChunk.FromString,
                     response_serializer=phenosort_dot_v1_dot_phenosort__pb2.ModelInfo.SerializeToString,
+            ),
+            'OpenLiveSession': grpc.unary_unary_rpc_method_handler(
+                    servicer.OpenLiveSession,
+                    request_deserializer=phenosort_dot_v1_dot_phenosort__pb2.OpenLiveSessionRequest.FromString,
+                    response_serializer=phenosort_dot_v1_dot_phenosort__pb2.LiveSessionInfo.SerializeToString,
+            ),
+            'UpdateLiveSession': grpc.unary_unary_rpc_method_handler(
+                    servicer.UpdateLiveSession,
+                    request_deserializer=phenosort_dot_v1_dot_phenosort__pb2.UpdateLiveSessionRequest.FromString,
+                    response_serializer=phenosort_dot_v1_dot_phenosort__pb2.LiveSessionInfo.SerializeToString,
+            ),
+            'WatchLiveSession': grpc.unary_stream_rpc_method_handler(
+                    servicer.WatchLiveSession,
+                    request_deserializer=phenosort_dot_v1_dot_phenosort__pb2.WatchLiveSessionRequest.FromString,
+                    response_serializer=phenosort_dot_v1_dot_phenosort__pb2.LiveUpdate.SerializeToString,
+            ),
+            'CommitLiveSession': grpc.unary_unary_rpc_method_handler(
+                    servicer.CommitLiveSession,
+                    request_deserializer=phenosort_dot_v1_dot_phenosort__pb2.CommitLiveSessionRequest.FromString,
+                    response_serializer=phenosort_dot_v1_dot_phenosort__pb2.CommitLiveSessionResponse.SerializeToString,
+            ),
+            'CloseLiveSession': grpc.unary_unary_rpc_method_handler(
+                    servicer.CloseLiveSession,
+                    request_deserializer=phenosort_dot_v1_dot_phenosort__pb2.CloseLiveSessionRequest.FromString,
+                    response_serializer=phenosort_dot_v1_dot_phenosort__pb2.LiveSessionInfo.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -742,6 +826,141 @@ class ObjectClassifier:
             '/phenosort.v1.ObjectClassifier/ImportModel',
             phenosort_dot_v1_dot_phenosort__pb2.FileChunk.SerializeToString,
             phenosort_dot_v1_dot_phenosort__pb2.ModelInfo.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def OpenLiveSession(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/phenosort.v1.ObjectClassifier/OpenLiveSession',
+            phenosort_dot_v1_dot_phenosort__pb2.OpenLiveSessionRequest.SerializeToString,
+            phenosort_dot_v1_dot_phenosort__pb2.LiveSessionInfo.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def UpdateLiveSession(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/phenosort.v1.ObjectClassifier/UpdateLiveSession',
+            phenosort_dot_v1_dot_phenosort__pb2.UpdateLiveSessionRequest.SerializeToString,
+            phenosort_dot_v1_dot_phenosort__pb2.LiveSessionInfo.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def WatchLiveSession(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_stream(
+            request,
+            target,
+            '/phenosort.v1.ObjectClassifier/WatchLiveSession',
+            phenosort_dot_v1_dot_phenosort__pb2.WatchLiveSessionRequest.SerializeToString,
+            phenosort_dot_v1_dot_phenosort__pb2.LiveUpdate.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def CommitLiveSession(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/phenosort.v1.ObjectClassifier/CommitLiveSession',
+            phenosort_dot_v1_dot_phenosort__pb2.CommitLiveSessionRequest.SerializeToString,
+            phenosort_dot_v1_dot_phenosort__pb2.CommitLiveSessionResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def CloseLiveSession(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/phenosort.v1.ObjectClassifier/CloseLiveSession',
+            phenosort_dot_v1_dot_phenosort__pb2.CloseLiveSessionRequest.SerializeToString,
+            phenosort_dot_v1_dot_phenosort__pb2.LiveSessionInfo.FromString,
             options,
             channel_credentials,
             insecure,

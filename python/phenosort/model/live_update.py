@@ -1,0 +1,418 @@
+"""The live model: a classifier updated in small steps while the user labels.
+
+:class:`LiveModel` wraps an :class:`~phenosort.classifier.ObjectClassifier`. Its network is
+warm-started from the current weights (a trained version's, or its own from the previous
+update) and fine-tuned for a bounded number of steps on all labels so far; it then predicts
+every object of the watched images. The patch cutting, normalisation, augmentation and
+prediction are the classifier's own: a committed live model is an ordinary model file.
+
+Patches are cut once: every object of a watched image when the image is added (or when the
+model's geometry is set), and each labelled object's training patch when it is first
+labelled. An update therefore costs only the training steps and one forward pass per object.
+
+A model with no trained version gets its patch size, normalisation and network at the first
+update that has labels of two classes, from all the images of the session (as ``fit`` does
+for its training images). The augmentation is the trained model's, or the settings' with
+``auto`` symmetries on (the live model has too few labels to test them; a full training
+tests them).
+
+The model is not thread-safe: the caller (``phenosort.service.live``) serialises calls.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, fields
+from datetime import datetime, timezone
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+if TYPE_CHECKING:
+    import torch
+
+from ..axes import to_channel_first
+from ..classifier import ObjectClassifier, _Prepared
+from ..errors import InvalidInputError
+from ..objects.patches import PatchSpec
+from ..objects.table import ObjectTable
+
+# a watched image's patch cache larger than this is not kept (cut per update instead)
+MAX_CACHE_BYTES = 1 << 30
+
+
+@dataclass(frozen=True)
+class LiveSettings:
+    """Settings of the live trainer (not of the model: a committed model does not keep them).
+
+    Attributes
+    ----------
+    steps : int
+        Training steps per update.
+    steps_after_change : int
+        Steps on the newest label set before predicting, when labels changed during an
+        update's training (the update continues instead of starting over).
+    max_wait_s : float
+        A prediction is cancelled when a newer label change arrives, unless the last
+        published update is older than this: a user who never pauses still sees updates.
+    batch_size : int
+        Labelled patches per step (drawn with replacement).
+    lr : float or None
+        AdamW learning rate; None: 1e-3 when starting from trained weights, 3e-3 otherwise.
+    seed : int
+        Seed of the batches and augmentation.
+    """
+
+    steps: int = 40
+    steps_after_change: int = 10
+    max_wait_s: float = 5.0
+    batch_size: int = 32
+    lr: float | None = None
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        if self.steps < 1 or self.steps_after_change < 0 or self.batch_size < 2:
+            raise InvalidInputError(
+                f"live settings need steps >= 1, steps_after_change >= 0 and batch_size >= 2; "
+                f"got {self.steps}, {self.steps_after_change}, {self.batch_size}"
+            )
+        if self.steps > 100_000 or self.batch_size > 4096:
+            raise InvalidInputError("live settings: steps <= 100000 and batch_size <= 4096")
+        if not self.max_wait_s >= 0 or (self.lr is not None and not 0 < self.lr < 1):
+            raise InvalidInputError(
+                f"live settings need max_wait_s >= 0 and 0 < lr < 1; got {self.max_wait_s}, "
+                f"{self.lr}"
+            )
+
+    @classmethod
+    def from_json(cls, text: str) -> LiveSettings:
+        """Parse ``live_settings_json``; unknown keys and wrong types fail naming the key."""
+        if not text.strip():
+            return cls()
+        try:
+            data = json.loads(text, parse_constant=_no_constant)
+        except ValueError as exc:
+            raise InvalidInputError(f"live_settings_json is not valid JSON: {exc}") from None
+        if not isinstance(data, dict):
+            raise InvalidInputError("live_settings_json must be a JSON object")
+        known = {f.name: f for f in fields(cls)}
+        unknown = sorted(set(data) - set(known))
+        if unknown:
+            raise InvalidInputError(
+                f"unknown live setting(s) {', '.join(unknown)}; known: {', '.join(known)}"
+            )
+        typed: dict = {}
+        for key, value in data.items():
+            want = float if key in ("max_wait_s", "lr") else int
+            if key == "lr" and value is None:
+                typed[key] = None
+                continue
+            if isinstance(value, bool) or not isinstance(value, (int, float)):
+                raise InvalidInputError(f"live setting {key} must be a number, got {value!r}")
+            if want is int and value != int(value):
+                raise InvalidInputError(f"live setting {key} must be an integer, got {value}")
+            typed[key] = want(value)
+        return cls(**typed)
+
+
+def _no_constant(name: str):
+    raise ValueError(f"{name} is not a JSON number")
+
+
+@dataclass(frozen=True)
+class StepStats:
+    """What a run of training steps did."""
+
+    steps: int
+    loss: float
+    accuracy: float
+    seconds: float
+
+
+@dataclass
+class _Image:
+    key: str
+    prep: _Prepared
+    watch: bool
+    raw: tuple  # (image, labels, axes, voxel_size, name): to prepare again at initialisation
+    patches: np.ndarray | None = None  # every object's patch (watched images)
+
+
+class LiveModel:
+    """A classifier fine-tuned in place as labels change; see the module docstring.
+
+    Parameters
+    ----------
+    classifier : ObjectClassifier
+        Trained (its weights are the starting point) or not (set up at the first update).
+        It is modified in place: pass a private copy.
+    settings : LiveSettings
+    """
+
+    def __init__(self, classifier: ObjectClassifier, settings: LiveSettings | None = None):
+        self.clf = classifier
+        self.settings = settings or LiveSettings()
+        self.warm = classifier.is_trained  # started from trained weights
+        self.images: dict[str, _Image] = {}
+        self._train_patches: dict[tuple[str, int], np.ndarray] = {}
+        self._x: torch.Tensor | None = None  # the current label set's patches, targets
+        self._y: torch.Tensor | None = None
+        self._optimizer: torch.optim.Optimizer | None = None
+        self._generator: torch.Generator | None = None
+        self.total_steps = 0
+
+    @property
+    def ready(self) -> bool:
+        """Whether the network exists (a trained start, or a first update was made)."""
+        return self.clf.is_trained
+
+    # ------------------------------------------------------------------ images
+    def add_image(
+        self,
+        key: str,
+        image: np.ndarray,
+        labels: np.ndarray,
+        *,
+        axes: str,
+        voxel_size: tuple[float, ...] | None = None,
+        name: str = "",
+        watch: bool = True,
+    ) -> None:
+        """Add (or replace) an image; a watched one's patches are cut now when the model is
+        ready. Raises :class:`InvalidInputError` for a mask that does not fit the image or
+        an image the model cannot take (dimensionality, channels)."""
+        clf = self.clf
+        norm = clf.normalization or clf._new_normalization([to_channel_first(image, axes)])
+        prep = clf._prepare(image, labels, axes, voxel_size, name or key, norm)
+        if clf.is_trained:
+            clf._check_compatible(prep)
+        else:
+            for other in list(self.images.values())[:1]:
+                if (other.prep.labels.ndim, other.prep.image_cf.shape[0]) != (
+                    prep.labels.ndim,
+                    prep.image_cf.shape[0],
+                ):
+                    raise InvalidInputError(
+                        f"image {name or key} is {prep.labels.ndim}D with "
+                        f"{prep.image_cf.shape[0]} channel(s) but the session's images are "
+                        f"{other.prep.labels.ndim}D with {other.prep.image_cf.shape[0]}"
+                    )
+        entry = _Image(key, prep, watch, (image, labels, axes, voxel_size, name or key))
+        self.remove_image(key)
+        self.images[key] = entry
+        if clf.is_trained and watch:
+            self._cache(entry)
+
+    def remove_image(self, key: str) -> None:
+        self.images.pop(key, None)
+        for k in [k for k in self._train_patches if k[0] == key]:
+            del self._train_patches[k]
+
+    def table(self, key: str) -> ObjectTable:
+        return self.images[key].prep.table
+
+    def _cache(self, entry: _Image) -> None:
+        n = len(entry.prep.table)
+        spec = self.clf.patch_spec
+        assert spec is not None
+        size = n * (entry.prep.image_cf.shape[0] + 1) * int(np.prod(spec.shape)) * 4
+        entry.patches = (
+            self.clf._patches(entry.prep, entry.prep.table) if size <= MAX_CACHE_BYTES else None
+        )
+
+    # ------------------------------------------------------------------ set-up
+    def _initialise(self) -> None:
+        """Geometry, normalisation and network of a model with no trained version, from all
+        images of the session (as ``ObjectClassifier.fit`` does for its training images)."""
+        from ..model.augment import Augmentation
+
+        clf = self.clf
+        raws = [e.raw for e in self.images.values()]
+        norm = clf._new_normalization([to_channel_first(r[0], r[2]) for r in raws])
+        preps = [clf._prepare(r[0], r[1], r[2], r[3], r[4], norm) for r in raws]
+        spec, norm = clf._new_geometry(preps, norm)
+        if norm.mode == "fixed":  # image ranges come from the pooled percentiles
+            preps = [clf._prepare(r[0], r[1], r[2], r[3], r[4], norm) for r in raws]
+        ndim, channels = preps[0].labels.ndim, preps[0].image_cf.shape[0]
+        net = clf._new_network(ndim, channels, spec.shape)
+        clf.net, clf.patch_spec, clf.normalization = net, spec, norm
+        clf.voxel_size, clf.ndim, clf.in_channels = preps[0].voxel_size, ndim, channels
+        clf.augmentation = Augmentation.from_config(clf.config, ndim)
+        clf._trained_config = clf.config
+        for entry, prep in zip(self.images.values(), preps):
+            entry.prep = prep
+            if entry.watch:
+                self._cache(entry)
+
+    def grow_classes(self, class_names: list[str]) -> None:
+        """Add classes (appended to the model's) to a trained light network's head."""
+        import torch
+        from torch import nn
+
+        clf = self.clf
+        old = len(clf.class_names)
+        if class_names[:old] != clf.class_names:
+            raise InvalidInputError("new classes must follow the model's classes")
+        if len(class_names) == old:
+            return
+        if clf.is_trained:
+            head = getattr(clf.net, "head", None)
+            if not isinstance(head, nn.Linear):
+                raise InvalidInputError(
+                    f"classes cannot be added to a trained {clf.config.net_name} network; "
+                    "create a new model with every class"
+                )
+            grown = nn.Linear(head.in_features, len(class_names))
+            with torch.no_grad():
+                grown.weight[:old] = head.weight
+                grown.bias[:old] = head.bias
+            clf.net.head = grown  # type: ignore[union-attr]
+            self._optimizer = None
+        clf.class_names = list(class_names)
+        clf._inference = None
+
+    # ------------------------------------------------------------------ training
+    def set_labels(self, labels: Mapping[str, Mapping[int, int]]) -> None:
+        """The label set to train on: ``{image key: {label ID: class index 1..K}}`` (at least
+        two classes). Sets the model up first when it has no network yet."""
+        import torch
+
+        if not self.ready:
+            self._initialise()
+        clf = self.clf
+        spec = clf.patch_spec
+        assert spec is not None and clf.augmentation is not None
+        from ..model.augment import source_shape
+
+        source = PatchSpec(
+            source_shape(spec.shape, clf.augmentation),
+            spec.padding,
+            spec.context_radius,
+            spec.scale,
+        )
+        patches, targets = [], []
+        for key in sorted(labels):
+            entry = self.images[key]
+            ids = sorted(labels[key])
+            new = [i for i in ids if (key, i) not in self._train_patches]
+            if new:
+                if entry.patches is not None and source.shape == spec.shape:
+                    cut = entry.patches[entry.prep.table.rows(new)]
+                else:
+                    cut = clf._patches(
+                        entry.prep, entry.prep.table.subset(entry.prep.table.rows(new)), source
+                    )
+                for i, p in zip(new, cut):
+                    self._train_patches[(key, i)] = p
+            patches += [self._train_patches[(key, i)] for i in ids]
+            targets += [labels[key][i] - 1 for i in ids]
+        self._x = torch.from_numpy(np.stack(patches)) if patches else None
+        self._y = torch.tensor(targets, dtype=torch.int64)
+
+    def train_steps(self, n: int) -> StepStats:
+        """``n`` training steps on the current label set, from the current weights."""
+        import torch
+        from torch import nn
+
+        from ..model.augment import augment
+        from ..model.device import autocast, autocast_dtype, to_device
+        from ..model.train import class_weights
+
+        clf, s = self.clf, self.settings
+        if self._x is None or self._y is None or len(self._y) < 2:
+            raise InvalidInputError("the live model needs labels of at least 2 classes")
+        start = time.perf_counter()
+        device, net = clf.device, clf.net
+        assert net is not None and clf.patch_spec is not None and clf.augmentation is not None
+        net.to(device)
+        if self._optimizer is None:
+            lr = s.lr or (1e-3 if self.warm else 3e-3)
+            wd = clf.config.train_weight_decay
+            self._optimizer = torch.optim.AdamW(net.parameters(), lr=lr, weight_decay=wd)
+        if self._generator is None:
+            self._generator = torch.Generator().manual_seed(s.seed)
+        generator = self._generator
+        k = len(clf.class_names)
+        y = self._y.numpy()
+        weights = class_weights(y, k, clf.config.train_class_weighting)
+        loss_fn = nn.CrossEntropyLoss(
+            weight=None if weights is None else weights.to(device),
+            label_smoothing=clf.config.train_label_smoothing,
+        )
+        dtype = autocast_dtype(device, clf.config.precision)
+        total_loss, correct, seen = 0.0, 0, 0
+        net.train()
+        for _ in range(n):
+            rows = torch.randint(0, len(y), (s.batch_size,), generator=generator)
+            xb = augment(
+                to_device(self._x[rows], device), clf.patch_spec.shape, clf.augmentation, generator,
+            )  # fmt: skip
+            yb = to_device(self._y[rows], device)
+            with autocast(device, dtype):
+                logits = net(xb)
+                loss = loss_fn(logits, yb)
+            self._optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            self._optimizer.step()
+            total_loss += float(loss.detach()) * len(rows)
+            correct += int((logits.argmax(1) == yb).sum())
+            seen += len(rows)
+        net.eval()
+        clf._inference = None  # the weights changed: prediction makes a new inference copy
+        self.total_steps += n
+        return StepStats(n, total_loss / seen, correct / seen, time.perf_counter() - start)
+
+    # ------------------------------------------------------------------ prediction
+    def predict(
+        self, key: str, cancel: Callable[[], bool] | None = None
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """``(label IDs, (N, K) probabilities)`` of every object of image ``key``, from the
+        cached patches; ``cancel()`` true between batches raises ``Cancelled``."""
+        entry = self.images[key]
+        clf = self.clf
+        patches = entry.patches
+        if patches is None:
+            patches = clf._patches(entry.prep, entry.prep.table)
+        return entry.prep.table.label_id, clf._probabilities_of_patches(patches, cancel=cancel)
+
+    # ------------------------------------------------------------------ commit
+    def snapshot_for_saving(
+        self, labels: Mapping[str, Mapping[int, int]], version: int
+    ) -> ObjectClassifier:
+        """The classifier with the metadata of a model trained on ``labels`` (membership of
+        the labelled objects, numbered ``version``), ready for ``ModelStore.save``."""
+        clf = self.clf
+        names = clf.class_names
+        clf.training_data = []
+        for key in sorted(labels):
+            entry = self.images[key]
+            ids = sorted(labels[key])
+            classes = np.array([labels[key][i] for i in ids], np.int64)
+            clf.training_data.append(
+                {
+                    "name": entry.prep.name,
+                    "checksum": entry.prep.checksum,
+                    "shape": list(entry.prep.labels.shape),
+                    "n_objects": len(entry.prep.table),
+                    "label_ids": [int(i) for i in ids],
+                    "per_class": {n: int((classes == k).sum()) for k, n in enumerate(names, 1)},
+                    "pseudo_label_ids": [],
+                }
+            )
+        clf.version = version
+        clf.created = datetime.now(timezone.utc).isoformat(timespec="seconds")
+        clf.validation = None  # no hold-out: the live model trains on every label
+        clf.assessment = None
+        clf.history = []  # no epochs: the steps are in the session's updates
+        return clf
+
+
+def margins(probabilities: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``(class index 1..K, confidence, margin)`` per row of ``(N, K)`` probabilities."""
+    if probabilities.shape[0] == 0:
+        empty = np.zeros(0, np.float32)
+        return np.zeros(0, np.int64), empty, empty
+    top2 = np.sort(probabilities, axis=1)[:, -2:]
+    return probabilities.argmax(1) + 1, top2[:, 1], top2[:, 1] - top2[:, 0]

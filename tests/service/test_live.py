@@ -1,0 +1,270 @@
+"""Live sessions (OpenLiveSession ... CloseLiveSession) against a real server on loopback.
+
+Small generated images (16 objects) and a few training steps per update keep each test to a
+few seconds; the latency and quality figures are measured by scripts/bench_live.py.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+import time
+from pathlib import Path
+
+import grpc
+import numpy as np
+import pytest
+
+from phenosort.client import Client
+from phenosort.errors import InvalidInputError
+from phenosort.testing import make_objects
+from phenosort.v1 import phenosort_pb2 as pb
+from phenosort.v1 import phenosort_pb2_grpc as pb_grpc
+
+from .conftest import TINY, image_input, rpc_error
+
+LIVE = {"steps": 4, "steps_after_change": 2, "batch_size": 8}
+
+
+@pytest.fixture(scope="module")
+def data():
+    return make_objects("brightness", grid=(4, 4), seed=5)
+
+
+def by_class(data, k: int, n: int) -> list[int]:
+    return sorted(i for i, c in data.classes.items() if c == k)[:n]
+
+
+def open_session(stub, model: str, image: pb.ImageInput, **request) -> pb.LiveSessionInfo:
+    request.setdefault("live_settings_json", json.dumps(LIVE))
+    return stub.OpenLiveSession(
+        pb.OpenLiveSessionRequest(model=model, images=[pb.LiveImage(image=image, watch=True)],
+                                  **request)  # fmt: skip
+    )
+
+
+def label(stub, session_id: str, image_id: str, notes: dict[int, int | str]) -> int:
+    changes = [
+        pb.LabelChange(image_id=image_id, label=i, class_name=v)
+        if isinstance(v, str)
+        else pb.LabelChange(image_id=image_id, label=i, class_index=v)
+        for i, v in notes.items()
+    ]
+    reply = stub.UpdateLiveSession(pb.UpdateLiveSessionRequest(session_id=session_id,
+                                                               changes=changes))  # fmt: skip
+    return reply.labels_version
+
+
+def wait_update(stub, session_id: str, version: int, timeout: float = 60) -> pb.LiveUpdate:
+    stream = stub.WatchLiveSession(pb.WatchLiveSessionRequest(session_id=session_id),
+                                   timeout=timeout)  # fmt: skip
+    for update in stream:
+        if update.sequence and update.session.updated_version >= version:
+            stream.cancel()
+            return update
+    raise AssertionError("the stream ended without the update")
+
+
+def new_model(stub, name: str, data) -> pb.ImageInput:
+    stub.CreateModel(pb.CreateModelRequest(name=name, class_names=data.class_names,
+                                           settings_json=json.dumps(TINY)))  # fmt: skip
+    return image_input(stub, data, name=f"{name}-image")
+
+
+def test_updates_follow_labels_and_commit_predicts_the_same(stub, data):
+    image = new_model(stub, "live-a", data)
+    info = open_session(stub, "live-a", image)
+    assert info.state == pb.LIVE_STATE_WAITING and info.class_names == data.class_names
+    notes = {i: 1 for i in by_class(data, 1, 2)} | {i: 2 for i in by_class(data, 2, 2)}
+    version = label(stub, info.session_id, image.image_id, notes)
+    update = wait_update(stub, info.session_id, version)
+    assert update.session.n_labels == 4 and update.session.state == pb.LIVE_STATE_IDLE
+    assert update.steps >= LIVE["steps"] and update.latency_seconds > 0
+    (result,) = update.images
+    ids = np.array(result.label_ids)
+    assert result.image_id == image.image_id
+    assert sorted(ids.tolist()) == sorted(data.classes)  # the mask's own IDs, every object
+    probs = np.array(result.probabilities).reshape(len(ids), 2)
+    np.testing.assert_allclose(probs.sum(1), 1, atol=1e-5)
+    np.testing.assert_array_equal(np.array(result.class_index), probs.argmax(1) + 1)
+    top2 = np.sort(probs, 1)
+    np.testing.assert_allclose(result.margin, top2[:, 1] - top2[:, 0], atol=1e-6)
+    assert set(ids[np.array(result.labelled)].tolist()) == set(notes)
+
+    committed = stub.CommitLiveSession(pb.CommitLiveSessionRequest(session_id=info.session_id))
+    assert committed.version == 1 and committed.labels_version == version
+    predicted = list(stub.Predict(pb.PredictRequest(model="live-a", version=1, image=image)))
+    objects = [o for r in predicted for o in r.objects.objects]
+    mine = {int(i): (k, p) for i, k, p in zip(ids, result.class_index, probs)}
+    for o in objects:
+        assert o.class_index == mine[o.label][0]
+        np.testing.assert_allclose(o.probabilities, mine[o.label][1], atol=1e-4)
+        assert o.in_training_set == (o.label in notes)
+    # a second commit is the next numbered version
+    again = stub.CommitLiveSession(pb.CommitLiveSessionRequest(session_id=info.session_id))
+    assert again.version == 2
+    closed = stub.CloseLiveSession(pb.CloseLiveSessionRequest(session_id=info.session_id))
+    assert closed.state == pb.LIVE_STATE_CLOSED
+    assert list(stub.GetModel(pb.GetModelRequest(name="live-a")).versions) == [1, 2]
+
+
+def test_a_burst_of_changes_is_coalesced(service, stub, data):
+    image = new_model(stub, "live-burst", data)
+    info = open_session(stub, "live-burst", image, live_settings_json=json.dumps(
+        {"steps": 30, "steps_after_change": 4, "batch_size": 8}))  # fmt: skip
+    ids = sorted(data.classes)
+    versions = [label(stub, info.session_id, image.image_id, {i: data.classes[i]}) for i in ids]
+    assert versions == list(range(1, len(ids) + 1))
+    update = wait_update(stub, info.session_id, versions[-1])
+    session = service.live.of_model("live-burst")
+    assert session.trainings <= 4, f"{len(ids)} changes made {session.trainings} trainings"
+    assert update.session.n_labels == len(ids) and update.sequence <= 4
+    (result,) = update.images
+    assert all(result.labelled)  # the final update reflects every change
+    stub.CloseLiveSession(pb.CloseLiveSessionRequest(session_id=info.session_id))
+
+
+def test_close_cancels_training_at_once(service, stub, data):
+    image = new_model(stub, "live-cancel", data)
+    info = open_session(stub, "live-cancel", image,
+                        live_settings_json=json.dumps({"steps": 100000}))  # fmt: skip
+    notes = {i: 1 for i in by_class(data, 1, 2)} | {i: 2 for i in by_class(data, 2, 2)}
+    label(stub, info.session_id, image.image_id, notes)
+    session = service.live.of_model("live-cancel")
+    deadline = time.monotonic() + 30
+    while session.engine.total_steps == 0 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert session.engine.total_steps > 0, "training did not start"
+    start = time.monotonic()
+    stub.CloseLiveSession(pb.CloseLiveSessionRequest(session_id=info.session_id))
+    assert time.monotonic() - start < 5 and not session.thread.is_alive()
+    assert session.sequence == 0  # the update in progress was dropped, never published
+    error = rpc_error(stub.UpdateLiveSession, pb.UpdateLiveSessionRequest(
+        session_id=info.session_id))  # fmt: skip
+    assert error.code() == grpc.StatusCode.NOT_FOUND and info.session_id in error.details()
+    open_session(stub, "live-cancel", image)  # the model is free again
+
+
+def test_unknown_class_is_refused_and_new_classes_are_explicit(stub, data):
+    image = new_model(stub, "live-classes", data)
+    info = open_session(stub, "live-classes", image)
+    error = rpc_error(label, stub, info.session_id, image.image_id, {by_class(data, 1, 1)[0]: "Dim"})
+    assert error.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert "'Dim'" in error.details() and "dim, bright" in error.details()
+    assert stub.GetModel(pb.GetModelRequest(name="live-classes")).class_names == data.class_names
+    stub.CloseLiveSession(pb.CloseLiveSessionRequest(session_id=info.session_id))
+    # a class listed at open is accepted (after the model's, in order)
+    error = rpc_error(open_session, stub, "live-classes", image, classes=["bright", "dim"])
+    assert error.code() == grpc.StatusCode.INVALID_ARGUMENT and "dim, bright" in error.details()
+    info = open_session(stub, "live-classes", image, classes=[*data.class_names, "mitotic"])
+    assert list(info.class_names) == [*data.class_names, "mitotic"]
+    version = label(stub, info.session_id, image.image_id,
+                    {by_class(data, 1, 1)[0]: "dim", by_class(data, 2, 1)[0]: "mitotic"})  # fmt: skip
+    update = wait_update(stub, info.session_id, version)
+    assert len(update.images[0].probabilities) == 3 * len(data.classes)
+    assert list(stub.GetModel(pb.GetModelRequest(name="live-classes")).class_names) == [
+        *data.class_names, "mitotic"]  # fmt: skip
+    stub.CloseLiveSession(pb.CloseLiveSessionRequest(session_id=info.session_id))
+
+
+def test_bad_input_gets_a_clear_error(stub, data):
+    image = new_model(stub, "live-bad", data)
+    error = rpc_error(open_session, stub, "no-such-model", image)
+    assert error.code() == grpc.StatusCode.NOT_FOUND and "no-such-model" in error.details()
+    error = rpc_error(open_session, stub, "live-bad", image,
+                      live_settings_json=json.dumps({"stepz": 3}))  # fmt: skip
+    assert error.code() == grpc.StatusCode.INVALID_ARGUMENT and "stepz" in error.details()
+    missing = pb.ImageInput(image_id="sha256:" + "0" * 64, labels_id=image.labels_id)
+    error = rpc_error(open_session, stub, "live-bad", missing)
+    assert error.code() == grpc.StatusCode.NOT_FOUND and "0000" in error.details()
+    info = open_session(stub, "live-bad", image)
+    sid = info.session_id
+    error = rpc_error(label, stub, sid, "sha256:" + "1" * 64, {by_class(data, 1, 1)[0]: 1})
+    assert error.code() == grpc.StatusCode.NOT_FOUND and "1111" in error.details()
+    absent = max(data.classes) + 1
+    error = rpc_error(label, stub, sid, image.image_id, {absent: 1})
+    assert error.code() == grpc.StatusCode.INVALID_ARGUMENT and str(absent) in error.details()
+    error = rpc_error(label, stub, sid, image.image_id, {0: 1})
+    assert error.code() == grpc.StatusCode.INVALID_ARGUMENT and "0 is background" in error.details()
+    error = rpc_error(label, stub, sid, image.image_id, {by_class(data, 1, 1)[0]: 7})
+    assert error.code() == grpc.StatusCode.INVALID_ARGUMENT and "out of range" in error.details()
+    error = rpc_error(open_session, stub, "live-bad", image)  # one session per model
+    assert error.code() == grpc.StatusCode.FAILED_PRECONDITION and sid in error.details()
+    error = rpc_error(stub.CommitLiveSession, pb.CommitLiveSessionRequest(session_id=sid))
+    assert error.code() == grpc.StatusCode.FAILED_PRECONDITION and "2 classes" in error.details()
+    error = rpc_error(stub.DeleteModel, pb.DeleteModelRequest(name="live-bad"))
+    assert error.code() == grpc.StatusCode.FAILED_PRECONDITION and "live session" in error.details()
+    assert open_session(stub, "live-bad", image, attach=True).session_id == sid
+    error = rpc_error(stub.WatchLiveSession, pb.WatchLiveSessionRequest(session_id="nope"))
+    assert error.code() == grpc.StatusCode.NOT_FOUND and "nope" in error.details()
+    # nothing above changed the labels
+    info = stub.UpdateLiveSession(pb.UpdateLiveSessionRequest(session_id=sid))
+    assert info.labels_version == 0 and info.n_labels == 0
+    stub.CloseLiveSession(pb.CloseLiveSessionRequest(session_id=sid))
+
+
+def test_a_client_that_disappears_frees_the_session(service, stub, data):
+    image = new_model(stub, "live-gone", data)
+    with grpc.insecure_channel(service.address) as channel:
+        other = pb_grpc.ObjectClassifierStub(channel)
+        info = open_session(other, "live-gone", image, idle_timeout_s=1.0)
+        stream = other.WatchLiveSession(pb.WatchLiveSessionRequest(session_id=info.session_id))
+        assert next(stream).session.session_id == info.session_id
+        session = service.live.of_model("live-gone")
+        time.sleep(1.5)  # a watcher keeps the session open past its idle timeout
+        assert not session.closed and session.watchers == 1
+    # the channel is gone with its stream, and no CloseLiveSession was sent
+    session.thread.join(10)
+    assert session.closed and "without a call or a watcher" in session.close_reason
+    assert open_session(stub, "live-gone", image).session_id != info.session_id
+
+
+def worker_cpu_seconds(thread: threading.Thread) -> float:
+    stat = Path(f"/proc/self/task/{thread.native_id}/stat").read_text()
+    fields = stat.rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+@pytest.mark.skipif(not os.path.exists("/proc/self/task"), reason="needs Linux /proc")
+def test_an_idle_session_sleeps(service, stub, data):
+    image = new_model(stub, "live-idle", data)
+    info = open_session(stub, "live-idle", image)
+    notes = {i: 1 for i in by_class(data, 1, 2)} | {i: 2 for i in by_class(data, 2, 2)}
+    wait_update(stub, info.session_id, label(stub, info.session_id, image.image_id, notes))
+    session = service.live.of_model("live-idle")
+    with grpc.insecure_channel(service.address) as channel:  # with a watcher attached
+        stream = pb_grpc.ObjectClassifierStub(channel).WatchLiveSession(
+            pb.WatchLiveSessionRequest(session_id=info.session_id))  # fmt: skip
+        next(stream)
+        before = worker_cpu_seconds(session.thread)
+        time.sleep(1.0)
+        assert worker_cpu_seconds(session.thread) == before
+        stream.cancel()
+    stub.CloseLiveSession(pb.CloseLiveSessionRequest(session_id=info.session_id))
+
+
+def test_python_client_live_loop(service, data):
+    with Client(service.address, timeout=60) as client:
+        client.create_model("live-client", data.class_names, **TINY)
+        with client.live_session("live-client", **LIVE) as live:
+            key = live.add_image(data.image, data.labels, axes=data.axes, name="cells")
+            with pytest.raises(InvalidInputError, match="'bright '"):
+                live.label(key, by_class(data, 2, 1)[0], "bright ")
+            updates = live.updates()
+            first = next(updates)
+            assert first.state == "WAITING" and first.sequence == 0
+            live.set_labels(key, {i: "dim" for i in by_class(data, 1, 3)})
+            version = live.set_labels(key, {i: "bright" for i in by_class(data, 2, 3)})
+            update = next(u for u in updates if u.sequence and u.updated_version >= version)
+            updates.close()
+            result = update.images[key]
+            assert update.counts == {"dim": 3, "bright": 3} and update.state == "IDLE"
+            assert result.probabilities.shape == (len(data.classes), 2)
+            removed = live.remove(key, by_class(data, 2, 1))
+            assert live.wait(removed).n_labels == 5
+            saved = live.commit(save_labels=True)
+            assert saved["version"] == 1 and saved["counts"] == {"dim": 3, "bright": 2}
+        info = client.get_model("live-client")
+        assert info.versions == [1] and info.counts == {"dim": 3, "bright": 2}
+        assert service.live.of_model("live-client") is None  # closed on leaving the block
