@@ -543,10 +543,12 @@ class ObjectClassifier:
         *,
         net=None,
         cancel: Callable[[], bool] | None = None,
+        features: np.ndarray | None = None,
     ) -> np.ndarray:
         """``(N, K)`` probabilities of patches cut before (by :meth:`_patches`), batch by
         batch through the same inference network and views as :meth:`predict`; ``cancel()``
-        true between batches raises :class:`Cancelled`."""
+        true between batches raises :class:`Cancelled`. ``features``, an ``(N, F)`` array,
+        receives the pooled features of a network with ``embed`` (one view only)."""
         import torch
 
         from .model.device import autocast, autocast_dtype, to_device
@@ -564,7 +566,13 @@ class ObjectClassifier:
                 if cancel is not None and cancel():
                     raise Cancelled("prediction was cancelled")
                 x = to_device(patches[s : s + step], device)
-                probabilities[s : s + step] = predict_proba(fast, x, views).cpu().numpy()
+                if features is not None and len(views) == 1:
+                    embedded = fast.embed(x)
+                    features[s : s + step] = embedded.float().cpu().numpy()
+                    probs = torch.softmax(fast.head(embedded).float(), dim=1)
+                else:
+                    probs = predict_proba(fast, x, views)
+                probabilities[s : s + step] = probs.cpu().numpy()
         return probabilities
 
     def _inference_network(self, net, device):

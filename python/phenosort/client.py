@@ -660,6 +660,8 @@ class LiveUpdate:
     ``sequence`` > 0: new predictions for every watched image (``images``); 0: a state
     change only (label counts, closing), ``images`` empty. ``updated_version`` is the labels
     version the predictions reflect; compare it with the version a change returned.
+    ``quick``: only the last layer was refitted (a full update follows);
+    ``trained_version`` is the labels version of the last full update.
     """
 
     session_id: str
@@ -679,6 +681,8 @@ class LiveUpdate:
     train_loss: float
     train_accuracy: float
     message: str
+    quick: bool = False
+    trained_version: int = 0
 
     @property
     def closed(self) -> bool:
@@ -706,6 +710,8 @@ class LiveUpdate:
             msg.train_loss,
             msg.train_accuracy,
             info.message,
+            msg.quick,
+            info.trained_version,
         )
 
 
@@ -793,9 +799,12 @@ class LiveSession:
             if update.closed:
                 return
 
-    def wait(self, labels_version: int | None = None, timeout: float = 60.0) -> LiveUpdate:
+    def wait(
+        self, labels_version: int | None = None, timeout: float = 60.0, *, full: bool = True
+    ) -> LiveUpdate:
         """The first update whose predictions reflect ``labels_version`` (default: the
-        latest change sent); raises :class:`Cancelled` after ``timeout`` seconds."""
+        latest change sent), a full one unless ``full`` is False; raises
+        :class:`Cancelled` after ``timeout`` seconds."""
         want = self.labels_version if labels_version is None else labels_version
         request = pb.WatchLiveSessionRequest(session_id=self.id)
         try:
@@ -806,7 +815,8 @@ class LiveSession:
                 update = LiveUpdate.of(msg)
                 if update.closed:
                     raise InvalidInputError(f"live session {self.id} closed: {update.message}")
-                if update.sequence and update.updated_version >= want:
+                done = update.trained_version if full else update.updated_version
+                if update.sequence and done >= want and (update.quick is False or not full):
                     stream.cancel()
                     return update
         except grpc.RpcError as err:

@@ -38,10 +38,8 @@ def by_class(data, k: int, n: int) -> list[int]:
 
 def open_session(stub, model: str, image: pb.ImageInput, **request) -> pb.LiveSessionInfo:
     request.setdefault("live_settings_json", json.dumps(LIVE))
-    return stub.OpenLiveSession(
-        pb.OpenLiveSessionRequest(model=model, images=[pb.LiveImage(image=image, watch=True)],
-                                  **request)  # fmt: skip
-    )
+    images = [pb.LiveImage(image=image, watch=True)]
+    return stub.OpenLiveSession(pb.OpenLiveSessionRequest(model=model, images=images, **request))
 
 
 def label(stub, session_id: str, image_id: str, notes: dict[int, int | str]) -> int:
@@ -56,11 +54,15 @@ def label(stub, session_id: str, image_id: str, notes: dict[int, int | str]) -> 
     return reply.labels_version
 
 
-def wait_update(stub, session_id: str, version: int, timeout: float = 60) -> pb.LiveUpdate:
+def wait_update(
+    stub, session_id: str, version: int, timeout: float = 60, *, quick: bool = False
+) -> pb.LiveUpdate:
+    """The first full update (or, with ``quick``, any update) reflecting ``version``."""
     stream = stub.WatchLiveSession(pb.WatchLiveSessionRequest(session_id=session_id),
                                    timeout=timeout)  # fmt: skip
     for update in stream:
-        if update.sequence and update.session.updated_version >= version:
+        done = update.session.updated_version if quick else update.session.trained_version
+        if update.sequence and done >= version and (quick or not update.quick):
             stream.cancel()
             return update
     raise AssertionError("the stream ended without the update")
@@ -109,6 +111,34 @@ def test_updates_follow_labels_and_commit_predicts_the_same(stub, data):
     assert list(stub.GetModel(pb.GetModelRequest(name="live-a")).versions) == [1, 2]
 
 
+def test_a_quick_update_comes_before_the_full_one(stub, data):
+    image = new_model(stub, "live-quick", data)
+    info = open_session(stub, "live-quick", image)
+    notes = {i: 1 for i in by_class(data, 1, 2)} | {i: 2 for i in by_class(data, 2, 2)}
+    first = wait_update(stub, info.session_id, label(stub, info.session_id, image.image_id, notes))
+    assert not first.quick and first.steps > 0
+    stream = stub.WatchLiveSession(pb.WatchLiveSessionRequest(session_id=info.session_id),
+                                   timeout=60)  # fmt: skip
+    assert next(stream).sequence == first.sequence  # the latest update first
+    added = by_class(data, 2, 3)[-1]
+    version = label(stub, info.session_id, image.image_id, {added: 2})
+    seen = []
+    for update in stream:
+        if update.sequence and update.session.updated_version >= version:
+            seen.append(update)
+            if not update.quick:
+                break
+    stream.cancel()
+    quick, full = seen[0], seen[-1]
+    assert quick.quick and quick.steps == 0 and quick.session.trained_version < version
+    assert quick.session.state == pb.LIVE_STATE_TRAINING
+    ids = list(quick.images[0].label_ids)
+    assert quick.images[0].labelled[ids.index(added)]  # the new label is in the quick fit
+    assert not full.quick and full.session.trained_version == version and full.steps > 0
+    assert full.session.state == pb.LIVE_STATE_IDLE and full.total_steps > first.total_steps
+    stub.CloseLiveSession(pb.CloseLiveSessionRequest(session_id=info.session_id))
+
+
 def test_a_burst_of_changes_is_coalesced(service, stub, data):
     image = new_model(stub, "live-burst", data)
     info = open_session(stub, "live-burst", image, live_settings_json=json.dumps(
@@ -119,7 +149,8 @@ def test_a_burst_of_changes_is_coalesced(service, stub, data):
     update = wait_update(stub, info.session_id, versions[-1])
     session = service.live.of_model("live-burst")
     assert session.trainings <= 4, f"{len(ids)} changes made {session.trainings} trainings"
-    assert update.session.n_labels == len(ids) and update.sequence <= 4
+    assert update.session.n_labels == len(ids)
+    assert update.sequence <= 2 * session.trainings  # a quick and a full update per training
     (result,) = update.images
     assert all(result.labelled)  # the final update reflects every change
     stub.CloseLiveSession(pb.CloseLiveSessionRequest(session_id=info.session_id))
@@ -149,7 +180,9 @@ def test_close_cancels_training_at_once(service, stub, data):
 def test_unknown_class_is_refused_and_new_classes_are_explicit(stub, data):
     image = new_model(stub, "live-classes", data)
     info = open_session(stub, "live-classes", image)
-    error = rpc_error(label, stub, info.session_id, image.image_id, {by_class(data, 1, 1)[0]: "Dim"})
+    error = rpc_error(
+        label, stub, info.session_id, image.image_id, {by_class(data, 1, 1)[0]: "Dim"}
+    )
     assert error.code() == grpc.StatusCode.INVALID_ARGUMENT
     assert "'Dim'" in error.details() and "dim, bright" in error.details()
     assert stub.GetModel(pb.GetModelRequest(name="live-classes")).class_names == data.class_names
@@ -159,8 +192,8 @@ def test_unknown_class_is_refused_and_new_classes_are_explicit(stub, data):
     assert error.code() == grpc.StatusCode.INVALID_ARGUMENT and "dim, bright" in error.details()
     info = open_session(stub, "live-classes", image, classes=[*data.class_names, "mitotic"])
     assert list(info.class_names) == [*data.class_names, "mitotic"]
-    version = label(stub, info.session_id, image.image_id,
-                    {by_class(data, 1, 1)[0]: "dim", by_class(data, 2, 1)[0]: "mitotic"})  # fmt: skip
+    notes = {by_class(data, 1, 1)[0]: "dim", by_class(data, 2, 1)[0]: "mitotic"}
+    version = label(stub, info.session_id, image.image_id, notes)
     update = wait_update(stub, info.session_id, version)
     assert len(update.images[0].probabilities) == 3 * len(data.classes)
     assert list(stub.GetModel(pb.GetModelRequest(name="live-classes")).class_names) == [

@@ -66,8 +66,12 @@ class LightCNN(nn.Module):
         self.pool = nn.AdaptiveAvgPool2d(1) if ndim == 2 else nn.AdaptiveAvgPool3d(1)
         self.head = nn.Linear(channels, n_classes)
 
+    def embed(self, x: torch.Tensor) -> torch.Tensor:
+        """The pooled features that the head classifies: ``forward(x) == head(embed(x))``."""
+        return torch.flatten(self.pool(self.features(x)), 1)
+
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.head(torch.flatten(self.pool(self.features(x)), 1))
+        return self.head(self.embed(x))
 
 
 def gradcam_layer(net_name: str, depth: int) -> str:

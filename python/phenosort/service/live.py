@@ -68,7 +68,8 @@ class LiveSession:
         self.labels_version = 0
         self.change_time = time.monotonic()
         self.trained_version = 0  # labels version the weights have trained on
-        self.updated_version = 0  # labels version of the latest published update
+        self.updated_version = 0  # labels version of the newest predictions (quick or full)
+        self.full_version = 0  # labels version of the last full update
         self.sequence = 0
         self.status_counter = 0  # bumped on any state change a watcher should see
         self.latest: pb.LiveUpdate | None = None
@@ -91,7 +92,7 @@ class LiveSession:
             return pb.LIVE_STATE_CLOSED
         if self._n_classes_labelled() < 2:
             return pb.LIVE_STATE_WAITING
-        if self.updated_version < self.labels_version:
+        if self.full_version < self.labels_version:
             return pb.LIVE_STATE_TRAINING
         return pb.LIVE_STATE_IDLE
 
@@ -111,6 +112,7 @@ class LiveSession:
             state=self.state(),
             labels_version=self.labels_version,
             updated_version=self.updated_version,
+            trained_version=self.full_version,
             n_labels=sum(counts),
             counts=[pb.ClassCount(class_name=n, count=c) for n, c in zip(self.class_names, counts)],
             image_ids=list(self.images),
@@ -202,7 +204,8 @@ class LiveSession:
             if self.trained_version < self.labels_version:
                 if self._n_classes_labelled() >= 2:
                     return True
-                self.trained_version = self.updated_version = self.labels_version
+                self.trained_version = self.labels_version
+                self.updated_version = self.full_version = self.labels_version
                 self._changed()  # WAITING: watchers see the new counts
                 continue
             timeout = None
@@ -244,6 +247,12 @@ class LiveSession:
             version, labels, changed_at = self._snapshot()
             if len({k for v in labels.values() for k in v.values()}) < 2:
                 return
+            if self.engine.ready and self.engine.quick_ready():
+                start = time.perf_counter()
+                quick = self.engine.quick_predict(labels)
+                images = [_image_message(k, ids, p, labels) for k, (ids, p) in quick.items()]
+                self._publish(images, version, changed_at, quick=True,
+                              predict_seconds=time.perf_counter() - start)  # fmt: skip
             start = time.perf_counter()
             self.engine.set_labels(labels)
             done, since_change, losses, accs = 0, 0, [], []
@@ -273,19 +282,30 @@ class LiveSession:
             except Cancelled:
                 return  # stale: the next round starts at once with the newer labels
             predict_s = time.perf_counter() - start
+        self._publish(
+            images,
+            version,
+            changed_at,
+            train_seconds=train_s,
+            predict_seconds=predict_s,
+            steps=done,
+            train_loss=sum(losses) / max(done, 1),
+            train_accuracy=sum(accs) / max(done, 1),
+        )
+
+    def _publish(self, images, version: int, changed_at: float, **fields) -> None:
+        """Make an update the latest one and wake the watchers."""
         with self.cond:
             self.sequence += 1
             self.updated_version = version
+            if not fields.get("quick"):
+                self.full_version = version
             self.latest = pb.LiveUpdate(
                 sequence=self.sequence,
                 images=images,
-                train_seconds=train_s,
-                predict_seconds=predict_s,
                 latency_seconds=time.monotonic() - changed_at,
-                steps=done,
                 total_steps=self.engine.total_steps,
-                train_loss=sum(losses) / max(done, 1),
-                train_accuracy=sum(accs) / max(done, 1),
+                **fields,
             )
             self.latest_time = time.monotonic()
             self._changed()
@@ -302,22 +322,9 @@ class LiveSession:
 
         out = []
         for key, image in list(self.images.items()):
-            if not image.watch:
-                continue
-            ids, probs = self.engine.predict(key, cancel=stale)
-            classes, confidence, margin = margins(probs)
-            labelled = np.isin(ids, np.fromiter(labels.get(key, {}), np.int64))
-            out.append(
-                pb.LiveImagePrediction(
-                    image_id=key,
-                    label_ids=ids.tolist(),
-                    class_index=classes.tolist(),
-                    probabilities=probs.ravel().tolist(),
-                    confidence=confidence.tolist(),
-                    margin=margin.tolist(),
-                    labelled=labelled.tolist(),
-                )
-            )
+            if image.watch:
+                ids, probs = self.engine.predict(key, cancel=stale)
+                out.append(_image_message(key, ids, probs, labels))
         return out
 
     # ------------------------------------------------------------------ watching
@@ -376,7 +383,7 @@ class LiveSession:
                     f"live session {self.id} has labels of fewer than 2 classes: nothing to commit"
                 )
             if not self.cond.wait_for(
-                lambda: self.closed or self.updated_version >= self.labels_version, timeout
+                lambda: self.closed or self.full_version >= self.labels_version, timeout
             ):
                 raise PreconditionError(
                     f"the live model did not catch up with the labels within {timeout:.0f} s; "
@@ -384,7 +391,7 @@ class LiveSession:
                 )
             if self.closed:
                 raise PreconditionError(f"live session {self.id} is closed: {self.close_reason}")
-            return self.updated_version
+            return self.full_version
 
     def close(self, reason: str = "closed by the client") -> None:
         with self.cond:
@@ -575,7 +582,7 @@ class LiveSessions:
         with session.engine_lock:
             with session.cond:
                 labels = {k: dict(v) for k, v in session.labels.items()}
-                if session.updated_version != version_of_labels:
+                if session.full_version != version_of_labels:
                     raise PreconditionError("the labels changed while committing; commit again")
             versions = registry.store._ls(registry._folder(session.model))
             clf = session.engine.snapshot_for_saving(labels, (versions or [0])[-1] + 1)
@@ -611,3 +618,19 @@ class LiveSessions:
             sessions = list(self._by_id.values())
         for session in sessions:
             self.close(session, "the server is shutting down")
+
+
+def _image_message(
+    key: str, ids: np.ndarray, probs: np.ndarray, labels: dict[str, dict[int, int]]
+) -> pb.LiveImagePrediction:
+    classes, confidence, margin = margins(probs)
+    labelled = np.isin(ids, np.fromiter(labels.get(key, {}), np.int64))
+    return pb.LiveImagePrediction(
+        image_id=key,
+        label_ids=ids.tolist(),
+        class_index=classes.tolist(),
+        probabilities=probs.ravel().tolist(),
+        confidence=confidence.tolist(),
+        margin=margin.tolist(),
+        labelled=labelled.tolist(),
+    )

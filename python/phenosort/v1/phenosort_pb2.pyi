@@ -476,7 +476,7 @@ class CloseLiveSessionRequest(_message.Message):
     def __init__(self, session_id: _Optional[str] = ...) -> None: ...
 
 class LiveSessionInfo(_message.Message):
-    __slots__ = ("session_id", "model", "class_names", "state", "labels_version", "updated_version", "n_labels", "counts", "image_ids", "message")
+    __slots__ = ("session_id", "model", "class_names", "state", "labels_version", "updated_version", "n_labels", "counts", "image_ids", "message", "trained_version")
     SESSION_ID_FIELD_NUMBER: _ClassVar[int]
     MODEL_FIELD_NUMBER: _ClassVar[int]
     CLASS_NAMES_FIELD_NUMBER: _ClassVar[int]
@@ -487,6 +487,7 @@ class LiveSessionInfo(_message.Message):
     COUNTS_FIELD_NUMBER: _ClassVar[int]
     IMAGE_IDS_FIELD_NUMBER: _ClassVar[int]
     MESSAGE_FIELD_NUMBER: _ClassVar[int]
+    TRAINED_VERSION_FIELD_NUMBER: _ClassVar[int]
     session_id: str
     model: str
     class_names: _containers.RepeatedScalarFieldContainer[str]
@@ -497,7 +498,8 @@ class LiveSessionInfo(_message.Message):
     counts: _containers.RepeatedCompositeFieldContainer[ClassCount]
     image_ids: _containers.RepeatedScalarFieldContainer[str]
     message: str
-    def __init__(self, session_id: _Optional[str] = ..., model: _Optional[str] = ..., class_names: _Optional[_Iterable[str]] = ..., state: _Optional[_Union[LiveState, str]] = ..., labels_version: _Optional[int] = ..., updated_version: _Optional[int] = ..., n_labels: _Optional[int] = ..., counts: _Optional[_Iterable[_Union[ClassCount, _Mapping]]] = ..., image_ids: _Optional[_Iterable[str]] = ..., message: _Optional[str] = ...) -> None: ...
+    trained_version: int
+    def __init__(self, session_id: _Optional[str] = ..., model: _Optional[str] = ..., class_names: _Optional[_Iterable[str]] = ..., state: _Optional[_Union[LiveState, str]] = ..., labels_version: _Optional[int] = ..., updated_version: _Optional[int] = ..., n_labels: _Optional[int] = ..., counts: _Optional[_Iterable[_Union[ClassCount, _Mapping]]] = ..., image_ids: _Optional[_Iterable[str]] = ..., message: _Optional[str] = ..., trained_version: _Optional[int] = ...) -> None: ...
 
 class LiveImagePrediction(_message.Message):
     __slots__ = ("image_id", "label_ids", "class_index", "probabilities", "confidence", "margin", "labelled")
@@ -518,7 +520,7 @@ class LiveImagePrediction(_message.Message):
     def __init__(self, image_id: _Optional[str] = ..., label_ids: _Optional[_Iterable[int]] = ..., class_index: _Optional[_Iterable[int]] = ..., probabilities: _Optional[_Iterable[float]] = ..., confidence: _Optional[_Iterable[float]] = ..., margin: _Optional[_Iterable[float]] = ..., labelled: _Optional[_Iterable[bool]] = ...) -> None: ...
 
 class LiveUpdate(_message.Message):
-    __slots__ = ("session", "sequence", "images", "train_seconds", "predict_seconds", "latency_seconds", "steps", "total_steps", "train_loss", "train_accuracy")
+    __slots__ = ("session", "sequence", "images", "train_seconds", "predict_seconds", "latency_seconds", "steps", "total_steps", "train_loss", "train_accuracy", "quick")
     SESSION_FIELD_NUMBER: _ClassVar[int]
     SEQUENCE_FIELD_NUMBER: _ClassVar[int]
     IMAGES_FIELD_NUMBER: _ClassVar[int]
@@ -529,6 +531,7 @@ class LiveUpdate(_message.Message):
     TOTAL_STEPS_FIELD_NUMBER: _ClassVar[int]
     TRAIN_LOSS_FIELD_NUMBER: _ClassVar[int]
     TRAIN_ACCURACY_FIELD_NUMBER: _ClassVar[int]
+    QUICK_FIELD_NUMBER: _ClassVar[int]
     session: LiveSessionInfo
     sequence: int
     images: _containers.RepeatedCompositeFieldContainer[LiveImagePrediction]
@@ -539,7 +542,8 @@ class LiveUpdate(_message.Message):
     total_steps: int
     train_loss: float
     train_accuracy: float
-    def __init__(self, session: _Optional[_Union[LiveSessionInfo, _Mapping]] = ..., sequence: _Optional[int] = ..., images: _Optional[_Iterable[_Union[LiveImagePrediction, _Mapping]]] = ..., train_seconds: _Optional[float] = ..., predict_seconds: _Optional[float] = ..., latency_seconds: _Optional[float] = ..., steps: _Optional[int] = ..., total_steps: _Optional[int] = ..., train_loss: _Optional[float] = ..., train_accuracy: _Optional[float] = ...) -> None: ...
+    quick: bool
+    def __init__(self, session: _Optional[_Union[LiveSessionInfo, _Mapping]] = ..., sequence: _Optional[int] = ..., images: _Optional[_Iterable[_Union[LiveImagePrediction, _Mapping]]] = ..., train_seconds: _Optional[float] = ..., predict_seconds: _Optional[float] = ..., latency_seconds: _Optional[float] = ..., steps: _Optional[int] = ..., total_steps: _Optional[int] = ..., train_loss: _Optional[float] = ..., train_accuracy: _Optional[float] = ..., quick: _Optional[bool] = ...) -> None: ...
 
 class CommitLiveSessionResponse(_message.Message):
     __slots__ = ("session", "version", "labels_version", "training_set")
