@@ -96,7 +96,8 @@ def latency(args) -> dict:
                 print(f"{n:4d} labels  first {first_s:5.2f} s ({'quick' if first.quick else 'full'}"
                       f", acc {rows[-1]['quick_accuracy']:.3f})  full {wall:5.2f} s (train "
                       f"{update.train_seconds:.2f}, predict {update.predict_seconds:.2f}, "
-                      f"{update.steps} steps, acc {rows[-1]['accuracy']:.3f})", flush=True)  # fmt: skip
+                      f"{update.steps} steps, acc {rows[-1]['accuracy']:.3f})",
+                      flush=True)  # fmt: skip
             time.sleep(1.0)  # let the last stream message and log lines settle
             before = cpu_seconds(pid)
             time.sleep(10.0)
