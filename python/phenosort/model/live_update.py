@@ -403,6 +403,52 @@ class LiveModel:
             e.features is not None and e.features_at == self.total_steps for e in watched
         )
 
+    def refit_head(self, iterations: int = 60) -> None:
+        """Refit the network's last layer to the current labels on their eval-mode
+        features. Training steps see batch statistics; prediction sees the running ones, and
+        with a few labels the head trained on the first fits the second poorly."""
+        import torch
+
+        from ..model.augment import center_crop
+
+        if not self._embeds() or self._x is None or self._y is None:
+            return
+        clf = self.clf
+        assert clf.patch_spec is not None
+        x = center_crop(self._x, clf.patch_spec.shape).contiguous().numpy()
+        features = np.zeros((x.shape[0], self._head().in_features), np.float32)
+        clf._probabilities_of_patches(x, features=features)
+        fitted = self._fit_head(torch.from_numpy(features), self._y, iterations)
+        # into the network and into its inference copy, which then stays valid
+        heads = [self._head()] + ([clf._inference[2].head] if clf._inference else [])
+        with torch.no_grad():
+            for head in heads:
+                head.weight.copy_(fitted.weight.to(head.weight.device))
+                head.bias.copy_(fitted.bias.to(head.bias.device))
+
+    def _fit_head(self, x, y, iterations: int):
+        """A copy of the network's last layer fitted to features ``x`` and targets ``y``."""
+        import torch
+        from torch import nn
+
+        from ..model.train import class_weights
+
+        clf, head = self.clf, self._head()
+        k = len(clf.class_names)
+        fitted = nn.Linear(head.in_features, k)
+        with torch.no_grad():
+            fitted.weight.copy_(head.weight.detach().float().cpu())
+            fitted.bias.copy_(head.bias.detach().float().cpu())
+        weights = class_weights(y.numpy(), k, clf.config.train_class_weighting)
+        loss_fn = nn.CrossEntropyLoss(weight=weights)
+        optimizer = torch.optim.Adam(fitted.parameters(), lr=0.01)
+        with torch.enable_grad():
+            for _ in range(iterations):
+                optimizer.zero_grad()
+                loss_fn(fitted(x), y).backward()
+                optimizer.step()
+        return fitted
+
     def quick_predict(
         self, labels: Mapping[str, Mapping[int, int]], iterations: int = 60
     ) -> dict[str, tuple[np.ndarray, np.ndarray]]:
@@ -410,9 +456,6 @@ class LiveModel:
         own head is left as it is), and every watched object's probabilities with it:
         ``{image key: (label IDs, (N, K) probabilities)}``. Milliseconds, not seconds."""
         import torch
-        from torch import nn
-
-        from ..model.train import class_weights
 
         clf = self.clf
         head = self._head()
@@ -431,20 +474,7 @@ class LiveModel:
                 feats.append(out)
             targets += [labels[key][i] - 1 for i in ids]
         x = torch.from_numpy(np.concatenate(feats))
-        y = torch.tensor(targets, dtype=torch.int64)
-        k = len(clf.class_names)
-        quick = nn.Linear(head.in_features, k)
-        with torch.no_grad():
-            quick.weight.copy_(head.weight.detach().float().cpu())
-            quick.bias.copy_(head.bias.detach().float().cpu())
-        weights = class_weights(y.numpy(), k, clf.config.train_class_weighting)
-        loss_fn = nn.CrossEntropyLoss(weight=weights)
-        optimizer = torch.optim.Adam(quick.parameters(), lr=0.01)
-        with torch.enable_grad():
-            for _ in range(iterations):
-                optimizer.zero_grad()
-                loss_fn(quick(x), y).backward()
-                optimizer.step()
+        quick = self._fit_head(x, torch.tensor(targets, dtype=torch.int64), iterations)
         out_probs = {}
         with torch.inference_mode():
             for key, entry in self.images.items():

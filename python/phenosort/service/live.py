@@ -273,6 +273,7 @@ class LiveSession:
                 done, since_change = done + n, since_change + n
                 losses.append(stats.loss * n)
                 accs.append(stats.accuracy * n)
+            self.engine.refit_head()
             with self.cond:
                 self.trained_version = version
             train_s = time.perf_counter() - start
