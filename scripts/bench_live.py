@@ -10,6 +10,9 @@ full update has cached them) and to the full update (training steps, every objec
 again). Reported: the first update of the session (it sets up the network) and the median
 and 95th percentile over the labels 5..``--labels``.
 
+The server's CPU time (all threads) per change is recorded beside the wall times: on a
+shared machine it does not depend on what else runs as much as wall time does.
+
 **Idle CPU** (``--part latency`` too): after the last update, with the watch stream still
 open and no label change, the server process's CPU time (all threads, /proc) over 10 s.
 
@@ -73,6 +76,7 @@ def latency(args) -> dict:
             first_classes: dict[int, bool] = {}
             for n, label in enumerate(order[: args.labels], start=1):
                 k = data.classes[int(label)]
+                cpu = cpu_seconds(pid)
                 start = time.perf_counter()
                 version = live.label(key, int(label), k)
                 first_classes[k] = True
@@ -84,9 +88,11 @@ def latency(args) -> dict:
                 while update.quick or update.trained_version < version:
                     update = next(updates)
                 wall = time.perf_counter() - start
+                cpu = cpu_seconds(pid) - cpu
                 truth = {key: np.array([data.classes[int(i)] for i in first.images[key].label_id])}
                 rows.append({
                     "labels": n, "seconds": wall, "first_s": first_s, "quick": first.quick,
+                    "server_cpu_s": cpu,
                     "train_s": update.train_seconds, "predict_s": update.predict_seconds,
                     "quick_s": first.predict_seconds if first.quick else None,
                     "steps": update.steps,
@@ -96,7 +102,8 @@ def latency(args) -> dict:
                 print(f"{n:4d} labels  first {first_s:5.2f} s ({'quick' if first.quick else 'full'}"
                       f", acc {rows[-1]['quick_accuracy']:.3f})  full {wall:5.2f} s (train "
                       f"{update.train_seconds:.2f}, predict {update.predict_seconds:.2f}, "
-                      f"{update.steps} steps, acc {rows[-1]['accuracy']:.3f})",
+                      f"{update.steps} steps, acc {rows[-1]['accuracy']:.3f}; server CPU "
+                      f"{cpu:.2f} s)",
                       flush=True)  # fmt: skip
             time.sleep(1.0)  # let the last stream message and log lines settle
             before = cpu_seconds(pid)
@@ -117,6 +124,7 @@ def latency(args) -> dict:
         "full_median_s": float(np.median(timed)),
         "full_p95_s": float(np.percentile(timed, 95)),
         "quick_share": float(np.mean([r["quick"] for r in kept])),
+        "server_cpu_median_s": float(np.median([r["server_cpu_s"] for r in kept])),
         "n_updates": len(timed),
         "final_accuracy": rows[-1]["accuracy"],
         "idle_cpu_s_per_10s": idle,
@@ -125,7 +133,8 @@ def latency(args) -> dict:
     print(f"first update {result['first_update_s']:.2f} s; 5..{args.labels} labels, "
           f"{len(timed)} changes: first update median {result['median_s']:.2f} s, p95 "
           f"{result['p95_s']:.2f} s ({result['quick_share']:.0%} quick); full update median "
-          f"{result['full_median_s']:.2f} s, p95 {result['full_p95_s']:.2f} s; idle server "
+          f"{result['full_median_s']:.2f} s, p95 {result['full_p95_s']:.2f} s (server CPU "
+          f"{result['server_cpu_median_s']:.2f} s per change); idle server "
           f"CPU {idle:.3f} s in 10 s")  # fmt: skip
     return result
 

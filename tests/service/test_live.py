@@ -22,7 +22,7 @@ from phenosort.testing import make_objects
 from phenosort.v1 import phenosort_pb2 as pb
 from phenosort.v1 import phenosort_pb2_grpc as pb_grpc
 
-from .conftest import TINY, image_input, rpc_error
+from .conftest import TINY, create_model, image_input, rpc_error
 
 LIVE = {"steps": 4, "steps_after_change": 2, "batch_size": 8}
 
@@ -301,3 +301,24 @@ def test_python_client_live_loop(service, data):
         info = client.get_model("live-client")
         assert info.versions == [1] and info.counts == {"dim": 3, "bright": 2}
         assert service.live.of_model("live-client") is None  # closed on leaving the block
+
+
+def test_the_training_set_seeds_the_session_and_commit_writes_labels_back(stub, data):
+    image = create_model(stub, "live-set", data)  # every object of the image annotated
+    request = pb.OpenLiveSessionRequest(
+        model="live-set", include_training_set=True, live_settings_json=json.dumps(LIVE)
+    )
+    info = stub.OpenLiveSession(request)
+    assert info.n_labels == len(data.classes) and list(info.image_ids) == [image.image_id]
+    dropped = by_class(data, 1, 1)[0]
+    version = stub.UpdateLiveSession(pb.UpdateLiveSessionRequest(
+        session_id=info.session_id,
+        changes=[pb.LabelChange(image_id=image.image_id, label=dropped, remove=True)],
+    )).labels_version  # fmt: skip
+    update = wait_update(stub, info.session_id, version)
+    assert update.session.n_labels == len(data.classes) - 1 and not update.images  # unwatched
+    reply = stub.CommitLiveSession(pb.CommitLiveSessionRequest(session_id=info.session_id,
+                                                               save_labels=True))  # fmt: skip
+    assert reply.version == 1
+    assert sum(c.count for c in reply.training_set.counts) == len(data.classes) - 1
+    stub.CloseLiveSession(pb.CloseLiveSessionRequest(session_id=info.session_id))
