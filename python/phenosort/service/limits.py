@@ -63,6 +63,7 @@ class CallLimits(grpc.ServerInterceptor):
     def __init__(self, max_calls: int, max_streams: int = 4, idle_s: float = 30.0) -> None:
         self.max_calls, self.max_streams, self.idle_s = max_calls, max_streams, idle_s
         self._lock = threading.Lock()
+        self._guarded = threading.Condition(self._lock)  # notified when a stream is guarded
         self._calls = 0
         self._streams: Counter[str] = Counter()
         self._guards: set[_IdleGuard] = set()
@@ -73,6 +74,8 @@ class CallLimits(grpc.ServerInterceptor):
     def close(self) -> None:
         """Stop the watchdog thread (the server is stopping)."""
         self._closed.set()
+        with self._guarded:
+            self._guarded.notify_all()
 
     def intercept_service(self, continuation, handler_call_details):
         handler = continuation(handler_call_details)
@@ -111,8 +114,9 @@ class CallLimits(grpc.ServerInterceptor):
 
     def guard(self, requests: Iterator, context: grpc.ServicerContext, peer: str) -> _IdleGuard:
         guard = _IdleGuard(requests, context, peer)
-        with self._lock:
+        with self._guarded:
             self._guards.add(guard)
+            self._guarded.notify_all()
         return guard
 
     def unguard(self, guard: _IdleGuard, method: str) -> None:
@@ -127,8 +131,15 @@ class CallLimits(grpc.ServerInterceptor):
             )
 
     def _watch(self) -> None:
+        """Checks the open client streams every ``period``; with none open it sleeps until
+        one is guarded (an idle server uses no CPU)."""
         period = max(0.05, min(1.0, self.idle_s / 4))
-        while not self._closed.wait(period):
+        while True:
+            with self._guarded:
+                while not self._guards and not self._closed.is_set():
+                    self._guarded.wait()
+            if self._closed.wait(period):
+                return
             now = time.monotonic()
             with self._lock:
                 idle = [

@@ -287,8 +287,7 @@ def serve(
             Path(port_file).write_text(f"{running.port}\n")
         print(f"phenosort serving on {where}", flush=True)
         print(f"READY {where}", flush=True)
-        while not stop.wait(1.0):
-            pass
+        stop.wait()  # a signal's handler sets it (no periodic wake-up: no CPU while idle)
         log.info("stopping: cancelling training jobs")
         running.stop(grace=5.0)
         print("phenosort server stopped", flush=True)
