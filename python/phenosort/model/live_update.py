@@ -13,8 +13,9 @@ labelled. An update therefore costs only the training steps and one forward pass
 A model with no trained version gets its patch size, normalisation and network at the first
 update that has labels of two classes, from all the images of the session (as ``fit`` does
 for its training images). The augmentation is the trained model's, or the settings' with
-``auto`` symmetries on (the live model has too few labels to test them; a full training
-tests them).
+``auto`` symmetries off: the live model has too few labels to test them, and a flip or turn
+that the classes do not have destroys the cue (texture:10, rot90 on: macro-F1 0.46 against
+1.00 for a full training, which tests them; docs/benchmarks.md).
 
 The model is not thread-safe: the caller (``phenosort.service.live``) serialises calls.
 """
@@ -241,7 +242,11 @@ class LiveModel:
         net = clf._new_network(ndim, channels, spec.shape)
         clf.net, clf.patch_spec, clf.normalization = net, spec, norm
         clf.voxel_size, clf.ndim, clf.in_channels = preps[0].voxel_size, ndim, channels
-        clf.augmentation = Augmentation.from_config(clf.config, ndim)
+        cfg = clf.config  # an ``auto`` symmetry is off: too few labels to test it yet
+        off = {"flip_x": cfg.aug_flip, "flip_y": cfg.aug_flip, "flip_z": cfg.aug_flip_z,
+               "rot90": cfg.aug_rot90}  # fmt: skip
+        resolved = {name: False for name, value in off.items() if value == "auto"}
+        clf.augmentation = Augmentation.from_config(cfg, ndim, **resolved)
         clf._trained_config = clf.config
         for entry, prep in zip(self.images.values(), preps):
             entry.prep = prep
