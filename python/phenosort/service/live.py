@@ -583,8 +583,8 @@ class LiveSessions:
         with session.engine_lock:
             with session.cond:
                 labels = {k: dict(v) for k, v in session.labels.items()}
-                versions = (session.labels_version, session.full_version, session.trained_version)
-                if versions != (version_of_labels,) * 3:  # the network moved on since
+                seen = (session.labels_version, session.full_version, session.trained_version)
+                if seen != (version_of_labels,) * 3:  # the network moved on since
                     raise PreconditionError("the labels changed while committing; commit again")
             versions = registry.store._ls(registry._folder(session.model))
             clf = session.engine.snapshot_for_saving(labels, (versions or [0])[-1] + 1)
