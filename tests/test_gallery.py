@@ -21,7 +21,8 @@ from phenosort.gallery import (
     spread,
     training_gallery,
 )
-from phenosort.montage import OUTLINE, object_tile
+from phenosort.classifier import class_colors
+from phenosort.montage import FRAME_COLORS, OUTLINE, draw_montage, object_tile
 
 
 def _tile(i: int, k: int, conf: float, margin: float, image: str = "a") -> Tile:
@@ -68,6 +69,31 @@ def test_object_tile_shows_the_object_with_its_outline():
     assert outline.sum() > 20
     rows, cols = np.nonzero(outline)
     assert abs(rows.mean() - 32) < 3 and abs(cols.mean() - 32) < 3  # centred
+
+
+def _hex_rgb(color: str) -> tuple[int, int, int]:
+    return tuple(int(color[i : i + 2], 16) for i in (1, 3, 5))
+
+
+def test_frames_are_black_and_white_dashes_never_a_class_colour():
+    """A "wrong" or "unsure" mark is a dashed black-and-white frame: no pixel of it has a
+    class colour (class 2's swatch is red, the colour a red frame once had), and "wrong" is
+    thicker than "unsure"."""
+    grey = [np.full((48, 48, 3), 128, np.uint8) for _ in range(3)]
+    drawn = draw_montage(grey, [("a", "b")] * 3, title="t", frames=["wrong", "unsure", ""])
+    palette = {_hex_rgb(c) for c in class_colors(32)}
+    widths = []
+    for (x0, y0, x1, y1), mark in zip(drawn.boxes, ["wrong", "unsure", ""]):
+        tile = drawn.pixels[y0:y1, x0:x1].reshape(-1, 3)
+        colours = {tuple(int(v) for v in p) for p in tile}
+        if not mark:
+            assert colours == {(128, 128, 128)}
+            continue
+        assert colours == {(128, 128, 128), *FRAME_COLORS}  # grey inside, dashes on the edge
+        assert not colours & palette
+        row = drawn.pixels[y0 + 24, x0:x1]  # across the middle: frame pixels at both ends
+        widths.append(int((row != 128).any(axis=1)[:24].sum()))
+    assert widths[0] > widths[1] >= 1
 
 
 @pytest.fixture(scope="module")

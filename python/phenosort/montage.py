@@ -20,7 +20,11 @@ from .axes import to_channel_first
 from .errors import InvalidInputError
 
 OUTLINE = (255, 255, 0)  # yellow: visible on dark fluorescence and on bright brightfield
-FRAMES = {"wrong": (220, 30, 30), "unsure": (255, 150, 0)}
+#: tile marks as black-and-white dashed frames, (thickness, dash) in pixels at a 96-pixel
+#: tile: a pattern, never a flat colour, so no class colour (Glasbey, class 2 is red) can be
+#: taken for a mark. ``wrong``: thick, long dashes; ``unsure``: thin, short dashes.
+FRAMES = {"wrong": (5, 8), "unsure": (2, 3)}
+FRAME_COLORS = ((0, 0, 0), (255, 255, 255))
 _CAPTION_PX = 30  # two lines of 7 pt text under each tile
 _TITLE_PX = 34
 _PAD = 6
@@ -118,8 +122,9 @@ def draw_montage(
     """Lay ``tiles`` out row by row, ``columns`` per row, two caption lines under each.
 
     ``swatches``: a colour (``#rrggbb``) per tile shown before its second caption line
-    (the class colour); ``frames``: ``""``, ``"wrong"`` or ``"unsure"`` per tile (a red or
-    orange frame)."""
+    (the class colour); ``frames``: ``""``, ``"wrong"`` or ``"unsure"`` per tile (a
+    black-and-white dashed frame, thick with long dashes or thin with short ones: see
+    :data:`FRAMES`)."""
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
@@ -169,12 +174,18 @@ def draw_montage(
     return Drawn(pixels, boxes)
 
 
-def _frame(canvas: np.ndarray, x0: int, y0: int, size: int, color) -> None:
-    w = max(2, size // 32)
-    canvas[y0 : y0 + w, x0 : x0 + size] = color
-    canvas[y0 + size - w : y0 + size, x0 : x0 + size] = color
-    canvas[y0 : y0 + size, x0 : x0 + w] = color
-    canvas[y0 : y0 + size, x0 + size - w : x0 + size] = color
+def _frame(canvas: np.ndarray, x0: int, y0: int, size: int, style: tuple[int, int]) -> None:
+    """A dashed frame inside the tile's edge: dashes alternate black and white along the
+    border (``style``: thickness and dash length at a 96-pixel tile, scaled to ``size``)."""
+    width = max(1, round(style[0] * size / 96))
+    dash = max(2, round(style[1] * size / 96))
+    ring = np.zeros((size, size), bool)
+    ring[:width], ring[-width:], ring[:, :width], ring[:, -width:] = True, True, True, True
+    yy, xx = np.mgrid[:size, :size]
+    phase = ((xx + yy) // dash) % 2  # dashes run along both edges and meet at the corners
+    box = canvas[y0 : y0 + size, x0 : x0 + size]
+    for k, color in enumerate(FRAME_COLORS):
+        box[ring & (phase == k)] = color
 
 
 def _square(x: float, y: float, color: str):

@@ -127,9 +127,10 @@ def build_report(meta: dict, *, title: str = "", gallery: Gallery | None = None)
         parts.append("<h2>Labelled objects</h2>")
         parts.append(
             '<p class="note">Each labelled class, the objects the final model is least sure '
-            "of first (the model's probability of the labelled class). Red frame: the model "
-            "predicts another class (the caption names it); orange: right, but with a "
-            "probability under 0.75. Most of these objects trained the model, so a red one "
+            "of first (the model's probability of the labelled class). Thick black-and-white "
+            "dashed frame: the model predicts another class (the caption names it); thin, "
+            "finely dashed frame: right, but with a probability under 0.75 (frames are never "
+            "a class colour). Most of these objects trained the model, so a thick-framed one "
             "is a label the model could not fit: often a mislabelled or unusual object. "
             "Yellow: the object's outline in its mask. The tiles are listed in "
             "<code>labelled-gallery.csv</code> of the figures folder.</p>"
