@@ -10,7 +10,7 @@ import pytest
 import tifffile
 from matplotlib.image import imread
 
-from phenosort.classifier import Sample
+from phenosort.classifier import Sample, class_colors
 from phenosort.cli import main
 from phenosort.errors import InvalidInputError
 from phenosort.gallery import (
@@ -21,7 +21,6 @@ from phenosort.gallery import (
     spread,
     training_gallery,
 )
-from phenosort.classifier import class_colors
 from phenosort.montage import FRAME_COLORS, OUTLINE, draw_montage, object_tile
 
 

@@ -567,6 +567,38 @@ class Client:
         found = self._call("Suggest", request).suggestions
         return [Suggestion(s.label, s.predicted_class, s.margin) for s in found]
 
+    def gallery(
+        self,
+        model: str,
+        image: ImageArg,
+        labels: ImageArg,
+        *,
+        axes: str,
+        voxel_size: Sequence[float] | None = None,
+        name: str = "image",
+        per_class: int = 48,
+        least_certain: int = 24,
+        tile_size: int = 96,
+        columns: int = 8,
+        version: int = 0,
+    ):
+        """The class gallery of one image, drawn by the server: a
+        :class:`phenosort.gallery.Gallery` as :meth:`Prediction.gallery` returns it
+        (``.save(folder)``, ``.manifest()``); ``least_certain=0`` leaves that montage out."""
+        from .service.galleries import gallery_from_messages
+
+        request = pb.GalleryRequest(
+            model=model,
+            version=version,
+            image=self._input(image, labels, axes, voxel_size, name),
+            per_class=per_class,
+            least_certain=least_certain,
+            no_least_certain=least_certain == 0,
+            tile_size=tile_size,
+            columns=columns,
+        )
+        return gallery_from_messages(list(self._stream("Gallery", request)))
+
     def explain(
         self,
         model: str,

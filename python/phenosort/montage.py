@@ -203,6 +203,15 @@ def _fit(text: str, chars: int) -> str:
     return text[: (keep + 1) // 2] + "…" + text[len(text) - keep // 2 :]
 
 
+def png_bytes(pixels: np.ndarray) -> bytes:
+    """An ``(H, W, 3)`` uint8 array as PNG file bytes."""
+    import io
+
+    buffer = io.BytesIO()
+    save_png(buffer, pixels)
+    return buffer.getvalue()
+
+
 def save_png(path, pixels: np.ndarray) -> None:
     """Write an ``(H, W, 3)`` uint8 array as a PNG (``path`` checked by the caller)."""
     from matplotlib.image import imsave

@@ -19,6 +19,7 @@ import numpy as np
 from . import plots
 from .errors import InvalidInputError
 from .gallery import Gallery
+from .montage import png_bytes
 from .report_text import decisions, evaluation_of
 
 _STYLE = """
@@ -138,7 +139,7 @@ def build_report(meta: dict, *, title: str = "", gallery: Gallery | None = None)
         for montage in gallery.montages:
             if montage.drawn is None:  # the report is given drawn galleries only
                 raise ValueError(f"montage {montage.name!r} has not been drawn")
-            files[montage.file_name] = _png_of(montage.drawn.pixels)
+            files[montage.file_name] = png_bytes(montage.drawn.pixels)
             parts.append(_img(files[montage.file_name], montage.name))
         files["labelled-gallery.csv"] = _manifest_csv(gallery)
     else:
@@ -224,16 +225,6 @@ def _metrics_table(metrics: dict) -> str:
         for name, r in metrics["per_class"].items()
     ]
     return _table(("class", "precision", "recall", "F1", "objects"), rows)
-
-
-def _png_of(pixels: np.ndarray) -> bytes:
-    import io
-
-    from matplotlib.image import imsave
-
-    buffer = io.BytesIO()
-    imsave(buffer, pixels, format="png")
-    return buffer.getvalue()
 
 
 def _manifest_csv(gallery: Gallery) -> bytes:

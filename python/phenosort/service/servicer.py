@@ -10,6 +10,7 @@ from __future__ import annotations
 import copy
 import uuid
 from collections.abc import Iterator
+from dataclasses import asdict
 from pathlib import Path
 
 import numpy as np
@@ -31,6 +32,7 @@ from ..v1 import phenosort_pb2_grpc as pb_grpc
 from .cache import TensorCache
 from .calls import cancel_event, remaining, rpc
 from .codec import DEFAULT_CHUNK_BYTES, TensorTooLargeError, iter_chunks, to_tensor
+from .galleries import GalleryOptions, gallery_messages
 from .guards import check_label_id, check_label_ids, parse_settings
 from .jobs import JobManager
 from .registry import ModelRegistry
@@ -225,6 +227,18 @@ class PhenosortServicer(pb_grpc.ObjectClassifierServicer):
             class_index=exp.class_index,
             probabilities=[float(p) for p in exp.probabilities],
         )
+
+    @rpc
+    def Gallery(self, request, context):
+        options = GalleryOptions.of(request)  # checked before any work
+        clf, _ = self.registry.classifier(request.model, request.version)
+        pixels, labels, axes, voxel_size = self._input(request.image)
+        pred = clf.predict(
+            pixels, labels, axes=axes, voxel_size=voxel_size, cancel=cancel_event(context)
+        )
+        name = request.image.name or "image"
+        gallery = pred.gallery(pixels, labels, axes=axes, name=name, **asdict(options))
+        yield from gallery_messages(gallery, pred, name, options.columns, self.max_message_bytes)
 
     # ------------------------------------------------------------------ model files
     @rpc
