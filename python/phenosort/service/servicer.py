@@ -36,6 +36,7 @@ from .galleries import GalleryOptions, gallery_messages
 from .guards import check_label_id, check_label_ids, parse_settings
 from .jobs import JobManager
 from .registry import ModelRegistry
+from .reports import report_html
 
 OBJECT_BATCH = 1024  # objects per ObjectBatch message (~50 KB with a few classes)
 
@@ -282,6 +283,15 @@ class PhenosortServicer(pb_grpc.ObjectClassifierServicer):
         finally:
             tmp.unlink(missing_ok=True)
         return self.registry.model_info(name)
+
+    @rpc
+    def GetTrainingReport(self, request, context):
+        version = self.registry.resolve_version(request.name, request.version)
+        path = self.registry.store.path(request.name, version)
+        page = report_html(path, f"{request.name} version {version}").encode("utf-8")
+        for start in range(0, max(len(page), 1), self.chunk_bytes):
+            name = request.name if start == 0 else ""
+            yield pb.FileChunk(name=name, data=page[start : start + self.chunk_bytes])
 
     def _check_new_name(self, name: str) -> None:
         if not name:
