@@ -35,6 +35,8 @@ import org.phenosort.phenosort.proto.v1.CancelTrainingRequest;
 import org.phenosort.phenosort.proto.v1.DeleteModelRequest;
 import org.phenosort.phenosort.proto.v1.ExplainRequest;
 import org.phenosort.phenosort.proto.v1.ExplainResponse;
+import org.phenosort.phenosort.proto.v1.GalleryMontage;
+import org.phenosort.phenosort.proto.v1.GalleryRequest;
 import org.phenosort.phenosort.proto.v1.GetModelRequest;
 import org.phenosort.phenosort.proto.v1.SuggestRequest;
 import org.phenosort.phenosort.proto.v1.Suggestion;
@@ -460,6 +462,41 @@ public final class ClassifierClient implements AutoCloseable {
         } catch (StatusRuntimeException e) {
             throw ClassifierException.of(e);
         }
+    }
+
+    /**
+     * The class gallery of an image (Gallery RPC): one montage per class, most sure first, then
+     * the least certain objects unless {@code leastCertain} is negative. 0 takes the server's
+     * default of a count (per class 48, least certain 24, tile size 96, columns 8).
+     */
+    public List<GalleryMontage> gallery(String model, int version, ImageInput image, int perClass, int leastCertain,
+            int tileSize, int columns) {
+        GalleryRequest req = GalleryRequest.newBuilder().setModel(model).setVersion(version).setImage(image)
+                .setPerClass(perClass).setLeastCertain(Math.max(0, leastCertain))
+                .setNoLeastCertain(leastCertain < 0).setTileSize(tileSize).setColumns(columns).build();
+        List<GalleryMontage> out = new ArrayList<>();
+        try {
+            Iterator<GalleryMontage> it = stub(timeoutMs * 4).gallery(req);
+            while (it.hasNext()) out.add(it.next());
+        } catch (StatusRuntimeException e) {
+            throw ClassifierException.of(e);
+        }
+        return out;
+    }
+
+    /** The training report of a model version (0: latest): one self-contained HTML page, as bytes. */
+    public byte[] trainingReport(String name, int version) {
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        try {
+            Iterator<FileChunk> it = stub(timeoutMs * 4)
+                    .getTrainingReport(ExportModelRequest.newBuilder().setName(name).setVersion(version).build());
+            while (it.hasNext()) it.next().getData().writeTo(out);
+        } catch (StatusRuntimeException e) {
+            throw ClassifierException.of(e);
+        } catch (IOException e) {
+            throw new ClassifierException(io.grpc.Status.Code.INTERNAL, e.toString(), e);
+        }
+        return out.toByteArray();
     }
 
     /** Grad-CAM of object {@code label} for class {@code classIndex} (0: the predicted class). */

@@ -411,6 +411,21 @@ public final class AnnotationSession implements KeyListener {
         return image.getNFrames() > 1 ? image.getT() : 1;
     }
 
+    /**
+     * Makes object {@code label} the current one, as a click on it would (e.g. from a class
+     * gallery tile): the view moves to it, and 1-9 set its class. Returns false when the label
+     * image has no such object in the current frame.
+     */
+    public boolean select(long label) {
+        boolean[] found = {false};
+        onEdt(() -> {
+            if (!objects(frame()).containsKey(label)) return;
+            found[0] = true;
+            propose(label, Source.CLICK);
+        });
+        return found[0];
+    }
+
     /** The last clicked or proposed object, 0 when none. */
     public long currentObject() {
         return current;
