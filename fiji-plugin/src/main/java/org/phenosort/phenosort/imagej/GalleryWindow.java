@@ -8,6 +8,8 @@ import ij.gui.ImageWindow;
 import ij.gui.Roi;
 import ij.process.ColorProcessor;
 import java.awt.EventQueue;
+import java.awt.event.KeyAdapter;
+import java.awt.event.KeyEvent;
 import java.awt.event.MouseAdapter;
 import java.awt.event.MouseEvent;
 import java.awt.image.BufferedImage;
@@ -86,9 +88,38 @@ public final class GalleryWindow {
             @Override
             public void mouseClicked(MouseEvent e) {
                 if (e.getButton() != MouseEvent.BUTTON1) return;
-                select(gallery.getCurrentSlice(), canvas.offScreenXD(e.getX()), canvas.offScreenYD(e.getY()));
+                try {
+                    select(gallery.getCurrentSlice(), canvas.offScreenXD(e.getX()), canvas.offScreenYD(e.getY()));
+                } catch (RuntimeException ex) {  // a listener must not die: report and go on
+                    ij.IJ.log("PhenoSort gallery: " + ex.getMessage());
+                }
             }
         });
+        // with Annotate Objects on the source image, 1-9 pressed on the gallery set the class of
+        // the object of the last clicked tile, as on the image itself
+        KeyAdapter keys = new KeyAdapter() {
+            @Override
+            public void keyPressed(KeyEvent e) {
+                char c = e.getKeyChar();
+                if (c < '1' || c > '9' || e.isControlDown() || e.isMetaDown() || e.isAltDown()) return;
+                AnnotationSession session = AnnotationSession.of(image);
+                if (session != null && session.currentObject() != 0) session.keyPressed(e);
+            }
+        };
+        canvas.addKeyListener(keys);
+        win.addKeyListener(keys);
+    }
+
+    /**
+     * The object selected in the source image: the current object of its Annotate Objects
+     * session, else the label of its selection made by a tile; 0 when none.
+     */
+    public long selectedObject() {
+        AnnotationSession session = AnnotationSession.of(image);
+        if (session != null) return session.currentObject();
+        Roi roi = image.getRoi();
+        String label = roi == null ? null : roi.getProperty("label");
+        return label == null || label.isEmpty() ? 0 : Long.parseLong(label);
     }
 
     /**

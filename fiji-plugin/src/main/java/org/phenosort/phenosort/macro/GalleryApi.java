@@ -50,6 +50,16 @@ public final class GalleryApi {
         }
     }
 
+    /** The object selected in the gallery's source image: "ok label=L image=T" (L 0: none). */
+    public static String selected(String galleryTitle) {
+        try {
+            GalleryWindow g = gallery(galleryTitle);
+            return "ok label=" + g.selectedObject() + " image=" + g.source().getTitle();
+        } catch (RuntimeException e) {
+            return "error: " + e.getMessage();
+        }
+    }
+
     private static GalleryWindow gallery(String title) {
         ImagePlus imp = WindowManager.getImage(title);
         if (imp == null) throw new IllegalArgumentException("no open image titled '" + title + "'");
