@@ -100,7 +100,28 @@ public class ManageModels implements PlugIn {
         Files.move(part.toPath(), file.toPath(), StandardCopyOption.ATOMIC_MOVE);
         IJ.log("PhenoSort: exported '" + model + "' " + (version == 0 ? "latest version" : "version " + version)
                 + " to " + file + " (" + n + " bytes)");
+        exportReport(client, model, version, file);
         return n;
+    }
+
+    /** The training report beside an exported model file: m.phenosort -> m.report.html (never over a file). */
+    static File exportReport(ClassifierClient client, String model, int version, File modelFile) {
+        String name = modelFile.getName();
+        int dot = name.lastIndexOf('.');
+        File page = new File(modelFile.getAbsoluteFile().getParentFile(),
+                (dot > 0 ? name.substring(0, dot) : name) + ".report.html");
+        if (page.exists()) {
+            IJ.log("PhenoSort: " + page + " exists; the training report was not written");
+            return null;
+        }
+        try {
+            Files.write(page.toPath(), client.trainingReport(model, version));
+            IJ.log("PhenoSort: its training report is " + page);
+            return page;
+        } catch (IOException | RuntimeException e) {  // the model file is written: only say so
+            IJ.log("PhenoSort: the training report could not be written: " + e.getMessage());
+            return null;
+        }
     }
 
     public static ModelInfo importModel(ClassifierClient client, String model, File file) throws IOException {

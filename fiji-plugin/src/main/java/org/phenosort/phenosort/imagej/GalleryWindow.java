@@ -106,8 +106,18 @@ public final class GalleryWindow {
                 if (session != null && session.currentObject() != 0) session.keyPressed(e);
             }
         };
-        canvas.addKeyListener(keys);
-        win.addKeyListener(keys);
+        for (java.awt.Component c : new java.awt.Component[] {canvas, win}) {
+            // ImageJ's listener (digits run shortcuts) moves behind ours; it ignores consumed keys
+            java.util.List<java.awt.event.KeyListener> imagej = new java.util.ArrayList<>();
+            for (java.awt.event.KeyListener k : c.getKeyListeners()) {
+                if (k instanceof ij.ImageJ) {
+                    c.removeKeyListener(k);
+                    imagej.add(k);
+                }
+            }
+            c.addKeyListener(keys);
+            for (java.awt.event.KeyListener k : imagej) c.addKeyListener(k);
+        }
     }
 
     /**
