@@ -21,7 +21,7 @@ from phenosort.gallery import (
     spread,
     training_gallery,
 )
-from phenosort.montage import FRAME_COLORS, OUTLINE, draw_montage, object_tile
+from phenosort.montage import FRAME_COLORS, OUTLINE, display_range, draw_montage, object_tile
 
 
 def _tile(i: int, k: int, conf: float, margin: float, image: str = "a") -> Tile:
@@ -208,3 +208,15 @@ def test_cli_gallery(trained, brightness_data, tmp_path, capsys):
     assert "--overwrite" in capsys.readouterr().err
     assert main([*argv, "--overwrite"]) == 0
     assert main([*argv[:5], str(data / "out"), "--quiet"]) == 2  # inside the data folder
+
+
+def test_flat_images_of_huge_values_get_a_usable_display_range():
+    """A flat uint64 image at its maximum: the range still has a width (no 0/0 in tiles)."""
+    image = np.full((40, 40), np.iinfo(np.uint64).max, np.uint64)
+    labels = np.zeros((40, 40), np.uint16)
+    labels[10:20, 10:20] = 5
+    window = display_range(image)
+    assert window[0, 1] > window[0, 0]
+    with np.errstate(all="raise"):
+        tile = object_tile(image[None], labels, 5, (10, 10), (20, 20), window, size=32)
+    assert tile.shape == (32, 32, 3) and (tile == OUTLINE).all(axis=2).any()

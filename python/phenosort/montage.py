@@ -38,16 +38,17 @@ def display_range(image: np.ndarray, axes: str = "YX") -> np.ndarray:
     image_cf = to_channel_first(image, axes)
     flat = image_cf.reshape(image_cf.shape[0], -1)
     step = max(1, flat.shape[1] // _MAX_PIXELS)
-    sample = flat[:, ::step].astype(np.float32)
+    sample = flat[:, ::step].astype(np.float64)
     low, high = np.percentile(sample, [0.5, 99.8], axis=1)
-    return np.stack([low, np.maximum(high, low + 1e-6)], axis=1)
+    # a flat image still gets a range that float32 pixels resolve (at 1.8e19, 1e-6 is nothing)
+    return np.stack([low, np.maximum(high, low + np.maximum(1e-6, np.abs(low) * 1e-3))], axis=1)
 
 
 def _to_rgb(plane_cf: np.ndarray, window: np.ndarray) -> np.ndarray:
     """``(C, Y, X)`` -> ``(Y, X, 3)`` floats in [0, 1]: grey for 1 channel, magenta/green
     for 2, the first three as RGB otherwise (as ImageJ's composite colours)."""
     low, high = window[:, 0, None, None], window[:, 1, None, None]
-    scaled = np.clip((plane_cf.astype(np.float32) - low) / (high - low), 0, 1)
+    scaled = np.clip((plane_cf.astype(np.float64) - low) / (high - low), 0, 1)
     c = scaled.shape[0]
     if c == 1:
         return np.repeat(scaled[0][..., None], 3, axis=2)
