@@ -151,8 +151,9 @@ def build_report(
             "finely dashed frame: right, but with a probability under 0.75 (frames are never "
             "a class colour). Most of these objects trained the model, so a thick-framed one "
             "is a label the model could not fit: often a mislabelled or unusual object. "
-            "Yellow: the object's outline in its mask. The tiles are listed in "
-            "<code>labelled-gallery.csv</code> of the figures folder.</p>"
+            "Yellow: the object's outline in its mask. Where the report is written with its "
+            "figures (<code>phenosort train</code>), the tiles are also listed in "
+            "<code>labelled-gallery.csv</code> beside the PNGs.</p>"
         )
         for montage in gallery.montages:
             if montage.drawn is None:  # the report is given drawn galleries only
