@@ -6,6 +6,7 @@ import ij.WindowManager;
 import ij.gui.GenericDialog;
 import ij.plugin.PlugIn;
 import java.util.List;
+import org.phenosort.phenosort.workflow.MacroKeys;
 import org.phenosort.phenosort.client.ClassifierClient;
 import org.phenosort.phenosort.client.ServerSettings;
 import org.phenosort.phenosort.imagej.GalleryWindow;
@@ -27,18 +28,19 @@ public class ClassGallery implements PlugIn {
 
     @Override
     public void run(String arg) {
+        CommandSupport.begin();
         String[] titles = CommandSupport.imageTitles(2);
         if (titles == null) return;
         String[] models = CommandSupport.modelNames();
         if (models == null) return;
         GenericDialog gd = new GenericDialog("PhenoSort: Class Gallery");
         CommandSupport.addImageChoices(gd, titles);
-        gd.addChoice("Model", models, ij.Prefs.get("phenosort.model", models[0]));
-        gd.addNumericField("Version (0 = latest)", 0, 0);
-        gd.addNumericField("Per_class (tiles, spread over the confidence ranking)", 48, 0);
-        gd.addNumericField("Least_certain (tiles, 0 = none)", 24, 0);
-        gd.addNumericField("Tile_size (pixels)", 96, 0);
-        gd.addNumericField("Columns", 8, 0);
+        gd.addChoice(MacroKeys.field(MacroKeys.MODEL, "Model"), models, ij.Prefs.get("phenosort.model", models[0]));
+        gd.addNumericField(MacroKeys.field(MacroKeys.VERSION, "Version (0 = latest)"), 0, 0);
+        gd.addNumericField(MacroKeys.field(MacroKeys.PER_CLASS, "Per_class (tiles, spread over the confidence ranking)"), 48, 0);
+        gd.addNumericField(MacroKeys.field(MacroKeys.LEAST_CERTAIN, "Least_certain (tiles, 0 = none)"), 24, 0);
+        gd.addNumericField(MacroKeys.field(MacroKeys.TILE_SIZE, "Tile_size (pixels)"), 96, 0);
+        gd.addNumericField(MacroKeys.field(MacroKeys.COLUMNS, "Columns"), 8, 0);
         gd.showDialog();
         if (gd.wasCanceled()) return;
         ImagePlus image = WindowManager.getImage(gd.getNextChoice());

@@ -12,6 +12,7 @@ import ij.process.FloatProcessor;
 import ij.process.ImageProcessor;
 import ij.process.LUT;
 import java.awt.Rectangle;
+import org.phenosort.phenosort.workflow.MacroKeys;
 import org.phenosort.phenosort.client.ClassifierClient;
 import org.phenosort.phenosort.client.ServerSettings;
 import org.phenosort.phenosort.client.TensorCodec;
@@ -31,6 +32,7 @@ public class ExplainObject implements PlugIn {
 
     @Override
     public void run(String arg) {
+        CommandSupport.begin();
         String[] titles = CommandSupport.imageTitles(2);
         if (titles == null) return;
         ImagePlus current = WindowManager.getCurrentImage();
@@ -38,10 +40,10 @@ public class ExplainObject implements PlugIn {
         if (models == null) return;
         GenericDialog gd = new GenericDialog("PhenoSort: Explain Object");
         CommandSupport.addImageChoices(gd, titles);
-        gd.addChoice("Model", models, ij.Prefs.get("phenosort.model", models[0]));
-        gd.addNumericField("Version (0 = latest)", 0, 0);
-        gd.addNumericField("Label (0 = the object under the selection)", 0, 0);
-        gd.addNumericField("Class (0 = predicted)", 0, 0);
+        gd.addChoice(MacroKeys.field(MacroKeys.MODEL, "Model"), models, ij.Prefs.get("phenosort.model", models[0]));
+        gd.addNumericField(MacroKeys.field(MacroKeys.VERSION, "Version (0 = latest)"), 0, 0);
+        gd.addNumericField(MacroKeys.field(MacroKeys.LABEL, "Label (0 = the object under the selection)"), 0, 0);
+        gd.addNumericField(MacroKeys.field(MacroKeys.CLASS, "Class (0 = predicted)"), 0, 0);
         gd.showDialog();
         if (gd.wasCanceled()) return;
         ImagePlus image = WindowManager.getImage(gd.getNextChoice());
