@@ -19,6 +19,10 @@ from .data import write_pair
 API = "org.phenosort.phenosort.macro.MacroApi"
 LAST_ERROR = f'call("{API}.lastError")'
 SMALL = {"net_width": 16, "train_epochs": 10, "train_patience": 0, "train_min_epoch_samples": 96}
+CLASSIFY = (
+    'run("Classify Objects", "image=cells.tif labels=cells-labels.tif model=tiny version=0 '
+    'class results");'
+)
 COLUMNS = ["label", "class", "class_name", "p_dim", "p_bright", "confidence", "in_training_set"]
 
 
@@ -47,10 +51,11 @@ def test_results_headings_stand_above_their_columns(run_macro, tiny, tmp_path, m
     result = run_macro(
         f"""open("{p["image"]}"); open("{p["labels"]}");
 {_connect(tiny)}
-run("Classify Objects", "image=cells.tif labels=cells-labels.tif model=tiny version=0 class results");
+{CLASSIFY}
 emit("headings=" + replace(String.getResultsHeadings, "\\t", ","));
 for (i = 0; i < nResults; i++)
-    emit("row=" + getResult("label", i) + "," + getResult("class", i) + "," + getResultString("class_name", i));
+    emit("row=" + getResult("label", i) + "," + getResult("class", i) + ","
+         + getResultString("class_name", i));
 saveAs("Results", "{tmp_path}/results.csv");
 """,
         mode=mode,
@@ -79,14 +84,14 @@ def test_a_failed_classification_clears_the_results_and_sets_last_error(run_macr
         f"""open("{p["image"]}"); open("{p["labels"]}"); open("{tmp_path}/small.tif");
 {_connect(tiny)}
 emit("connected=[" + {LAST_ERROR} + "]");
-run("Classify Objects", "image=cells.tif labels=cells-labels.tif model=tiny version=0 class results");
+{CLASSIFY}
 emit("ok_rows=" + nResults);
 emit("ok_error=[" + {LAST_ERROR} + "]");
 run("Classify Objects", "image=cells.tif labels=small.tif model=tiny version=0 class results");
 emit("failed_rows=" + nResults);
 emit("failed_error=[" + {LAST_ERROR} + "]");
 emit("log=[" + getInfo("log") + "]");
-run("Classify Objects", "image=cells.tif labels=cells-labels.tif model=tiny version=0 class results");
+{CLASSIFY}
 emit("again_rows=" + nResults);
 emit("again_error=[" + {LAST_ERROR} + "]");
 r = call("{API}.classify", "cells.tif", "small.tif", "tiny", "0", "show");
