@@ -142,3 +142,28 @@ emit("e2=[" + {LAST_ERROR} + "]");
     assert result.value("r1").startswith("error: NOT_FOUND")
     assert result.value("e1").startswith("[NOT_FOUND") and "no-such-model" in result.value("e1")
     assert result.value("r2").startswith("objects=36") and result.value("e2") == "[]"
+
+
+def test_classify_folder_with_a_failed_image_sets_last_error(run_macro, tiny, tmp_path):
+    """The other images go on (summary.csv names the failure), and lastError says so."""
+    data = tmp_path / "data"
+    (data / "Images").mkdir(parents=True)
+    (data / "Masks").mkdir()
+    for i, stem in enumerate(["a", "b"]):
+        pair = write_pair(tmp_path / "src", stem, seed=30 + i, grid=(4, 4))
+        pair["paths"]["image"].rename(data / "Images" / f"{stem}.tif")
+        labels = pair["labels"] if stem == "a" else pair["labels"][:50]  # b: wrong size
+        tifffile.imwrite(data / "Masks" / f"{stem}.tif", labels, imagej=True)
+    options = f"folder={data} output={tmp_path / 'out'} model=tiny version=0"
+    result = run_macro(
+        f"""{_connect(tiny)}
+run("Classify Folder", "{options}");
+emit("first=[" + {LAST_ERROR} + "]");
+run("Classify Folder", "{options}");
+emit("again=[" + {LAST_ERROR} + "]");
+"""
+    )
+    assert result.value("first").startswith("[1 of 2 images failed; see "), result.value("first")
+    assert (tmp_path / "out" / "a_classes.tif").is_file()
+    # the outputs exist: refused, and that is the error now
+    assert "exists; choose an empty output folder" in result.value("again")

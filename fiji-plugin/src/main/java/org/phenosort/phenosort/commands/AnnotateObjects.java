@@ -7,10 +7,10 @@ import ij.plugin.PlugIn;
 import java.awt.GraphicsEnvironment;
 import java.util.ArrayList;
 import java.util.List;
-import org.phenosort.phenosort.workflow.MacroKeys;
 import org.phenosort.phenosort.imagej.AnnotationSession;
 import org.phenosort.phenosort.imagej.ClassNames;
 import org.phenosort.phenosort.imagej.LabelImages;
+import org.phenosort.phenosort.workflow.MacroKeys;
 
 /**
  * Plugins &gt; PhenoSort &gt; Annotate Objects: starts an interactive annotation session on an

@@ -6,7 +6,6 @@ import ij.WindowManager;
 import ij.gui.GenericDialog;
 import ij.plugin.PlugIn;
 import java.util.List;
-import org.phenosort.phenosort.workflow.MacroKeys;
 import org.phenosort.phenosort.client.ClassifierClient;
 import org.phenosort.phenosort.client.ServerSettings;
 import org.phenosort.phenosort.imagej.GalleryWindow;
@@ -14,6 +13,7 @@ import org.phenosort.phenosort.imagej.LabelImages;
 import org.phenosort.phenosort.proto.v1.GalleryMontage;
 import org.phenosort.phenosort.workflow.AnnotatedImage;
 import org.phenosort.phenosort.workflow.Classification;
+import org.phenosort.phenosort.workflow.MacroKeys;
 
 /**
  * Plugins &gt; PhenoSort &gt; Class Gallery: the objects of the image sorted by predicted class,

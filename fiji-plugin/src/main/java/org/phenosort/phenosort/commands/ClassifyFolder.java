@@ -16,7 +16,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.zip.ZipEntry;
 import java.util.zip.ZipOutputStream;
-import org.phenosort.phenosort.workflow.MacroKeys;
 import org.phenosort.phenosort.client.ClassifierClient;
 import org.phenosort.phenosort.client.ServerSettings;
 import org.phenosort.phenosort.imagej.ObjectGeometry;
@@ -25,6 +24,7 @@ import org.phenosort.phenosort.imagej.RoiAnnotations;
 import org.phenosort.phenosort.workflow.Classification;
 import org.phenosort.phenosort.workflow.FolderPairs;
 import org.phenosort.phenosort.workflow.LastError;
+import org.phenosort.phenosort.workflow.MacroKeys;
 
 /**
  * Plugins &gt; PhenoSort &gt; Classify Folder: every image of {@code folder/Images} with its label image

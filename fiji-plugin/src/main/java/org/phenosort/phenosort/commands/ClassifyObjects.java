@@ -10,13 +10,14 @@ import ij.plugin.PlugIn;
 import ij.plugin.frame.RoiManager;
 import java.util.List;
 import java.util.Map;
-import org.phenosort.phenosort.workflow.MacroKeys;
 import org.phenosort.phenosort.client.ClassifierClient;
 import org.phenosort.phenosort.client.ServerSettings;
+import org.phenosort.phenosort.imagej.KeyedResultsTable;
 import org.phenosort.phenosort.imagej.ObjectGeometry;
 import org.phenosort.phenosort.imagej.ObjectRois;
 import org.phenosort.phenosort.imagej.RoiAnnotations;
 import org.phenosort.phenosort.workflow.Classification;
+import org.phenosort.phenosort.workflow.MacroKeys;
 
 /**
  * Plugins &gt; PhenoSort &gt; Classify Objects: the class of every object of the image with a model
@@ -43,7 +44,7 @@ public class ClassifyObjects implements PlugIn {
         String[] models = titles == null ? null : CommandSupport.modelNames();
         if (models == null) {
             // failed before classifying: the Results must not be an earlier image's (batch macros go on)
-            CommandSupport.clearResults();
+            KeyedResultsTable.clearResults();
             return;
         }
         Show show = new Show();
@@ -83,7 +84,7 @@ public class ClassifyObjects implements PlugIn {
         } catch (RuntimeException e) {
             CommandSupport.error("Classification", e);
             // no earlier classification left behind as if it were this one's (nResults, getResult)
-            if (show.results) CommandSupport.clearResults();
+            if (show.results) KeyedResultsTable.clearResults();
             return null;
         }
         RoiAnnotations.setGroupNames(c.classNames);

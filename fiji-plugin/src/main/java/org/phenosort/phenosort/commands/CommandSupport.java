@@ -13,7 +13,6 @@ import ij.plugin.frame.RoiManager;
 import java.awt.GraphicsEnvironment;
 import java.util.ArrayList;
 import java.util.List;
-import org.phenosort.phenosort.workflow.MacroKeys;
 import org.phenosort.phenosort.client.ClassifierClient;
 import org.phenosort.phenosort.client.ClassifierException;
 import org.phenosort.phenosort.client.ServerSettings;
@@ -21,6 +20,7 @@ import org.phenosort.phenosort.imagej.Glasbey;
 import org.phenosort.phenosort.imagej.StatusSink;
 import org.phenosort.phenosort.proto.v1.ModelInfo;
 import org.phenosort.phenosort.workflow.LastError;
+import org.phenosort.phenosort.workflow.MacroKeys;
 
 /** What the PhenoSort commands share: image choices, ROI sources, model names, error reporting. */
 final class CommandSupport {
@@ -144,16 +144,6 @@ final class CommandSupport {
     static void showAsResults(ResultsTable rt) {
         Analyzer.setResultsTable(rt);
         rt.show("Results");
-    }
-
-    /**
-     * Empties ImageJ's "Results" table after a failed command that would have filled it, so
-     * that a macro going on (batch mode) never reads an earlier image's results as this one's.
-     */
-    static void clearResults() {
-        ResultsTable empty = new ResultsTable();
-        Analyzer.setResultsTable(empty);
-        if (!GraphicsEnvironment.isHeadless() && IJ.isResultsWindow()) empty.show("Results");
     }
 
     /** Names of the server's models ({"classifier"} when it has none), or null after reporting an error. */

@@ -5,11 +5,11 @@ import ij.Macro;
 import ij.gui.GenericDialog;
 import ij.plugin.PlugIn;
 import java.awt.GraphicsEnvironment;
-import org.phenosort.phenosort.workflow.MacroKeys;
 import org.phenosort.phenosort.client.ClassifierException;
 import org.phenosort.phenosort.client.ServerSettings;
 import org.phenosort.phenosort.imagej.Glasbey;
 import org.phenosort.phenosort.proto.v1.ServerInfo;
+import org.phenosort.phenosort.workflow.MacroKeys;
 
 /**
  * Plugins &gt; PhenoSort &gt; Connect to Server: stores the server address and checks it.

@@ -12,7 +12,6 @@ import ij.process.FloatProcessor;
 import ij.process.ImageProcessor;
 import ij.process.LUT;
 import java.awt.Rectangle;
-import org.phenosort.phenosort.workflow.MacroKeys;
 import org.phenosort.phenosort.client.ClassifierClient;
 import org.phenosort.phenosort.client.ServerSettings;
 import org.phenosort.phenosort.client.TensorCodec;
@@ -20,6 +19,7 @@ import org.phenosort.phenosort.imagej.LabelImages;
 import org.phenosort.phenosort.proto.v1.ExplainResponse;
 import org.phenosort.phenosort.workflow.AnnotatedImage;
 import org.phenosort.phenosort.workflow.Classification;
+import org.phenosort.phenosort.workflow.MacroKeys;
 
 /**
  * Plugins &gt; PhenoSort &gt; Explain Object: Grad-CAM of the object under the selection (a point or an

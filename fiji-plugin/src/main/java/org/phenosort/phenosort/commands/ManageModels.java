@@ -6,11 +6,11 @@ import ij.measure.ResultsTable;
 import ij.plugin.PlugIn;
 import java.io.File;
 import java.io.IOException;
-import org.phenosort.phenosort.workflow.MacroKeys;
 import org.phenosort.phenosort.client.ClassifierClient;
 import org.phenosort.phenosort.client.ServerSettings;
 import org.phenosort.phenosort.proto.v1.ClassCount;
 import org.phenosort.phenosort.proto.v1.ModelInfo;
+import org.phenosort.phenosort.workflow.MacroKeys;
 import org.phenosort.phenosort.workflow.ModelFiles;
 
 /**

@@ -13,7 +13,6 @@ import ij.plugin.PlugIn;
 import java.awt.Color;
 import java.util.ArrayList;
 import java.util.List;
-import org.phenosort.phenosort.workflow.MacroKeys;
 import org.phenosort.phenosort.client.ClassifierClient;
 import org.phenosort.phenosort.client.ServerSettings;
 import org.phenosort.phenosort.imagej.ClassNames;
@@ -21,6 +20,7 @@ import org.phenosort.phenosort.imagej.RoiAnnotations;
 import org.phenosort.phenosort.proto.v1.JobState;
 import org.phenosort.phenosort.proto.v1.TrainingProgress;
 import org.phenosort.phenosort.workflow.AnnotatedImage;
+import org.phenosort.phenosort.workflow.MacroKeys;
 import org.phenosort.phenosort.workflow.Training;
 import org.phenosort.phenosort.workflow.TrainingOptions;
 

@@ -1,6 +1,9 @@
 package org.phenosort.phenosort.imagej;
 
+import ij.IJ;
 import ij.measure.ResultsTable;
+import ij.plugin.filter.Analyzer;
+import java.awt.GraphicsEnvironment;
 
 /**
  * A ResultsTable whose rows are keyed by a column of its own (the user's label IDs), so it never
@@ -23,5 +26,15 @@ public final class KeyedResultsTable extends ResultsTable {
     @Override
     public void showRowIndexes(boolean show) {
         super.showRowNumbers(false);
+    }
+
+    /**
+     * Empties ImageJ's "Results" table (and its window, when one is open) after a failed command
+     * that would have filled it, so that a macro going on never reads an earlier image's rows.
+     */
+    public static void clearResults() {
+        ResultsTable empty = new ResultsTable();
+        Analyzer.setResultsTable(empty);
+        if (!GraphicsEnvironment.isHeadless() && IJ.isResultsWindow()) empty.show("Results");
     }
 }

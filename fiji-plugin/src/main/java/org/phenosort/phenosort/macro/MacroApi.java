@@ -19,6 +19,7 @@ import org.phenosort.phenosort.client.ClassifierClient;
 import org.phenosort.phenosort.client.ClassifierException;
 import org.phenosort.phenosort.client.ServerSettings;
 import org.phenosort.phenosort.imagej.ClassNames;
+import org.phenosort.phenosort.imagej.KeyedResultsTable;
 import org.phenosort.phenosort.proto.v1.JobState;
 import org.phenosort.phenosort.proto.v1.ModelInfo;
 import org.phenosort.phenosort.proto.v1.ServerInfo;
@@ -137,17 +138,13 @@ public final class MacroApi {
     public static String classify(String image, String labels, String model, String version, String options) {
         String o = options == null ? "" : options + " ";
         boolean show = MacroKeys.flag(o, MacroKeys.SHOW);
-        String result = outcome(classify(image, labels, model, version, o, show));
-        if (show && result.startsWith("error")) {
-            // the Results must not be an earlier classification's: the macro goes on after an error
-            ResultsTable empty = new ResultsTable();
-            ij.plugin.filter.Analyzer.setResultsTable(empty);
-            if (!java.awt.GraphicsEnvironment.isHeadless() && IJ.isResultsWindow()) empty.show("Results");
-        }
+        String result = outcome(classifyNow(image, labels, model, version, o, show));
+        // the Results must not be an earlier classification's: the macro goes on after an error
+        if (show && result.startsWith("error")) KeyedResultsTable.clearResults();
         return result;
     }
 
-    private static String classify(String image, String labels, String model, String version, String o,
+    private static String classifyNow(String image, String labels, String model, String version, String o,
             boolean show) {
         try {
             ImagePlus imp = resolve(image), lab = resolve(labels);
