@@ -120,6 +120,8 @@ public final class MacroApi {
             if (v != null) {
                 out += String.format(Locale.ROOT, " accuracy=%.4f macro_f1=%.4f", v.get("accuracy").getAsDouble(),
                         v.get("macro_f1").getAsDouble());
+            } else {
+                log(r.noValidationReason());  // which cause: validation 0, or too few labels of a class
             }
             if (!r.decisions().isEmpty()) IJ.log("PhenoSort: " + r.decisions());
             if (!r.warning().isEmpty()) IJ.log("PhenoSort " + (r.atChance() ? "error: " : "warning: ") + r.warning());
