@@ -10,7 +10,7 @@ import pytest
 import tifffile
 from matplotlib.image import imread
 
-from phenosort.classifier import Sample
+from phenosort.classifier import Sample, class_colors
 from phenosort.cli import main
 from phenosort.errors import InvalidInputError
 from phenosort.gallery import (
@@ -21,7 +21,7 @@ from phenosort.gallery import (
     spread,
     training_gallery,
 )
-from phenosort.montage import OUTLINE, object_tile
+from phenosort.montage import FRAME_COLORS, OUTLINE, display_range, draw_montage, object_tile
 
 
 def _tile(i: int, k: int, conf: float, margin: float, image: str = "a") -> Tile:
@@ -68,6 +68,31 @@ def test_object_tile_shows_the_object_with_its_outline():
     assert outline.sum() > 20
     rows, cols = np.nonzero(outline)
     assert abs(rows.mean() - 32) < 3 and abs(cols.mean() - 32) < 3  # centred
+
+
+def _hex_rgb(color: str) -> tuple[int, int, int]:
+    return tuple(int(color[i : i + 2], 16) for i in (1, 3, 5))
+
+
+def test_frames_are_black_and_white_dashes_never_a_class_colour():
+    """A "wrong" or "unsure" mark is a dashed black-and-white frame: no pixel of it has a
+    class colour (class 2's swatch is red, the colour a red frame once had), and "wrong" is
+    thicker than "unsure"."""
+    grey = [np.full((48, 48, 3), 128, np.uint8) for _ in range(3)]
+    drawn = draw_montage(grey, [("a", "b")] * 3, title="t", frames=["wrong", "unsure", ""])
+    palette = {_hex_rgb(c) for c in class_colors(32)}
+    widths = []
+    for (x0, y0, x1, y1), mark in zip(drawn.boxes, ["wrong", "unsure", ""]):
+        tile = drawn.pixels[y0:y1, x0:x1].reshape(-1, 3)
+        colours = {tuple(int(v) for v in p) for p in tile}
+        if not mark:
+            assert colours == {(128, 128, 128)}
+            continue
+        assert colours == {(128, 128, 128), *FRAME_COLORS}  # grey inside, dashes on the edge
+        assert not colours & palette
+        row = drawn.pixels[y0 + 24, x0:x1]  # across the middle: frame pixels at both ends
+        widths.append(int((row != 128).any(axis=1)[:24].sum()))
+    assert widths[0] > widths[1] >= 1
 
 
 @pytest.fixture(scope="module")
@@ -183,3 +208,15 @@ def test_cli_gallery(trained, brightness_data, tmp_path, capsys):
     assert "--overwrite" in capsys.readouterr().err
     assert main([*argv, "--overwrite"]) == 0
     assert main([*argv[:5], str(data / "out"), "--quiet"]) == 2  # inside the data folder
+
+
+def test_flat_images_of_huge_values_get_a_usable_display_range():
+    """A flat uint64 image at its maximum: the range still has a width (no 0/0 in tiles)."""
+    image = np.full((40, 40), np.iinfo(np.uint64).max, np.uint64)
+    labels = np.zeros((40, 40), np.uint16)
+    labels[10:20, 10:20] = 5
+    window = display_range(image)
+    assert window[0, 1] > window[0, 0]
+    with np.errstate(all="raise"):
+        tile = object_tile(image[None], labels, 5, (10, 10), (20, 20), window, size=32)
+    assert tile.shape == (32, 32, 3) and (tile == OUTLINE).all(axis=2).any()

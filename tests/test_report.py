@@ -70,6 +70,27 @@ def test_report_falls_back_to_the_2fold_estimate_and_says_so(model_file):
     assert "--kfold" in rep.html
 
 
+def test_report_shows_the_kfold_cross_validation_labelled_kfold(model_file):
+    """Without a hold-out, the --kfold cross-validation scores the model, named "k-fold";
+    beside a hold-out, it has a section of its own after the hold-out's."""
+    meta = read_metadata(model_file)
+    held = meta["validation"]["confusion_matrix"]
+    cv = {"k": 3, "confusion_matrix": [[7, 2], [1, 8]], "per_fold_accuracy": [0.8, 0.9, 0.8]}
+    rep = build_report(meta, kfold=cv)
+    tables = re.findall(r'<table class="confusion" data-source="([^"]+)"', rep.html)
+    assert tables == ["hold-out", "3-fold cross-validation"]
+    assert confusion_in(rep.html)[1].tolist() == held  # the first: the hold-out
+    kfold_table = rep.html[rep.html.index('data-source="3-fold') - 30 :]
+    assert confusion_in(kfold_table)[1].tolist() == cv["confusion_matrix"]
+    assert "confusion-kfold.png" in rep.files
+    meta["validation"] = None
+    rep = build_report(meta, kfold=cv)
+    source, cm = confusion_in(rep.html)
+    assert source == "3-fold cross-validation" and cm.tolist() == cv["confusion_matrix"]
+    assert "no hold-out" in rep.html and "hold-out:" not in rep.html
+    assert "accuracy 0.833" in rep.html  # 15 of 18
+
+
 def test_report_names_the_decisions_and_why(model_file):
     meta = read_metadata(model_file)
     meta = copy.deepcopy(meta)
@@ -150,3 +171,31 @@ def test_train_writes_the_report_with_the_labelled_objects(tmp_path, capsys):
     assert (tmp_path / "n.report.html").read_text() == "mine"
     assert main([*argv[:5], str(other), *argv[6:], "--no-report"]) == 0
     assert other.exists() and (tmp_path / "n.report.html").read_text() == "mine"
+
+
+def test_train_kfold_puts_its_cross_validation_in_the_report(tmp_path, capsys):
+    """``train --kfold 2`` without a hold-out: the report's matrix is the 2-fold
+    cross-validation's, over every label, and the CLI printed the same numbers."""
+    data = tmp_path / "data"
+    d = make_objects("brightness", grid=(4, 4), seed=5)
+    for folder, array in (("images", d.image), ("masks", d.labels)):
+        (data / folder).mkdir(parents=True)
+        tifffile.imwrite(data / folder / "cells.tif", array, imagej=True)
+    ann = tmp_path / "ann.csv"
+    ann.write_text(
+        "image,label,class\n" + "".join(f"cells,{i},{k}\n" for i, k in d.classes.items())
+    )
+    model = str(tmp_path / "k.phenosort")
+    argv = ["train", str(data), "--annotations", str(ann), "--model", model, "--kfold", "2",
+            "--classes", "dim,bright", "--epochs", "3", "--quiet", "--device", "cpu",
+            "--set", "net_width=8", "--set", "train_min_epoch_samples=32",
+            "--set", "train_val_fraction=0"]  # fmt: skip
+    assert main(argv) == 0, capsys.readouterr().err
+    err = capsys.readouterr().err
+    page = (tmp_path / "k.report.html").read_text()
+    source, cm = confusion_in(page)
+    assert source == "2-fold cross-validation"
+    assert int(cm.sum()) == len(d.classes)
+    accuracy = np.trace(cm) / cm.sum()
+    assert f"accuracy {accuracy:.3f}" in page
+    assert "2-fold cross-validation:" in err

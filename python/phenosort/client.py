@@ -357,12 +357,24 @@ class Client:
         self._call("DeleteModel", pb.DeleteModelRequest(name=name, version=version))
 
     def export_model(
-        self, name: str, path: str | os.PathLike, version: int = 0, *, overwrite: bool = False
+        self,
+        name: str,
+        path: str | os.PathLike,
+        version: int = 0,
+        *,
+        overwrite: bool = False,
+        report: bool = False,
     ) -> Path:
-        """Write a version (0: latest) as a model file, as ``ObjectClassifier.save`` does."""
+        """Write a version (0: latest) as a model file, as ``ObjectClassifier.save`` does;
+        with ``report``, also its training report as ``<stem>.report.html`` beside it
+        (:meth:`training_report`)."""
+        from .report import default_report_path
+
         path = Path(path)
-        if path.exists() and not overwrite:
-            raise InvalidInputError(f"{path} already exists; choose another path")
+        page_path = default_report_path(path) if report else None
+        for target in (path, page_path):
+            if target is not None and target.exists() and not overwrite:
+                raise InvalidInputError(f"{target} already exists; choose another path")
         path.parent.mkdir(parents=True, exist_ok=True)  # as ObjectClassifier.save
         part = path.with_name(f".{path.name}.part")  # never a half-written model file
         request = pb.ExportModelRequest(name=name, version=version)
@@ -375,7 +387,17 @@ class Client:
             os.replace(part, path)
         finally:
             part.unlink(missing_ok=True)
+        if page_path is not None:
+            page_path.write_text(self.training_report(name, version), encoding="utf-8")
         return path
+
+    def training_report(self, name: str, version: int = 0) -> str:
+        """The training report of a version (0: latest) as one self-contained HTML page: the
+        one stored when the server trained it (with its labelled objects' gallery), else
+        rebuilt from the model file (see ``phenosort info --report``)."""
+        request = pb.ExportModelRequest(name=name, version=version)
+        data = b"".join(chunk.data for chunk in self._stream("GetTrainingReport", request))
+        return data.decode("utf-8")
 
     def import_model(self, path: str | os.PathLike, name: str) -> ModelInfo:
         """Add a model file (from ``ObjectClassifier.save`` or :meth:`export_model`) as ``name``."""
@@ -595,6 +617,38 @@ class Client:
         )
         found = self._call("Suggest", request).suggestions
         return [Suggestion(s.label, s.predicted_class, s.margin) for s in found]
+
+    def gallery(
+        self,
+        model: str,
+        image: ImageArg,
+        labels: ImageArg,
+        *,
+        axes: str,
+        voxel_size: Sequence[float] | None = None,
+        name: str = "image",
+        per_class: int = 48,
+        least_certain: int = 24,
+        tile_size: int = 96,
+        columns: int = 8,
+        version: int = 0,
+    ):
+        """The class gallery of one image, drawn by the server: a
+        :class:`phenosort.gallery.Gallery` as :meth:`Prediction.gallery` returns it
+        (``.save(folder)``, ``.manifest()``); ``least_certain=0`` leaves that montage out."""
+        from .service.galleries import gallery_from_messages
+
+        request = pb.GalleryRequest(
+            model=model,
+            version=version,
+            image=self._input(image, labels, axes, voxel_size, name),
+            per_class=per_class,
+            least_certain=least_certain,
+            no_least_certain=least_certain == 0,
+            tile_size=tile_size,
+            columns=columns,
+        )
+        return gallery_from_messages(list(self._stream("Gallery", request)))
 
     def explain(
         self,

@@ -118,6 +118,7 @@ def run_train(args: Namespace) -> int:
             f"annotation classes {names} differ from the model's {clf.class_names}"
         )
     _announce(args, samples, names)
+    cv: dict | None = None
     if args.kfold:
         from .evaluation import cross_validate
 
@@ -132,7 +133,7 @@ def run_train(args: Namespace) -> int:
 
         clf.fit(samples, warm_start=bool(args.from_model), progress=show)
     clf.save(args.model, overwrite=args.overwrite)
-    write_training_report(args.report, args.model, samples, args)
+    write_training_report(args.report, args.model, samples, args, kfold=cv)
     outcome = {
         "class_names": clf.class_names,
         "validation": clf.validation,

@@ -20,7 +20,11 @@ from .axes import to_channel_first
 from .errors import InvalidInputError
 
 OUTLINE = (255, 255, 0)  # yellow: visible on dark fluorescence and on bright brightfield
-FRAMES = {"wrong": (220, 30, 30), "unsure": (255, 150, 0)}
+#: tile marks as black-and-white dashed frames, (thickness, dash) in pixels at a 96-pixel
+#: tile: a pattern, never a flat colour, so no class colour (Glasbey, class 2 is red) can be
+#: taken for a mark. ``wrong``: thick, long dashes; ``unsure``: thin, short dashes.
+FRAMES = {"wrong": (5, 8), "unsure": (2, 3)}
+FRAME_COLORS = ((0, 0, 0), (255, 255, 255))
 _CAPTION_PX = 30  # two lines of 7 pt text under each tile
 _TITLE_PX = 34
 _PAD = 6
@@ -34,16 +38,17 @@ def display_range(image: np.ndarray, axes: str = "YX") -> np.ndarray:
     image_cf = to_channel_first(image, axes)
     flat = image_cf.reshape(image_cf.shape[0], -1)
     step = max(1, flat.shape[1] // _MAX_PIXELS)
-    sample = flat[:, ::step].astype(np.float32)
+    sample = flat[:, ::step].astype(np.float64)
     low, high = np.percentile(sample, [0.5, 99.8], axis=1)
-    return np.stack([low, np.maximum(high, low + 1e-6)], axis=1)
+    # a flat image still gets a range that float32 pixels resolve (at 1.8e19, 1e-6 is nothing)
+    return np.stack([low, np.maximum(high, low + np.maximum(1e-6, np.abs(low) * 1e-3))], axis=1)
 
 
 def _to_rgb(plane_cf: np.ndarray, window: np.ndarray) -> np.ndarray:
     """``(C, Y, X)`` -> ``(Y, X, 3)`` floats in [0, 1]: grey for 1 channel, magenta/green
     for 2, the first three as RGB otherwise (as ImageJ's composite colours)."""
     low, high = window[:, 0, None, None], window[:, 1, None, None]
-    scaled = np.clip((plane_cf.astype(np.float32) - low) / (high - low), 0, 1)
+    scaled = np.clip((plane_cf.astype(np.float64) - low) / (high - low), 0, 1)
     c = scaled.shape[0]
     if c == 1:
         return np.repeat(scaled[0][..., None], 3, axis=2)
@@ -118,8 +123,9 @@ def draw_montage(
     """Lay ``tiles`` out row by row, ``columns`` per row, two caption lines under each.
 
     ``swatches``: a colour (``#rrggbb``) per tile shown before its second caption line
-    (the class colour); ``frames``: ``""``, ``"wrong"`` or ``"unsure"`` per tile (a red or
-    orange frame)."""
+    (the class colour); ``frames``: ``""``, ``"wrong"`` or ``"unsure"`` per tile (a
+    black-and-white dashed frame, thick with long dashes or thin with short ones: see
+    :data:`FRAMES`)."""
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
@@ -169,12 +175,18 @@ def draw_montage(
     return Drawn(pixels, boxes)
 
 
-def _frame(canvas: np.ndarray, x0: int, y0: int, size: int, color) -> None:
-    w = max(2, size // 32)
-    canvas[y0 : y0 + w, x0 : x0 + size] = color
-    canvas[y0 + size - w : y0 + size, x0 : x0 + size] = color
-    canvas[y0 : y0 + size, x0 : x0 + w] = color
-    canvas[y0 : y0 + size, x0 + size - w : x0 + size] = color
+def _frame(canvas: np.ndarray, x0: int, y0: int, size: int, style: tuple[int, int]) -> None:
+    """A dashed frame inside the tile's edge: dashes alternate black and white along the
+    border (``style``: thickness and dash length at a 96-pixel tile, scaled to ``size``)."""
+    width = max(1, round(style[0] * size / 96))
+    dash = max(2, round(style[1] * size / 96))
+    ring = np.zeros((size, size), bool)
+    ring[:width], ring[-width:], ring[:, :width], ring[:, -width:] = True, True, True, True
+    yy, xx = np.mgrid[:size, :size]
+    phase = ((xx + yy) // dash) % 2  # dashes run along both edges and meet at the corners
+    box = canvas[y0 : y0 + size, x0 : x0 + size]
+    for k, color in enumerate(FRAME_COLORS):
+        box[ring & (phase == k)] = color
 
 
 def _square(x: float, y: float, color: str):
@@ -190,6 +202,15 @@ def _fit(text: str, chars: int) -> str:
         return text
     keep = chars - 1
     return text[: (keep + 1) // 2] + "…" + text[len(text) - keep // 2 :]
+
+
+def png_bytes(pixels: np.ndarray) -> bytes:
+    """An ``(H, W, 3)`` uint8 array as PNG file bytes."""
+    import io
+
+    buffer = io.BytesIO()
+    save_png(buffer, pixels)
+    return buffer.getvalue()
 
 
 def save_png(path, pixels: np.ndarray) -> None:

@@ -19,7 +19,8 @@ import numpy as np
 from . import plots
 from .errors import InvalidInputError
 from .gallery import Gallery
-from .report_text import decisions, evaluation_of
+from .montage import png_bytes
+from .report_text import decisions, evaluation_of, kfold_evaluation
 
 _STYLE = """
 body{font-family:system-ui,sans-serif;max-width:1100px;margin:2em auto;color:#222;padding:0 1em}
@@ -70,9 +71,14 @@ def default_report_path(model_path: str | Path) -> Path:
     return model_path.with_name(f"{model_path.stem}.report.html")
 
 
-def build_report(meta: dict, *, title: str = "", gallery: Gallery | None = None) -> Report:
+def build_report(
+    meta: dict, *, title: str = "", gallery: Gallery | None = None, kfold: dict | None = None
+) -> Report:
     """The report of a model's metadata (:meth:`ObjectClassifier.metadata` or
-    :func:`phenosort.model.file.read_metadata`), with the labelled objects' ``gallery``."""
+    :func:`phenosort.model.file.read_metadata`), with the labelled objects' ``gallery`` and
+    the K-fold cross-validation ``kfold`` (:func:`phenosort.evaluation.cross_validate`) run
+    before training: it scores the model when there is no hold-out, and has a section of
+    its own beside one. Neither is in the model file."""
     for key in ("class_names", "config", "patch", "normalization"):
         if key not in meta:
             raise InvalidInputError(f"model metadata has no {key!r}: not a trained model's")
@@ -98,7 +104,7 @@ def build_report(meta: dict, *, title: str = "", gallery: Gallery | None = None)
     )
 
     parts.append("<h2>Confusion matrix</h2>")
-    evaluation = evaluation_of(meta)
+    evaluation = evaluation_of(meta, kfold)
     if evaluation is None:
         parts.append(
             "<p>No hold-out set and no 2-fold estimate: nothing scored the model on labels "
@@ -119,6 +125,19 @@ def build_report(meta: dict, *, title: str = "", gallery: Gallery | None = None)
         )
         parts.append(_metrics_table(m))
         parts.append(_img(files["per_class.png"], "precision recall F1"))
+    if kfold and evaluation is not None and evaluation.source == "hold-out":
+        extra = kfold_evaluation(kfold, names)
+        m = extra.metrics
+        files["confusion-kfold.png"] = plots.confusion(
+            extra.matrix, names, f"{extra.source}: {int(extra.matrix.sum())} labelled objects"
+        )
+        parts.append(f"<h2>{esc(extra.source.capitalize())}</h2>")
+        parts.append(f"<p><b>{esc(extra.title)}</b>. {esc(extra.explanation)}</p>")
+        parts.append(
+            f"<p>accuracy {m['accuracy']:.3f}, macro-F1 {m['macro_f1']:.3f} on {m['n']} objects</p>"
+        )
+        parts.append(_confusion_table(extra.matrix, names, extra.source))
+        parts.append(_img(files["confusion-kfold.png"], "k-fold confusion matrix"))
 
     parts.append("<h2>Decisions the engine took</h2>")
     parts.append(_table(("what", "chosen", "why"), decisions(meta)))
@@ -127,17 +146,19 @@ def build_report(meta: dict, *, title: str = "", gallery: Gallery | None = None)
         parts.append("<h2>Labelled objects</h2>")
         parts.append(
             '<p class="note">Each labelled class, the objects the final model is least sure '
-            "of first (the model's probability of the labelled class). Red frame: the model "
-            "predicts another class (the caption names it); orange: right, but with a "
-            "probability under 0.75. Most of these objects trained the model, so a red one "
+            "of first (the model's probability of the labelled class). Thick black-and-white "
+            "dashed frame: the model predicts another class (the caption names it); thin, "
+            "finely dashed frame: right, but with a probability under 0.75 (frames are never "
+            "a class colour). Most of these objects trained the model, so a thick-framed one "
             "is a label the model could not fit: often a mislabelled or unusual object. "
-            "Yellow: the object's outline in its mask. The tiles are listed in "
-            "<code>labelled-gallery.csv</code> of the figures folder.</p>"
+            "Yellow: the object's outline in its mask. Where the report is written with its "
+            "figures (<code>phenosort train</code>), the tiles are also listed in "
+            "<code>labelled-gallery.csv</code> beside the PNGs.</p>"
         )
         for montage in gallery.montages:
             if montage.drawn is None:  # the report is given drawn galleries only
                 raise ValueError(f"montage {montage.name!r} has not been drawn")
-            files[montage.file_name] = _png_of(montage.drawn.pixels)
+            files[montage.file_name] = png_bytes(montage.drawn.pixels)
             parts.append(_img(files[montage.file_name], montage.name))
         files["labelled-gallery.csv"] = _manifest_csv(gallery)
     else:
@@ -223,16 +244,6 @@ def _metrics_table(metrics: dict) -> str:
         for name, r in metrics["per_class"].items()
     ]
     return _table(("class", "precision", "recall", "F1", "objects"), rows)
-
-
-def _png_of(pixels: np.ndarray) -> bytes:
-    import io
-
-    from matplotlib.image import imsave
-
-    buffer = io.BytesIO()
-    imsave(buffer, pixels, format="png")
-    return buffer.getvalue()
 
 
 def _manifest_csv(gallery: Gallery) -> bytes:

@@ -30,9 +30,12 @@ def report_target(args: Namespace) -> Path | None:
     return path
 
 
-def write_training_report(path: Path | None, model: Path, samples, args: Namespace) -> None:
+def write_training_report(
+    path: Path | None, model: Path, samples, args: Namespace, kfold: dict | None = None
+) -> None:
     """The report of the model file just written, with the gallery of ``samples``' labelled
-    objects (predicted here by that model file, also after a training on a server)."""
+    objects (predicted here by that model file, also after a training on a server) and the
+    ``--kfold`` cross-validation when one was run."""
     if path is None:
         return
     from .classifier import ObjectClassifier
@@ -41,9 +44,8 @@ def write_training_report(path: Path | None, model: Path, samples, args: Namespa
 
     clf = ObjectClassifier.load(model, device=getattr(args, "device", None))
     gallery = training_gallery(clf, samples)
-    written = build_report(clf.metadata(), title=model.name, gallery=gallery).save(
-        path, overwrite=args.overwrite
-    )
+    page = build_report(clf.metadata(), title=model.name, gallery=gallery, kfold=kfold)
+    written = page.save(path, overwrite=args.overwrite)
     if not args.quiet:
         print(f"report written to {written[0]} (figures in {written[-1].parent})", file=sys.stderr)
 

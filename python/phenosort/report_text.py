@@ -22,11 +22,33 @@ class Evaluation:
     metrics: dict
 
 
-def evaluation_of(meta: dict) -> Evaluation | None:
-    """The hold-out's confusion matrix when training made one, else the 2-fold estimate of
-    the symmetry probes, else None (as the CLI's ``training_summary`` picks them)."""
+def kfold_evaluation(cv: dict, names: list[str]) -> Evaluation:
+    """The K-fold cross-validation of ``phenosort train --kfold K``
+    (:func:`phenosort.evaluation.cross_validate`)."""
+    k = int(cv["k"])
+    cm = np.asarray(cv["confusion_matrix"], np.int64)
+    folds = ", ".join(f"{a:.3f}" for a in cv.get("per_fold_accuracy", []))
+    return Evaluation(
+        f"{k}-fold cross-validation",
+        f"{k}-fold cross-validation: {int(cm.sum())} labelled objects, each predicted by a "
+        f"model trained without its fold",
+        f"Before the final training, {k} models were trained with the same settings, each "
+        f"without one fold of the labels (no hold-out), and every label was predicted by the "
+        f"model that had not seen it (fold accuracies {folds}). Objects of one image can fall "
+        "in different folds.",
+        cm,
+        report(cm, names),
+    )
+
+
+def evaluation_of(meta: dict, kfold: dict | None = None) -> Evaluation | None:
+    """The hold-out's confusion matrix when training made one, else the K-fold
+    cross-validation ``kfold`` when one was run, else the 2-fold estimate of the symmetry
+    probes, else None (as the CLI's ``training_summary`` picks them)."""
     names = list(meta["class_names"])
     validation = meta.get("validation")
+    if not validation and kfold:
+        return kfold_evaluation(kfold, names)
     if validation:
         cm = np.asarray(validation["confusion_matrix"], np.int64)
         return Evaluation(

@@ -13,7 +13,10 @@ from skimage.io import imread
 
 from phenosort.client import Client
 from phenosort.dataio import glasbey_lut
+from phenosort.model.file import read_metadata
+from phenosort.report_text import evaluation_of
 from phenosort.testing import make_objects
+from test_report import confusion_in
 
 from .data import write_pair
 
@@ -184,6 +187,13 @@ emit("after_delete=" + call("{API}.listModels"));
     assert "tiny-copy" in result.value("after_import").split(",")
     assert "tiny-copy" not in result.value("after_delete").split(",")
     assert "exists; choose another file name" in result.output  # the export never overwrites
+    # the training report beside the file, stored by the server when it trained the version
+    page = (tmp_path / "tiny2d.report.html").read_text(encoding="utf-8")
+    expected = evaluation_of(read_metadata(file))
+    source, cm = confusion_in(page)
+    assert expected is not None and source == expected.source
+    assert cm.tolist() == expected.matrix.tolist()
+    assert "<h2>Labelled objects</h2>" in page
 
 
 def test_gui_training_plot_and_class_map_screenshot(run_macro, models, tmp_path):

@@ -5,6 +5,7 @@ returns for the same model version."""
 from __future__ import annotations
 
 import csv
+import re
 
 import numpy as np
 import pytest
@@ -61,8 +62,14 @@ saveAs("Tiff", "{out}/classes.tif");
     n = len(pair["data"].classes)
     assert result.value("annotations") == str(n)
     assert "PhenoSort: trained model 'macro-run' version 1" in result.output, result.output[-3000:]
-    # 18 labels per class: too few to hold 5 out, so the log says there is no validation set
-    assert "no validation set (validation 0, or too few labels per class" in result.output
+    # 18 labels per class: too few to hold 5 out, so the log says there is no validation set,
+    # and why: the cause that applies, from the version's settings and label counts (issue 18)
+    assert re.search(
+        r"no validation set \(class '(dim|bright)' has 18 labels: validation 0\.2 of them is 3\.6, "
+        r"fewer than the 5 per class a hold-out needs \(train_val_min_per_class\)",
+        result.output,
+    ), result.output[-3000:]
+    assert "validation 0, or too few" not in result.output  # not both causes
     # ... and shows the 2-fold estimate instead, and the symmetries the engine chose
     assert "PhenoSort: estimated by 2-fold cross-validation" in result.output
     assert "PhenoSort: symmetries: " in result.output and "flip_x" in result.output
@@ -112,6 +119,10 @@ emit("models=" + call("{API}.listModels"));
         mode="headless",
     )
     assert result.value("train").startswith("version=1 objects=36"), result.value("train")
+    # no accuracy without a hold-out: the Log line says why (18 labels of a class are too few)
+    assert "accuracy=" not in result.value("train")
+    reason = r"PhenoSort: no validation set \(class '(dim|bright)' has 18 labels"
+    assert re.search(reason, result.output), result.output[-3000:]
     counts = dict(kv.split("=") for kv in result.value("classify").split())
     assert int(counts["objects"]) == 36
     remote = _service_prediction(server, "macro-call", 1, pair)

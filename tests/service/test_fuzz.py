@@ -211,6 +211,12 @@ def test_image_requests_fuzz(stub, service, untouched, trained, image_id, labels
         model="fuzz-trained", image=good, label=label, class_index=class_index
     )
     check(stub.Explain, request, service)
+    request = pb.GalleryRequest(
+        model="fuzz-trained", image=mixed, per_class=n % 1100 - 50, tile_size=class_index % 300,
+        least_certain=class_index % 1100 - 50, columns=n % 70, no_least_certain=n % 2 == 0,
+    )  # fmt: skip
+    check(stub.Gallery, request, service)
+    check(stub.GetTrainingReport, pb.ExportModelRequest(name=job, version=n), service)
     check(stub.HasTensor, pb.TensorRef(id=image_id), service)
     check(stub.WatchTraining, pb.WatchTrainingRequest(job_id=job), service)
     check(stub.CancelTraining, pb.CancelTrainingRequest(job_id=job), service)
@@ -236,3 +242,5 @@ def test_random_pixels_fuzz(stub, service, untouched, trained):
                 array[:] = fill
             image = pb.ImageInput(image_id=upload(stub, array, "YX"), labels_id=trained.labels_id)
             check(stub.Predict, pb.PredictRequest(model="fuzz-trained", image=image), service)
+            request = pb.GalleryRequest(model="fuzz-trained", image=image, tile_size=16)
+            check(stub.Gallery, request, service)

@@ -229,6 +229,11 @@ class JobManager:
             if job.cancel_event.is_set():
                 raise Cancelled("training was cancelled")
             version = registry.store.save(job.model, clf)
+            # before success is published: a client that asks for it then gets this one
+            from .reports import write_training_report
+
+            title = f"{job.model} version {version}"
+            write_training_report(registry.store.path(job.model, version), title, clf, samples)
         except Cancelled:
             job.publish(pb.JOB_STATE_CANCELLED, message="training was cancelled")
             return

@@ -29,6 +29,7 @@ from ..store import ModelStore
 from ..v1 import phenosort_pb2 as pb
 from .cache import TensorCache, write_atomic
 from .guards import WeightsPolicy, check_label_id, parse_settings
+from .reports import report_path
 
 _MODEL_FILE, _TRAINING_FILE = "model.json", "training.json"
 
@@ -195,6 +196,7 @@ class ModelRegistry:
             self.spec(name)
             if version:
                 self.resolve_version(name, version)
+                report_path(self.store.path(name, version)).unlink(missing_ok=True)
                 self.store.delete(name, version)
             else:  # renamed first, so that an interrupted delete leaves no half model
                 trash = folder.with_name(f".deleted-{uuid.uuid4().hex}")

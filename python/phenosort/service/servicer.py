@@ -10,6 +10,7 @@ from __future__ import annotations
 import copy
 import uuid
 from collections.abc import Iterator
+from dataclasses import asdict
 from pathlib import Path
 
 import numpy as np
@@ -31,10 +32,12 @@ from ..v1 import phenosort_pb2_grpc as pb_grpc
 from .cache import TensorCache
 from .calls import cancel_event, remaining, rpc
 from .codec import DEFAULT_CHUNK_BYTES, TensorTooLargeError, iter_chunks, to_tensor
+from .galleries import GalleryOptions, gallery_messages
 from .guards import check_label_id, check_label_ids, parse_settings
 from .jobs import JobManager
 from .live import LiveSessions
 from .registry import ModelRegistry
+from .reports import report_html
 
 OBJECT_BATCH = 1024  # objects per ObjectBatch message (~50 KB with a few classes)
 
@@ -234,6 +237,18 @@ class PhenosortServicer(pb_grpc.ObjectClassifierServicer):
             probabilities=[float(p) for p in exp.probabilities],
         )
 
+    @rpc
+    def Gallery(self, request, context):
+        options = GalleryOptions.of(request)  # checked before any work
+        clf, _ = self.registry.classifier(request.model, request.version)
+        pixels, labels, axes, voxel_size = self._input(request.image)
+        pred = clf.predict(
+            pixels, labels, axes=axes, voxel_size=voxel_size, cancel=cancel_event(context)
+        )
+        name = request.image.name or "image"
+        gallery = pred.gallery(pixels, labels, axes=axes, name=name, **asdict(options))
+        yield from gallery_messages(gallery, pred, name, options.columns, self.max_message_bytes)
+
     # ------------------------------------------------------------------ model files
     @rpc
     def ExportModel(self, request, context):
@@ -276,6 +291,15 @@ class PhenosortServicer(pb_grpc.ObjectClassifierServicer):
         finally:
             tmp.unlink(missing_ok=True)
         return self.registry.model_info(name)
+
+    @rpc
+    def GetTrainingReport(self, request, context):
+        version = self.registry.resolve_version(request.name, request.version)
+        path = self.registry.store.path(request.name, version)
+        page = report_html(path, f"{request.name} version {version}").encode("utf-8")
+        for start in range(0, max(len(page), 1), self.chunk_bytes):
+            name = request.name if start == 0 else ""
+            yield pb.FileChunk(name=name, data=page[start : start + self.chunk_bytes])
 
     # ------------------------------------------------------------------ live sessions
     @rpc

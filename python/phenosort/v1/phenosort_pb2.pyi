@@ -387,6 +387,70 @@ class ExplainResponse(_message.Message):
     probabilities: _containers.RepeatedScalarFieldContainer[float]
     def __init__(self, heatmap: _Optional[_Union[Tensor, _Mapping]] = ..., offset: _Optional[_Iterable[int]] = ..., scale: _Optional[float] = ..., class_index: _Optional[int] = ..., probabilities: _Optional[_Iterable[float]] = ...) -> None: ...
 
+class GalleryRequest(_message.Message):
+    __slots__ = ("model", "version", "image", "per_class", "least_certain", "no_least_certain", "tile_size", "columns")
+    MODEL_FIELD_NUMBER: _ClassVar[int]
+    VERSION_FIELD_NUMBER: _ClassVar[int]
+    IMAGE_FIELD_NUMBER: _ClassVar[int]
+    PER_CLASS_FIELD_NUMBER: _ClassVar[int]
+    LEAST_CERTAIN_FIELD_NUMBER: _ClassVar[int]
+    NO_LEAST_CERTAIN_FIELD_NUMBER: _ClassVar[int]
+    TILE_SIZE_FIELD_NUMBER: _ClassVar[int]
+    COLUMNS_FIELD_NUMBER: _ClassVar[int]
+    model: str
+    version: int
+    image: ImageInput
+    per_class: int
+    least_certain: int
+    no_least_certain: bool
+    tile_size: int
+    columns: int
+    def __init__(self, model: _Optional[str] = ..., version: _Optional[int] = ..., image: _Optional[_Union[ImageInput, _Mapping]] = ..., per_class: _Optional[int] = ..., least_certain: _Optional[int] = ..., no_least_certain: _Optional[bool] = ..., tile_size: _Optional[int] = ..., columns: _Optional[int] = ...) -> None: ...
+
+class GalleryTile(_message.Message):
+    __slots__ = ("label", "class_index", "class_name", "confidence", "margin", "x0", "y0", "x1", "y1", "image")
+    LABEL_FIELD_NUMBER: _ClassVar[int]
+    CLASS_INDEX_FIELD_NUMBER: _ClassVar[int]
+    CLASS_NAME_FIELD_NUMBER: _ClassVar[int]
+    CONFIDENCE_FIELD_NUMBER: _ClassVar[int]
+    MARGIN_FIELD_NUMBER: _ClassVar[int]
+    X0_FIELD_NUMBER: _ClassVar[int]
+    Y0_FIELD_NUMBER: _ClassVar[int]
+    X1_FIELD_NUMBER: _ClassVar[int]
+    Y1_FIELD_NUMBER: _ClassVar[int]
+    IMAGE_FIELD_NUMBER: _ClassVar[int]
+    label: int
+    class_index: int
+    class_name: str
+    confidence: float
+    margin: float
+    x0: int
+    y0: int
+    x1: int
+    y1: int
+    image: str
+    def __init__(self, label: _Optional[int] = ..., class_index: _Optional[int] = ..., class_name: _Optional[str] = ..., confidence: _Optional[float] = ..., margin: _Optional[float] = ..., x0: _Optional[int] = ..., y0: _Optional[int] = ..., x1: _Optional[int] = ..., y1: _Optional[int] = ..., image: _Optional[str] = ...) -> None: ...
+
+class GalleryMontage(_message.Message):
+    __slots__ = ("name", "class_index", "title", "n_objects", "tiles", "png", "columns", "class_colors")
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    CLASS_INDEX_FIELD_NUMBER: _ClassVar[int]
+    TITLE_FIELD_NUMBER: _ClassVar[int]
+    N_OBJECTS_FIELD_NUMBER: _ClassVar[int]
+    TILES_FIELD_NUMBER: _ClassVar[int]
+    PNG_FIELD_NUMBER: _ClassVar[int]
+    COLUMNS_FIELD_NUMBER: _ClassVar[int]
+    CLASS_COLORS_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    class_index: int
+    title: str
+    n_objects: int
+    tiles: _containers.RepeatedCompositeFieldContainer[GalleryTile]
+    png: bytes
+    columns: int
+    class_colors: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, name: _Optional[str] = ..., class_index: _Optional[int] = ..., title: _Optional[str] = ..., n_objects: _Optional[int] = ..., tiles: _Optional[_Iterable[_Union[GalleryTile, _Mapping]]] = ..., png: _Optional[bytes] = ..., columns: _Optional[int] = ..., class_colors: _Optional[_Iterable[str]] = ...) -> None: ...
+
 class ExportModelRequest(_message.Message):
     __slots__ = ("name", "version")
     NAME_FIELD_NUMBER: _ClassVar[int]

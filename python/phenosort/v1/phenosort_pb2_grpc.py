@@ -104,6 +104,11 @@ class ObjectClassifierStub:
                 request_serializer=phenosort_dot_v1_dot_phenosort__pb2.ExplainRequest.SerializeToString,
                 response_deserializer=phenosort_dot_v1_dot_phenosort__pb2.ExplainResponse.FromString,
                 _registered_method=True)
+        self.Gallery = channel.unary_stream(
+                '/phenosort.v1.ObjectClassifier/Gallery',
+                request_serializer=phenosort_dot_v1_dot_phenosort__pb2.GalleryRequest.SerializeToString,
+                response_deserializer=phenosort_dot_v1_dot_phenosort__pb2.GalleryMontage.FromString,
+                _registered_method=True)
         self.ExportModel = channel.unary_stream(
                 '/phenosort.v1.ObjectClassifier/ExportModel',
                 request_serializer=phenosort_dot_v1_dot_phenosort__pb2.ExportModelRequest.SerializeToString,
@@ -113,6 +118,11 @@ class ObjectClassifierStub:
                 '/phenosort.v1.ObjectClassifier/ImportModel',
                 request_serializer=phenosort_dot_v1_dot_phenosort__pb2.FileChunk.SerializeToString,
                 response_deserializer=phenosort_dot_v1_dot_phenosort__pb2.ModelInfo.FromString,
+                _registered_method=True)
+        self.GetTrainingReport = channel.unary_stream(
+                '/phenosort.v1.ObjectClassifier/GetTrainingReport',
+                request_serializer=phenosort_dot_v1_dot_phenosort__pb2.ExportModelRequest.SerializeToString,
+                response_deserializer=phenosort_dot_v1_dot_phenosort__pb2.FileChunk.FromString,
                 _registered_method=True)
         self.OpenLiveSession = channel.unary_unary(
                 '/phenosort.v1.ObjectClassifier/OpenLiveSession',
@@ -238,6 +248,14 @@ class ObjectClassifierServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def Gallery(self, request, context):
+        """The class gallery of an image: per class, its objects from the most to the least sure,
+        then the least certain objects, each montage with its PNG (one montage per message).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def ExportModel(self, request, context):
         """A model version as one file (the same file `phenosort` writes), and back.
         """
@@ -247,6 +265,16 @@ class ObjectClassifierServicer:
 
     def ImportModel(self, request_iterator, context):
         """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetTrainingReport(self, request, context):
+        """A version's training report: one self-contained HTML page (the one `phenosort train`
+        writes). A version trained on this server has it stored beside its file, with the
+        gallery of its labelled objects; an imported version gets it rebuilt from its file
+        (no gallery: that needs the training images).
+        """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
@@ -358,6 +386,11 @@ def add_ObjectClassifierServicer_to_server(servicer, server):
                     request_deserializer=phenosort_dot_v1_dot_phenosort__pb2.ExplainRequest.FromString,
                     response_serializer=phenosort_dot_v1_dot_phenosort__pb2.ExplainResponse.SerializeToString,
             ),
+            'Gallery': grpc.unary_stream_rpc_method_handler(
+                    servicer.Gallery,
+                    request_deserializer=phenosort_dot_v1_dot_phenosort__pb2.GalleryRequest.FromString,
+                    response_serializer=phenosort_dot_v1_dot_phenosort__pb2.GalleryMontage.SerializeToString,
+            ),
             'ExportModel': grpc.unary_stream_rpc_method_handler(
                     servicer.ExportModel,
                     request_deserializer=phenosort_dot_v1_dot_phenosort__pb2.ExportModelRequest.FromString,
@@ -367,6 +400,11 @@ def add_ObjectClassifierServicer_to_server(servicer, server):
                     servicer.ImportModel,
                     request_deserializer=phenosort_dot_v1_dot_phenosort__pb2.FileChunk.FromString,
                     response_serializer=phenosort_dot_v1_dot_phenosort__pb2.ModelInfo.SerializeToString,
+            ),
+            'GetTrainingReport': grpc.unary_stream_rpc_method_handler(
+                    servicer.GetTrainingReport,
+                    request_deserializer=phenosort_dot_v1_dot_phenosort__pb2.ExportModelRequest.FromString,
+                    response_serializer=phenosort_dot_v1_dot_phenosort__pb2.FileChunk.SerializeToString,
             ),
             'OpenLiveSession': grpc.unary_unary_rpc_method_handler(
                     servicer.OpenLiveSession,
@@ -783,6 +821,33 @@ class ObjectClassifier:
             _registered_method=True)
 
     @staticmethod
+    def Gallery(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_stream(
+            request,
+            target,
+            '/phenosort.v1.ObjectClassifier/Gallery',
+            phenosort_dot_v1_dot_phenosort__pb2.GalleryRequest.SerializeToString,
+            phenosort_dot_v1_dot_phenosort__pb2.GalleryMontage.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
     def ExportModel(request,
             target,
             options=(),
@@ -826,6 +891,33 @@ class ObjectClassifier:
             '/phenosort.v1.ObjectClassifier/ImportModel',
             phenosort_dot_v1_dot_phenosort__pb2.FileChunk.SerializeToString,
             phenosort_dot_v1_dot_phenosort__pb2.ModelInfo.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetTrainingReport(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_stream(
+            request,
+            target,
+            '/phenosort.v1.ObjectClassifier/GetTrainingReport',
+            phenosort_dot_v1_dot_phenosort__pb2.ExportModelRequest.SerializeToString,
+            phenosort_dot_v1_dot_phenosort__pb2.FileChunk.FromString,
             options,
             channel_credentials,
             insecure,

@@ -35,6 +35,8 @@ import org.phenosort.phenosort.proto.v1.CancelTrainingRequest;
 import org.phenosort.phenosort.proto.v1.DeleteModelRequest;
 import org.phenosort.phenosort.proto.v1.ExplainRequest;
 import org.phenosort.phenosort.proto.v1.ExplainResponse;
+import org.phenosort.phenosort.proto.v1.GalleryMontage;
+import org.phenosort.phenosort.proto.v1.GalleryRequest;
 import org.phenosort.phenosort.proto.v1.GetModelRequest;
 import org.phenosort.phenosort.proto.v1.SuggestRequest;
 import org.phenosort.phenosort.proto.v1.Suggestion;
@@ -119,6 +121,18 @@ public final class ClassifierClient implements AutoCloseable {
         async = ObjectClassifierGrpc.newStub(channel);
     }
 
+    /**
+     * A client on a channel made elsewhere, e.g. an in-process one in tests; closing the client
+     * shuts the channel down. {@code host} and {@code port} only describe it.
+     */
+    ClassifierClient(ManagedChannel channel, String host, int port) {
+        this.host = host;
+        this.port = port;
+        this.channel = channel;
+        blocking = ObjectClassifierGrpc.newBlockingStub(channel);
+        async = ObjectClassifierGrpc.newStub(channel);
+    }
+
     /** TLS with ALPN: Netty's own JDK ALPN support where this Netty has it, else the JDK 9+ API. */
     private static SslContext tlsContext(File trustCert) throws IOException {
         try {
@@ -162,16 +176,36 @@ public final class ClassifierClient implements AutoCloseable {
         return blocking.withDeadlineAfter(ms, TimeUnit.MILLISECONDS);
     }
 
-    // ------------------------------------------------------------------ server
+    /** One call to the server (or its whole streamed answer), which may also throw {@code E}. */
+    @FunctionalInterface
+    private interface Rpc<T, E extends Exception> {
+        T run() throws E;
+    }
 
-    public ServerInfo serverInfo() {
+    /** Runs {@code rpc}; a gRPC failure becomes a {@link ClassifierException} (code and server message). */
+    private static <T, E extends Exception> T call(Rpc<T, E> rpc) throws E {
         try {
-            ServerInfo info = stub(timeoutMs).getServerInfo(GetServerInfoRequest.getDefaultInstance());
-            if (info.getChunkBytes() > 0) chunkBytes = (int) Math.min(info.getChunkBytes(), 4L << 20);
-            return info;
+            return rpc.run();
         } catch (StatusRuntimeException e) {
             throw ClassifierException.of(e);
         }
+    }
+
+    /** {@link #call} for answers gathered in memory, where an IOException is a fault of this client. */
+    private static <T> T gather(Rpc<T, IOException> rpc) {
+        try {
+            return call(rpc);
+        } catch (IOException e) {
+            throw new ClassifierException(io.grpc.Status.Code.INTERNAL, e.toString(), e);
+        }
+    }
+
+    // ------------------------------------------------------------------ server
+
+    public ServerInfo serverInfo() {
+        ServerInfo info = call(() -> stub(timeoutMs).getServerInfo(GetServerInfoRequest.getDefaultInstance()));
+        if (info.getChunkBytes() > 0) chunkBytes = (int) Math.min(info.getChunkBytes(), 4L << 20);
+        return info;
     }
 
     // ------------------------------------------------------------------ tensors
@@ -212,11 +246,7 @@ public final class ClassifierClient implements AutoCloseable {
     }
 
     public boolean hasTensor(String id) {
-        try {
-            return stub(timeoutMs).hasTensor(TensorRef.newBuilder().setId(id).build()).getPresent();
-        } catch (StatusRuntimeException e) {
-            throw ClassifierException.of(e);
-        }
+        return call(() -> stub(timeoutMs).hasTensor(TensorRef.newBuilder().setId(id).build()).getPresent());
     }
 
     /** Uploads a tensor in chunks, unless the server already holds it. Returns its content id. */
@@ -269,39 +299,25 @@ public final class ClassifierClient implements AutoCloseable {
     // ------------------------------------------------------------------ models
 
     public ModelInfo createModel(String name, List<String> classNames, String settingsJson) {
-        try {
-            CreateModelRequest.Builder b = CreateModelRequest.newBuilder().setName(name).addAllClassNames(classNames);
-            if (settingsJson != null) b.setSettingsJson(settingsJson);
-            return stub(timeoutMs).createModel(b.build());
-        } catch (StatusRuntimeException e) {
-            throw ClassifierException.of(e);
-        }
+        CreateModelRequest.Builder b = CreateModelRequest.newBuilder().setName(name).addAllClassNames(classNames);
+        if (settingsJson != null) b.setSettingsJson(settingsJson);
+        return call(() -> stub(timeoutMs).createModel(b.build()));
     }
 
     /** A model with its versions and the metadata of {@code version} (0: latest). */
     public ModelInfo getModel(String name, int version) {
-        try {
-            return stub(timeoutMs).getModel(GetModelRequest.newBuilder().setName(name).setVersion(version).build());
-        } catch (StatusRuntimeException e) {
-            throw ClassifierException.of(e);
-        }
+        return call(() -> stub(timeoutMs).getModel(GetModelRequest.newBuilder().setName(name).setVersion(version)
+                .build()));
     }
 
     /** Deletes one version, or with {@code version} 0 the whole model and its training set. */
     public void deleteModel(String name, int version) {
-        try {
-            stub(timeoutMs).deleteModel(DeleteModelRequest.newBuilder().setName(name).setVersion(version).build());
-        } catch (StatusRuntimeException e) {
-            throw ClassifierException.of(e);
-        }
+        call(() -> stub(timeoutMs).deleteModel(DeleteModelRequest.newBuilder().setName(name).setVersion(version)
+                .build()));
     }
 
     public List<ModelInfo> listModels() {
-        try {
-            return stub(timeoutMs).listModels(ListModelsRequest.getDefaultInstance()).getModelsList();
-        } catch (StatusRuntimeException e) {
-            throw ClassifierException.of(e);
-        }
+        return call(() -> stub(timeoutMs).listModels(ListModelsRequest.getDefaultInstance()).getModelsList());
     }
 
     /**
@@ -316,11 +332,7 @@ public final class ClassifierClient implements AutoCloseable {
         for (Map.Entry<Long, Integer> a : annotations.entrySet()) {
             b.addAnnotations(Annotation.newBuilder().setLabel(a.getKey()).setClassIndex(a.getValue()));
         }
-        try {
-            return stub(timeoutMs * 4).addTrainingData(b.build());
-        } catch (StatusRuntimeException e) {
-            throw ClassifierException.of(e);
-        }
+        return call(() -> stub(timeoutMs * 4).addTrainingData(b.build()));
     }
 
     // ------------------------------------------------------------------ training
@@ -329,11 +341,7 @@ public final class ClassifierClient implements AutoCloseable {
         StartTrainingRequest.Builder b = StartTrainingRequest.newBuilder().setModel(model)
                 .setContinueTraining(continueTraining);
         if (settingsJson != null) b.setSettingsJson(settingsJson);
-        try {
-            return stub(timeoutMs).startTraining(b.build());
-        } catch (StatusRuntimeException e) {
-            throw ClassifierException.of(e);
-        }
+        return call(() -> stub(timeoutMs).startTraining(b.build()));
     }
 
     /**
@@ -345,29 +353,17 @@ public final class ClassifierClient implements AutoCloseable {
     public Iterator<TrainingProgress> watchTraining(String jobId, long timeoutMs) {
         ObjectClassifierGrpc.ObjectClassifierBlockingStub s =
                 timeoutMs > 0 ? blocking.withDeadlineAfter(timeoutMs, TimeUnit.MILLISECONDS) : blocking;
-        final Iterator<TrainingProgress> it;
-        try {
-            it = s.watchTraining(WatchTrainingRequest.newBuilder().setJobId(jobId).build());
-        } catch (StatusRuntimeException e) {
-            throw ClassifierException.of(e);
-        }
+        Iterator<TrainingProgress> it = call(() -> s.watchTraining(WatchTrainingRequest.newBuilder().setJobId(jobId)
+                .build()));
         return new Iterator<TrainingProgress>() {
             @Override
             public boolean hasNext() {
-                try {
-                    return it.hasNext();
-                } catch (StatusRuntimeException e) {
-                    throw ClassifierException.of(e);
-                }
+                return call(it::hasNext);
             }
 
             @Override
             public TrainingProgress next() {
-                try {
-                    return it.next();
-                } catch (StatusRuntimeException e) {
-                    throw ClassifierException.of(e);
-                }
+                return call(it::next);
             }
         };
     }
@@ -386,11 +382,7 @@ public final class ClassifierClient implements AutoCloseable {
     }
 
     public TrainingJob cancelTraining(String jobId) {
-        try {
-            return stub(timeoutMs).cancelTraining(CancelTrainingRequest.newBuilder().setJobId(jobId).build());
-        } catch (StatusRuntimeException e) {
-            throw ClassifierException.of(e);
-        }
+        return call(() -> stub(timeoutMs).cancelTraining(CancelTrainingRequest.newBuilder().setJobId(jobId).build()));
     }
 
     // ------------------------------------------------------------------ prediction
@@ -416,7 +408,7 @@ public final class ClassifierClient implements AutoCloseable {
         Prediction out = new Prediction();
         Map<String, TensorHeader> headers = new LinkedHashMap<>();
         Map<String, ByteString.Output> data = new LinkedHashMap<>();
-        try {
+        gather(() -> {
             Iterator<PredictResponse> it = (timeoutMs > 0 ? stub(timeoutMs) : blocking).predict(req);
             while (it.hasNext()) {
                 PredictResponse r = it.next();
@@ -437,11 +429,8 @@ public final class ClassifierClient implements AutoCloseable {
                     c.getData().writeTo(buf);
                 }
             }
-        } catch (StatusRuntimeException e) {
-            throw ClassifierException.of(e);
-        } catch (IOException e) {
-            throw new ClassifierException(io.grpc.Status.Code.INTERNAL, e.toString(), e);
-        }
+            return null;
+        });
         for (Map.Entry<String, TensorHeader> h : headers.entrySet()) {
             TensorHeader hd = h.getValue();
             out.outputs.put(h.getKey(), Tensor.newBuilder().setDtype(hd.getDtype()).addAllShape(hd.getShapeList())
@@ -455,22 +444,43 @@ public final class ClassifierClient implements AutoCloseable {
         SuggestRequest.Builder b = SuggestRequest.newBuilder().setModel(model).setVersion(version).setImage(image)
                 .setN(n);
         if (exclude != null) b.addAllExclude(exclude);
-        try {
-            return stub(timeoutMs * 4).suggest(b.build()).getSuggestionsList();
-        } catch (StatusRuntimeException e) {
-            throw ClassifierException.of(e);
-        }
+        return call(() -> stub(timeoutMs * 4).suggest(b.build()).getSuggestionsList());
+    }
+
+    /**
+     * The class gallery of an image (Gallery RPC): one montage per class, most sure first, then
+     * the least certain objects unless {@code leastCertain} is negative. 0 takes the server's
+     * default of a count (per class 48, least certain 24, tile size 96, columns 8).
+     */
+    public List<GalleryMontage> gallery(String model, int version, ImageInput image, int perClass, int leastCertain,
+            int tileSize, int columns) {
+        GalleryRequest req = GalleryRequest.newBuilder().setModel(model).setVersion(version).setImage(image)
+                .setPerClass(perClass).setLeastCertain(Math.max(0, leastCertain))
+                .setNoLeastCertain(leastCertain < 0).setTileSize(tileSize).setColumns(columns).build();
+        return call(() -> {
+            List<GalleryMontage> out = new ArrayList<>();
+            Iterator<GalleryMontage> it = stub(timeoutMs * 4).gallery(req);
+            while (it.hasNext()) out.add(it.next());
+            return out;
+        });
+    }
+
+    /** The training report of a model version (0: latest): one self-contained HTML page, as bytes. */
+    public byte[] trainingReport(String name, int version) {
+        return gather(() -> {
+            ByteArrayOutputStream out = new ByteArrayOutputStream();
+            Iterator<FileChunk> it = stub(timeoutMs * 4)
+                    .getTrainingReport(ExportModelRequest.newBuilder().setName(name).setVersion(version).build());
+            while (it.hasNext()) it.next().getData().writeTo(out);
+            return out.toByteArray();
+        });
     }
 
     /** Grad-CAM of object {@code label} for class {@code classIndex} (0: the predicted class). */
     public ExplainResponse explain(String model, int version, ImageInput image, long label, int classIndex) {
         ExplainRequest req = ExplainRequest.newBuilder().setModel(model).setVersion(version).setImage(image)
                 .setLabel(label).setClassIndex(classIndex).build();
-        try {
-            return stub(timeoutMs * 4).explain(req);
-        } catch (StatusRuntimeException e) {
-            throw ClassifierException.of(e);
-        }
+        return call(() -> stub(timeoutMs * 4).explain(req));
     }
 
     // ------------------------------------------------------------------ model files
@@ -501,19 +511,17 @@ public final class ClassifierClient implements AutoCloseable {
 
     /** Writes a model version (0: latest) as one file to {@code out}; returns the bytes written. */
     public long exportModel(String name, int version, OutputStream out) throws IOException {
-        long n = 0;
-        try {
+        return call(() -> {
+            long n = 0;
             Iterator<FileChunk> it = stub(timeoutMs * 10)
                     .exportModel(ExportModelRequest.newBuilder().setName(name).setVersion(version).build());
             while (it.hasNext()) {
                 ByteString d = it.next().getData();
-                d.writeTo(out);
+                d.writeTo(out);  // an IOException of the caller's stream stays an IOException
                 n += d.size();
             }
-        } catch (StatusRuntimeException e) {
-            throw ClassifierException.of(e);
-        }
-        return n;
+            return n;
+        });
     }
 
     public byte[] exportModel(String name, int version) throws IOException {

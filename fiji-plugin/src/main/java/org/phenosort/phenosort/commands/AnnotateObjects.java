@@ -10,6 +10,7 @@ import java.util.List;
 import org.phenosort.phenosort.imagej.AnnotationSession;
 import org.phenosort.phenosort.imagej.ClassNames;
 import org.phenosort.phenosort.imagej.LabelImages;
+import org.phenosort.phenosort.workflow.MacroKeys;
 
 /**
  * Plugins &gt; PhenoSort &gt; Annotate Objects: starts an interactive annotation session on an
@@ -22,6 +23,7 @@ public class AnnotateObjects implements PlugIn {
 
     @Override
     public void run(String arg) {
+        CommandSupport.begin();
         if (GraphicsEnvironment.isHeadless() || ij.macro.Interpreter.isBatchMode()) {
             CommandSupport.error("Annotate Objects is interactive and needs image windows (not batch mode); "
                     + "in scripts use call(\"org.phenosort.phenosort.macro.AnnotateApi.annotate\", image, labels, label, class)");
@@ -39,10 +41,10 @@ public class AnnotateObjects implements PlugIn {
         String classes = known.isEmpty() ? DEFAULT_CLASSES : String.join(",", known);
 
         GenericDialog gd = new GenericDialog("PhenoSort: Annotate Objects");
-        gd.addChoice("Image", titles, image);
-        gd.addChoice("Labels", titles, labels);
-        gd.addStringField("Classes (comma-separated; key k = class k)", classes, 30);
-        gd.addStringField("Model (for suggestions, optional)", "", 20);
+        gd.addChoice(MacroKeys.field(MacroKeys.IMAGE, "Image"), titles, image);
+        gd.addChoice(MacroKeys.field(MacroKeys.LABELS, "Labels"), titles, labels);
+        gd.addStringField(MacroKeys.field(MacroKeys.CLASSES, "Classes (comma-separated; key k = class k)"), classes, 30);
+        gd.addStringField(MacroKeys.field(MacroKeys.MODEL, "Model (for suggestions, optional)"), "", 20);
         gd.addMessage("Click an object, press 1-9 to set its class; r or Backspace undoes.\n"
                 + "n: a random unannotated object; s: the server's suggested objects.");
         gd.showDialog();
@@ -54,7 +56,7 @@ public class AnnotateObjects implements PlugIn {
         try {
             if (imp == null) throw new IllegalArgumentException("no such image");
             LabelImages.checkPair(imp, lab);
-            AnnotationSession.start(imp, lab, names, model);
+            AnnotationSession.start(imp, lab, names, model, CommandSupport.IMAGEJ_SINK);
             imp.getWindow().toFront();
         } catch (IllegalArgumentException | IllegalStateException e) {
             CommandSupport.error(e.getMessage());

@@ -23,6 +23,8 @@ import org.phenosort.phenosort.imagej.ObjectRois;
 import org.phenosort.phenosort.imagej.RoiAnnotations;
 import org.phenosort.phenosort.workflow.Classification;
 import org.phenosort.phenosort.workflow.FolderPairs;
+import org.phenosort.phenosort.workflow.LastError;
+import org.phenosort.phenosort.workflow.MacroKeys;
 
 /**
  * Plugins &gt; PhenoSort &gt; Classify Folder: every image of {@code folder/Images} with its label image
@@ -36,15 +38,16 @@ public class ClassifyFolder implements PlugIn {
 
     @Override
     public void run(String arg) {
+        CommandSupport.begin();
         String[] models = CommandSupport.modelNames();
         if (models == null) return;
         GenericDialog gd = new GenericDialog("PhenoSort: Classify Folder");
-        gd.addDirectoryField("Folder (with Images/ and Masks/)", ij.Prefs.get("phenosort.folder", ""), 30);
-        gd.addDirectoryField("Output folder", ij.Prefs.get("phenosort.output", ""), 30);
-        gd.addChoice("Model", models, ij.Prefs.get("phenosort.model", models[0]));
-        gd.addNumericField("Version (0 = latest)", 0, 0);
-        gd.addCheckbox("ROIs by class (zip per image)", false);
-        gd.addCheckbox("Overwrite existing outputs", false);
+        gd.addDirectoryField(MacroKeys.field(MacroKeys.FOLDER, "Folder (with Images/ and Masks/)"), ij.Prefs.get("phenosort.folder", ""), 30);
+        gd.addDirectoryField(MacroKeys.field(MacroKeys.OUTPUT, "Output folder"), ij.Prefs.get("phenosort.output", ""), 30);
+        gd.addChoice(MacroKeys.field(MacroKeys.MODEL, "Model"), models, ij.Prefs.get("phenosort.model", models[0]));
+        gd.addNumericField(MacroKeys.field(MacroKeys.VERSION, "Version (0 = latest)"), 0, 0);
+        gd.addCheckbox(MacroKeys.field(MacroKeys.ROIS, "ROIs by class (zip per image)"), false);
+        gd.addCheckbox(MacroKeys.field(MacroKeys.OVERWRITE, "Overwrite existing outputs"), false);
         gd.showDialog();
         if (gd.wasCanceled()) return;
         File folder = new File(gd.getNextString());
@@ -94,6 +97,8 @@ public class ClassifyFolder implements PlugIn {
         summary.save(new File(output, "summary.csv").getPath());
         IJ.log("PhenoSort: classified " + (pairs.size() - failed) + " of " + pairs.size() + " images of " + folder
                 + " into " + output + (failed > 0 ? " (" + failed + " failed, see summary.csv)" : ""));
+        // the others went on, but a macro testing MacroApi.lastError learns that not all succeeded
+        if (failed > 0) LastError.set(failed + " of " + pairs.size() + " images failed; see " + output + "/summary.csv");
         return summary;
     }
 

@@ -12,10 +12,12 @@ import java.util.List;
 import java.util.Map;
 import org.phenosort.phenosort.client.ClassifierClient;
 import org.phenosort.phenosort.client.ServerSettings;
+import org.phenosort.phenosort.imagej.KeyedResultsTable;
 import org.phenosort.phenosort.imagej.ObjectGeometry;
 import org.phenosort.phenosort.imagej.ObjectRois;
 import org.phenosort.phenosort.imagej.RoiAnnotations;
 import org.phenosort.phenosort.workflow.Classification;
+import org.phenosort.phenosort.workflow.MacroKeys;
 
 /**
  * Plugins &gt; PhenoSort &gt; Classify Objects: the class of every object of the image with a model
@@ -37,20 +39,24 @@ public class ClassifyObjects implements PlugIn {
 
     @Override
     public void run(String arg) {
+        CommandSupport.begin();
         String[] titles = CommandSupport.imageTitles(2);
-        if (titles == null) return;
-        String[] models = CommandSupport.modelNames();
-        if (models == null) return;
+        String[] models = titles == null ? null : CommandSupport.modelNames();
+        if (models == null) {
+            // failed before classifying: the Results must not be an earlier image's (batch macros go on)
+            KeyedResultsTable.clearResults();
+            return;
+        }
         Show show = new Show();
         GenericDialog gd = new GenericDialog("PhenoSort: Classify Objects");
         CommandSupport.addImageChoices(gd, titles);
-        gd.addChoice("Model", models, ij.Prefs.get("phenosort.model", models[0]));
-        gd.addNumericField("Version (0 = latest)", 0, 0);
-        gd.addCheckbox("Class map", true);
-        gd.addCheckbox("Results table", true);
-        gd.addCheckbox("ROIs by class (ROI Manager)", false);
-        gd.addCheckbox("Per-class label images", false);
-        gd.addCheckbox("Confidence map", false);
+        gd.addChoice(MacroKeys.field(MacroKeys.MODEL, "Model"), models, ij.Prefs.get("phenosort.model", models[0]));
+        gd.addNumericField(MacroKeys.field(MacroKeys.VERSION, "Version (0 = latest)"), 0, 0);
+        gd.addCheckbox(MacroKeys.field(MacroKeys.CLASS_MAP, "Class map"), true);
+        gd.addCheckbox(MacroKeys.field(MacroKeys.RESULTS, "Results table"), true);
+        gd.addCheckbox(MacroKeys.field(MacroKeys.ROIS, "ROIs by class (ROI Manager)"), false);
+        gd.addCheckbox(MacroKeys.field(MacroKeys.CLASS_MASKS, "Per-class label images"), false);
+        gd.addCheckbox(MacroKeys.field(MacroKeys.CONFIDENCE, "Confidence map"), false);
         gd.showDialog();
         if (gd.wasCanceled()) return;
         ImagePlus image = WindowManager.getImage(gd.getNextChoice());
@@ -77,6 +83,8 @@ public class ClassifyObjects implements PlugIn {
             c = Classification.run(client, model, version, image, labels, outputs);
         } catch (RuntimeException e) {
             CommandSupport.error("Classification", e);
+            // no earlier classification left behind as if it were this one's (nResults, getResult)
+            if (show.results) KeyedResultsTable.clearResults();
             return null;
         }
         RoiAnnotations.setGroupNames(c.classNames);

@@ -17,7 +17,10 @@ import org.phenosort.phenosort.client.ClassifierClient;
 import org.phenosort.phenosort.client.ClassifierException;
 import org.phenosort.phenosort.client.ServerSettings;
 import org.phenosort.phenosort.imagej.Glasbey;
+import org.phenosort.phenosort.imagej.StatusSink;
 import org.phenosort.phenosort.proto.v1.ModelInfo;
+import org.phenosort.phenosort.workflow.LastError;
+import org.phenosort.phenosort.workflow.MacroKeys;
 
 /** What the PhenoSort commands share: image choices, ROI sources, model names, error reporting. */
 final class CommandSupport {
@@ -27,13 +30,45 @@ final class CommandSupport {
 
     private CommandSupport() {}
 
+    /** ImageJ's status bar and Log window, for the interactive sessions the commands start. */
+    static final StatusSink IMAGEJ_SINK = new StatusSink() {
+        @Override
+        public void status(String message) {
+            IJ.showStatus(message);
+        }
+
+        @Override
+        public void log(String line) {
+            IJ.log(line);
+        }
+
+        @Override
+        public void replaceLog(String previous, String line) {
+            String log = IJ.getLog();
+            boolean last = previous != null && log != null && log.trim().endsWith(previous);
+            IJ.log(last ? "\\Update:" + line : line);
+        }
+    };
+
     /** True where a modal dialog would block: no display, a batch macro, or no ImageJ window. */
     static boolean quiet() {
         return GraphicsEnvironment.isHeadless() || IJ.getInstance() == null || Interpreter.isBatchMode();
     }
 
-    /** Shows an error message, or logs it where a dialog would block. */
+    /**
+     * A command starts: the last error is cleared (macros test it with MacroApi.lastError).
+     * Every command's run() calls this first.
+     */
+    static void begin() {
+        LastError.clear();
+    }
+
+    /**
+     * Shows an error message, or logs it where a dialog would block, and records it as the last
+     * error (under -batch, where getInfo("log") is empty, MacroApi.lastError is how a macro sees it).
+     */
     static void error(String message) {
+        LastError.set(message);
         if (quiet()) {
             IJ.log("PhenoSort error: " + message.replace('\n', ' '));
         } else {
@@ -83,8 +118,8 @@ final class CommandSupport {
     static void addImageChoices(GenericDialog gd, String[] titles) {
         ImagePlus current = WindowManager.getCurrentImage();
         String image = current != null ? current.getTitle() : titles[0];
-        gd.addChoice("Image", titles, image);
-        gd.addChoice("Labels", titles, guessLabels(WindowManager.getImage(image), titles));
+        gd.addChoice(MacroKeys.field(MacroKeys.IMAGE, "Image"), titles, image);
+        gd.addChoice(MacroKeys.field(MacroKeys.LABELS, "Labels"), titles, guessLabels(WindowManager.getImage(image), titles));
     }
 
     /** The annotation ROIs of {@code image}: the ROI Manager's, else the image's overlay. */

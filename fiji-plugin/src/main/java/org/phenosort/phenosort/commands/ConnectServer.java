@@ -9,6 +9,7 @@ import org.phenosort.phenosort.client.ClassifierException;
 import org.phenosort.phenosort.client.ServerSettings;
 import org.phenosort.phenosort.imagej.Glasbey;
 import org.phenosort.phenosort.proto.v1.ServerInfo;
+import org.phenosort.phenosort.workflow.MacroKeys;
 
 /**
  * Plugins &gt; PhenoSort &gt; Connect to Server: stores the server address and checks it.
@@ -20,6 +21,7 @@ public class ConnectServer implements PlugIn {
 
     @Override
     public void run(String arg) {
+        CommandSupport.begin();
         Glasbey.provideToRoiGroups();  // ROI sets opened after connecting show their class colours
         String options = Macro.getOptions();
         String host = ServerSettings.host();
@@ -30,18 +32,18 @@ public class ConnectServer implements PlugIn {
         if (GraphicsEnvironment.isHeadless()) {
             // GenericDialog needs AWT; read the macro options directly (none: the stored address)
             if (options == null) options = "";
-            host = Macro.getValue(options, "host", host);
-            port = (int) parse(Macro.getValue(options, "port", String.valueOf(port)), port);
-            token = Macro.getValue(options, "token", token);
-            tls = options.contains(" tls") || options.startsWith("tls") || options.isEmpty() && tls;
-            certificate = Macro.getValue(options, "certificate", certificate);
+            host = Macro.getValue(options, MacroKeys.HOST, host);
+            port = (int) parse(Macro.getValue(options, MacroKeys.PORT, String.valueOf(port)), port);
+            token = Macro.getValue(options, MacroKeys.TOKEN, token);
+            tls = options.contains(" " + MacroKeys.TLS) || options.startsWith(MacroKeys.TLS) || options.isEmpty() && tls;
+            certificate = Macro.getValue(options, MacroKeys.CERTIFICATE, certificate);
         } else {
             GenericDialog gd = new GenericDialog("PhenoSort: Connect to Server");
-            gd.addStringField("Host", host, 20);
-            gd.addNumericField("Port", port, 0);
-            gd.addStringField("Token (optional)", token, 20);
-            gd.addCheckbox("TLS", tls);
-            gd.addFileField("Certificate (PEM, optional)", certificate, 20);
+            gd.addStringField(MacroKeys.field(MacroKeys.HOST, "Host"), host, 20);
+            gd.addNumericField(MacroKeys.field(MacroKeys.PORT, "Port"), port, 0);
+            gd.addStringField(MacroKeys.field(MacroKeys.TOKEN, "Token (optional)"), token, 20);
+            gd.addCheckbox(MacroKeys.field(MacroKeys.TLS, "TLS"), tls);
+            gd.addFileField(MacroKeys.field(MacroKeys.CERTIFICATE, "Certificate (PEM, optional)"), certificate, 20);
             gd.addMessage("Start a server with:  phenosort serve --port " + port);
             gd.showDialog();
             if (gd.wasCanceled()) return;

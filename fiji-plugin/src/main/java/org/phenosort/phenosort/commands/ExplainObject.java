@@ -19,6 +19,7 @@ import org.phenosort.phenosort.imagej.LabelImages;
 import org.phenosort.phenosort.proto.v1.ExplainResponse;
 import org.phenosort.phenosort.workflow.AnnotatedImage;
 import org.phenosort.phenosort.workflow.Classification;
+import org.phenosort.phenosort.workflow.MacroKeys;
 
 /**
  * Plugins &gt; PhenoSort &gt; Explain Object: Grad-CAM of the object under the selection (a point or an
@@ -31,6 +32,7 @@ public class ExplainObject implements PlugIn {
 
     @Override
     public void run(String arg) {
+        CommandSupport.begin();
         String[] titles = CommandSupport.imageTitles(2);
         if (titles == null) return;
         ImagePlus current = WindowManager.getCurrentImage();
@@ -38,10 +40,10 @@ public class ExplainObject implements PlugIn {
         if (models == null) return;
         GenericDialog gd = new GenericDialog("PhenoSort: Explain Object");
         CommandSupport.addImageChoices(gd, titles);
-        gd.addChoice("Model", models, ij.Prefs.get("phenosort.model", models[0]));
-        gd.addNumericField("Version (0 = latest)", 0, 0);
-        gd.addNumericField("Label (0 = the object under the selection)", 0, 0);
-        gd.addNumericField("Class (0 = predicted)", 0, 0);
+        gd.addChoice(MacroKeys.field(MacroKeys.MODEL, "Model"), models, ij.Prefs.get("phenosort.model", models[0]));
+        gd.addNumericField(MacroKeys.field(MacroKeys.VERSION, "Version (0 = latest)"), 0, 0);
+        gd.addNumericField(MacroKeys.field(MacroKeys.LABEL, "Label (0 = the object under the selection)"), 0, 0);
+        gd.addNumericField(MacroKeys.field(MacroKeys.CLASS, "Class (0 = predicted)"), 0, 0);
         gd.showDialog();
         if (gd.wasCanceled()) return;
         ImagePlus image = WindowManager.getImage(gd.getNextChoice());

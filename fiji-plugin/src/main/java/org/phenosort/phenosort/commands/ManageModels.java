@@ -5,17 +5,13 @@ import ij.gui.GenericDialog;
 import ij.measure.ResultsTable;
 import ij.plugin.PlugIn;
 import java.io.File;
-import java.io.FileInputStream;
-import java.io.FileOutputStream;
 import java.io.IOException;
-import java.io.InputStream;
-import java.io.OutputStream;
-import java.nio.file.Files;
-import java.nio.file.StandardCopyOption;
 import org.phenosort.phenosort.client.ClassifierClient;
 import org.phenosort.phenosort.client.ServerSettings;
 import org.phenosort.phenosort.proto.v1.ClassCount;
 import org.phenosort.phenosort.proto.v1.ModelInfo;
+import org.phenosort.phenosort.workflow.MacroKeys;
+import org.phenosort.phenosort.workflow.ModelFiles;
 
 /**
  * Plugins &gt; PhenoSort &gt; Models: list the server's models, export a version to a file, import a
@@ -27,13 +23,14 @@ public class ManageModels implements PlugIn {
 
     @Override
     public void run(String arg) {
+        CommandSupport.begin();
         String[] models = CommandSupport.modelNames();
         if (models == null) return;
         GenericDialog gd = new GenericDialog("PhenoSort: Models");
-        gd.addChoice("Action", ACTIONS, "list");
-        gd.addStringField("Model", ij.Prefs.get("phenosort.model", models[0]), 20);
-        gd.addNumericField("Version (0 = latest; for delete: the whole model)", 0, 0);
-        gd.addFileField("File (export to / import from)", "");
+        gd.addChoice(MacroKeys.field(MacroKeys.ACTION, "Action"), ACTIONS, "list");
+        gd.addStringField(MacroKeys.field(MacroKeys.MODEL, "Model"), ij.Prefs.get("phenosort.model", models[0]), 20);
+        gd.addNumericField(MacroKeys.field(MacroKeys.VERSION, "Version (0 = latest; for delete: the whole model)"), 0, 0);
+        gd.addFileField(MacroKeys.field(MacroKeys.FILE, "File (export to / import from)"), "");
         gd.addMessage("Models: " + String.join(", ", models));
         gd.showDialog();
         if (gd.wasCanceled()) return;
@@ -46,10 +43,10 @@ public class ManageModels implements PlugIn {
                     list(client).show("PhenoSort models");
                     break;
                 case "export":
-                    exportModel(client, model, version, new File(file));
+                    ModelFiles.exportModel(client, model, version, new File(file), ManageModels::log);
                     break;
                 case "import":
-                    importModel(client, model, new File(file));
+                    ModelFiles.importModel(client, model, new File(file), ManageModels::log);
                     break;
                 default:
                     if (!CommandSupport.quiet() && !IJ.isMacro() && !IJ.showMessageWithCancel("PhenoSort",
@@ -85,31 +82,8 @@ public class ManageModels implements PlugIn {
         return rt;
     }
 
-    /** Writes a version to {@code file} (never over an existing file); returns the bytes written. */
-    public static long exportModel(ClassifierClient client, String model, int version, File file) throws IOException {
-        if (file.getPath().isEmpty()) throw new IOException("no file given to export to");
-        if (file.exists()) throw new IOException(file + " exists; choose another file name");
-        File part = new File(file.getPath() + ".part");
-        long n;
-        try (OutputStream out = new FileOutputStream(part)) {
-            n = client.exportModel(model, version, out);
-        } catch (IOException | RuntimeException e) {
-            Files.deleteIfExists(part.toPath());
-            throw e;
-        }
-        Files.move(part.toPath(), file.toPath(), StandardCopyOption.ATOMIC_MOVE);
-        IJ.log("PhenoSort: exported '" + model + "' " + (version == 0 ? "latest version" : "version " + version)
-                + " to " + file + " (" + n + " bytes)");
-        return n;
-    }
-
-    public static ModelInfo importModel(ClassifierClient client, String model, File file) throws IOException {
-        if (!file.isFile()) throw new IOException(file + ": file not found");
-        try (InputStream in = new FileInputStream(file)) {
-            ModelInfo info = client.importModel(model, in);
-            IJ.log("PhenoSort: imported " + file + " as model '" + info.getName() + "' version "
-                    + info.getVersions(info.getVersionsCount() - 1));
-            return info;
-        }
+    /** A Log line of the Models command. */
+    static void log(String line) {
+        IJ.log("PhenoSort: " + line);
     }
 }

@@ -15,6 +15,7 @@ import java.util.List;
 import java.util.concurrent.ArrayBlockingQueue;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.TimeUnit;
+import org.phenosort.phenosort.workflow.MacroKeys;
 
 /**
  * Plugins &gt; PhenoSort &gt; Start Server: launches {@code phenosort serve} on this machine with the
@@ -30,11 +31,12 @@ public class StartServer implements PlugIn {
 
     @Override
     public void run(String arg) {
+        CommandSupport.begin();
         GenericDialog gd = new GenericDialog("PhenoSort: Start Server");
-        gd.addStringField("Command", Prefs.get(COMMAND_KEY, "phenosort"), 40);
-        gd.addDirectoryField("Store (models; empty = the default folder)", Prefs.get(STORE_KEY, ""), 30);
-        gd.addNumericField("Port (0 = any free port)", 0, 0);
-        gd.addNumericField("Timeout (seconds)", 120, 0);
+        gd.addStringField(MacroKeys.field(MacroKeys.COMMAND, "Command"), Prefs.get(COMMAND_KEY, "phenosort"), 40);
+        gd.addDirectoryField(MacroKeys.field(MacroKeys.STORE, "Store (models; empty = the default folder)"), Prefs.get(STORE_KEY, ""), 30);
+        gd.addNumericField(MacroKeys.field(MacroKeys.PORT, "Port (0 = any free port)"), 0, 0);
+        gd.addNumericField(MacroKeys.field(MacroKeys.TIMEOUT, "Timeout (seconds)"), 120, 0);
         gd.addMessage("Command: the phenosort program of the Python environment where phenosort is\n"
                 + "installed, or \"python -m phenosort.cli\" (see the README).");
         gd.showDialog();

@@ -20,6 +20,7 @@ import org.phenosort.phenosort.imagej.RoiAnnotations;
 import org.phenosort.phenosort.proto.v1.JobState;
 import org.phenosort.phenosort.proto.v1.TrainingProgress;
 import org.phenosort.phenosort.workflow.AnnotatedImage;
+import org.phenosort.phenosort.workflow.MacroKeys;
 import org.phenosort.phenosort.workflow.Training;
 import org.phenosort.phenosort.workflow.TrainingOptions;
 
@@ -35,21 +36,22 @@ public class TrainClassifier implements PlugIn {
 
     @Override
     public void run(String arg) {
+        CommandSupport.begin();
         String[] titles = CommandSupport.imageTitles(2);
         if (titles == null) return;
         TrainingOptions o = new TrainingOptions();
         o.model = ij.Prefs.get("phenosort.model", o.model);
         GenericDialog gd = new GenericDialog("PhenoSort: Train Classifier");
-        gd.addStringField("Model name", o.model, 20);
+        gd.addStringField(MacroKeys.field(MacroKeys.MODEL, "Model name"), o.model, 20);
         CommandSupport.addImageChoices(gd, titles);
-        gd.addStringField("Classes (optional, comma-separated)", "", 30);
-        gd.addChoice("Network", TrainingOptions.NETWORKS, o.network);
-        gd.addNumericField("Patch size (pixels, 0 = estimate from objects)", 0, 0);
-        gd.addNumericField("Epochs (0 = default)", 0, 0);
-        gd.addChoice("Augmentation", TrainingOptions.AUGMENTATIONS, o.augmentation);
-        gd.addChoice("Normalization", TrainingOptions.NORMALIZATIONS, o.normalization);
-        gd.addNumericField("Validation fraction (-1 = default)", -1, 2);
-        gd.addCheckbox("Continue from the latest version", false);
+        gd.addStringField(MacroKeys.field(MacroKeys.CLASSES, "Classes (optional, comma-separated)"), "", 30);
+        gd.addChoice(MacroKeys.field(MacroKeys.NETWORK, "Network"), TrainingOptions.NETWORKS, o.network);
+        gd.addNumericField(MacroKeys.field(MacroKeys.PATCH, "Patch size (pixels, 0 = estimate from objects)"), 0, 0);
+        gd.addNumericField(MacroKeys.field(MacroKeys.EPOCHS, "Epochs (0 = default)"), 0, 0);
+        gd.addChoice(MacroKeys.field(MacroKeys.AUGMENTATION, "Augmentation"), TrainingOptions.AUGMENTATIONS, o.augmentation);
+        gd.addChoice(MacroKeys.field(MacroKeys.NORMALIZATION, "Normalization"), TrainingOptions.NORMALIZATIONS, o.normalization);
+        gd.addNumericField(MacroKeys.field(MacroKeys.VALIDATION, "Validation fraction (-1 = default)"), -1, 2);
+        gd.addCheckbox(MacroKeys.field(MacroKeys.CONTINUE, "Continue from the latest version"), false);
         gd.addMessage("Annotations: ROIs in the ROI Manager (or the image overlay) with a group\n"
                 + "or a class name. Press Esc to cancel training.");
         gd.showDialog();
@@ -132,9 +134,8 @@ public class TrainClassifier implements PlugIn {
                 matrix.show("PhenoSort confusion matrix");
             }
         } else {
-            // validation 0, or a class too small to give the hold-out train_val_min_per_class objects
-            summary += ": no validation set (validation 0, or too few labels per class to hold any out;"
-                    + " every label trained)";
+            // validation 0, or a class too small to give the hold-out train_val_min_per_class objects: which
+            summary += ": " + r.noValidationReason();
             JsonObject estimate = r.estimate();
             if (estimate != null) {
                 IJ.log("PhenoSort: estimated by " + estimate.get("method").getAsString()

@@ -1,6 +1,5 @@
 package org.phenosort.phenosort.imagej;
 
-import ij.IJ;
 import ij.ImagePlus;
 import ij.gui.ImageCanvas;
 import ij.gui.ImageWindow;
@@ -49,6 +48,7 @@ public final class AnnotationSession implements KeyListener {
     private final ImageCanvas canvas;
     private final AnnotationEditor editor;
     private final String model;
+    private final StatusSink sink;
     private final List<KeyListener> imagejKeys = new ArrayList<>();
     private final Map<Integer, Map<Long, ObjectGeometry>> geometry = new HashMap<>();
     private final Map<String, List<Roi>> outlines = new HashMap<>();
@@ -72,8 +72,10 @@ public final class AnnotationSession implements KeyListener {
     private boolean fetching;
     private String lastLogLine;
 
-    private AnnotationSession(ImagePlus image, ImagePlus labels, List<String> classNames, String model) {
+    private AnnotationSession(ImagePlus image, ImagePlus labels, List<String> classNames, String model,
+            StatusSink sink) {
         this.image = image;
+        this.sink = sink == null ? StatusSink.NONE : sink;
         this.labels = labels;
         this.window = image.getWindow();
         this.canvas = image.getCanvas();
@@ -85,16 +87,18 @@ public final class AnnotationSession implements KeyListener {
     /**
      * Starts annotating {@code image} (shown in a window) with the objects of {@code labels},
      * replacing a session already on that window. Call on the EDT or from a plugin thread.
+     *
+     * @param sink where the status line and the Log lines (counts per class, errors) go
      */
     public static AnnotationSession start(ImagePlus image, ImagePlus labels, List<String> classNames,
-            String model) {
+            String model, StatusSink sink) {
         if (GraphicsEnvironment.isHeadless() || image.getWindow() == null) {
             throw new IllegalStateException("image '" + image.getTitle() + "' is not shown in a window; "
                     + "without a display use AnnotationSession.annotate(...)");
         }
         LabelImages.checkPair(image, labels);
         RoiAnnotations.setGroupNames(classNames);
-        AnnotationSession s = new AnnotationSession(image, labels, classNames, model);
+        AnnotationSession s = new AnnotationSession(image, labels, classNames, model, sink);
         onEdt(() -> {
             synchronized (SESSIONS) {
                 AnnotationSession old = SESSIONS.put(s.window, s);
@@ -241,7 +245,7 @@ public final class AnnotationSession implements KeyListener {
             }
         } catch (RuntimeException ex) {  // a listener must not die: report and go on
             status("error: " + ex.getMessage());
-            IJ.log("PhenoSort annotate error: " + ex);
+            sink.log("PhenoSort annotate error: " + ex);
         }
         e.consume();
         return true;
@@ -326,7 +330,7 @@ public final class AnnotationSession implements KeyListener {
                 error -> {
                     fetching = false;
                     status("suggestions failed: " + error);
-                    IJ.log("PhenoSort: suggestions failed: " + error);
+                    sink.log("PhenoSort: suggestions failed: " + error);
                 });
     }
 
@@ -390,16 +394,15 @@ public final class AnnotationSession implements KeyListener {
     }
 
     private void status(String s) {
-        IJ.showStatus("PhenoSort: " + s);
+        sink.status("PhenoSort: " + s);
     }
 
     /** One Log line with the counts, updated in place while nothing else was logged after it. */
     private void logCounts(String counts) {
         String line = "PhenoSort annotations in '" + image.getTitle() + "': " + counts;
         if (line.equals(lastLogLine)) return;
-        String log = IJ.getLog();
-        boolean ours = lastLogLine != null && log != null && log.trim().endsWith(lastLogLine);
-        IJ.log(ours ? "\\Update:" + line : line);
+        if (lastLogLine == null) sink.log(line);
+        else sink.replaceLog(lastLogLine, line);
         lastLogLine = line;
     }
 
@@ -409,6 +412,21 @@ public final class AnnotationSession implements KeyListener {
 
     private int frame() {
         return image.getNFrames() > 1 ? image.getT() : 1;
+    }
+
+    /**
+     * Makes object {@code label} the current one, as a click on it would (e.g. from a class
+     * gallery tile): the view moves to it, and 1-9 set its class. Returns false when the label
+     * image has no such object in the current frame.
+     */
+    public boolean select(long label) {
+        boolean[] found = {false};
+        onEdt(() -> {
+            if (!objects(frame()).containsKey(label)) return;
+            found[0] = true;
+            propose(label, Source.CLICK);
+        });
+        return found[0];
     }
 
     /** The last clicked or proposed object, 0 when none. */

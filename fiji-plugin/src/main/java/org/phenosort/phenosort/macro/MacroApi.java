@@ -18,13 +18,16 @@ import java.util.zip.ZipFile;
 import org.phenosort.phenosort.client.ClassifierClient;
 import org.phenosort.phenosort.client.ClassifierException;
 import org.phenosort.phenosort.client.ServerSettings;
-import org.phenosort.phenosort.commands.ManageModels;
 import org.phenosort.phenosort.imagej.ClassNames;
+import org.phenosort.phenosort.imagej.KeyedResultsTable;
 import org.phenosort.phenosort.proto.v1.JobState;
 import org.phenosort.phenosort.proto.v1.ModelInfo;
 import org.phenosort.phenosort.proto.v1.ServerInfo;
 import org.phenosort.phenosort.workflow.AnnotatedImage;
 import org.phenosort.phenosort.workflow.Classification;
+import org.phenosort.phenosort.workflow.LastError;
+import org.phenosort.phenosort.workflow.MacroKeys;
+import org.phenosort.phenosort.workflow.ModelFiles;
 import org.phenosort.phenosort.workflow.Training;
 import org.phenosort.phenosort.workflow.TrainingOptions;
 
@@ -49,6 +52,10 @@ public final class MacroApi {
     }
 
     public static String connect(String host, String port, String token) {
+        return outcome(connectNow(host, port, token));
+    }
+
+    private static String connectNow(String host, String port, String token) {
         try {
             int p = Integer.parseInt(port.trim().replaceAll("\\.0+$", ""));
             ServerSettings.set(host, p, token, ServerSettings.tls());
@@ -62,6 +69,10 @@ public final class MacroApi {
 
     /** The info of the stored server as "key=value" pairs separated by spaces. */
     public static String serverInfo() {
+        return outcome(serverInfoNow());
+    }
+
+    private static String serverInfoNow() {
         try {
             return describe(ServerSettings.check());
         } catch (RuntimeException e) {
@@ -77,20 +88,24 @@ public final class MacroApi {
      * V is the chance check: better, uncertain (too few labels to tell) or chance (learnt nothing that shows).
      */
     public static String train(String model, String image, String labels, String options) {
+        return outcome(trainNow(model, image, labels, options));
+    }
+
+    private static String trainNow(String model, String image, String labels, String options) {
         try {
             ImagePlus imp = resolve(image), lab = resolve(labels);
             String o = options == null ? "" : options + " ";
             TrainingOptions t = new TrainingOptions();
             t.model = model;
-            t.network = Macro.getValue(o, "network", t.network);
-            t.patchSize = (int) number(Macro.getValue(o, "patch", "0"));
-            t.epochs = (int) number(Macro.getValue(o, "epochs", "0"));
-            t.augmentation = Macro.getValue(o, "augmentation", t.augmentation);
-            t.normalization = Macro.getValue(o, "normalization", t.normalization);
-            t.validation = number(Macro.getValue(o, "validation", "-1"));
-            t.continueTraining = (" " + o).contains(" continue ");
-            List<String> classes = ClassNames.parse(Macro.getValue(o, "classes", ""));
-            String zip = Macro.getValue(o, "rois", "");
+            t.network = Macro.getValue(o, MacroKeys.NETWORK, t.network);
+            t.patchSize = (int) number(Macro.getValue(o, MacroKeys.PATCH, "0"));
+            t.epochs = (int) number(Macro.getValue(o, MacroKeys.EPOCHS, "0"));
+            t.augmentation = Macro.getValue(o, MacroKeys.AUGMENTATION, t.augmentation);
+            t.normalization = Macro.getValue(o, MacroKeys.NORMALIZATION, t.normalization);
+            t.validation = number(Macro.getValue(o, MacroKeys.VALIDATION, "-1"));
+            t.continueTraining = MacroKeys.flag(o, MacroKeys.CONTINUE);
+            List<String> classes = ClassNames.parse(Macro.getValue(o, MacroKeys.CLASSES, ""));
+            String zip = Macro.getValue(o, MacroKeys.ROIS, "");
             Roi[] rois = zip.isEmpty() ? roisOf(imp) : readRoiZip(new File(zip));
             AnnotatedImage.Collected data = AnnotatedImage.collect(imp, lab, rois, classes);
             for (String s : data.skipped) IJ.log("PhenoSort: " + s);
@@ -105,6 +120,8 @@ public final class MacroApi {
             if (v != null) {
                 out += String.format(Locale.ROOT, " accuracy=%.4f macro_f1=%.4f", v.get("accuracy").getAsDouble(),
                         v.get("macro_f1").getAsDouble());
+            } else {
+                log(r.noValidationReason());  // which cause: validation 0, or too few labels of a class
             }
             if (!r.decisions().isEmpty()) IJ.log("PhenoSort: " + r.decisions());
             if (!r.warning().isEmpty()) IJ.log("PhenoSort " + (r.atChance() ? "error: " : "warning: ") + r.warning());
@@ -121,15 +138,24 @@ public final class MacroApi {
      * Returns "objects=N &lt;class&gt;=count ...".
      */
     public static String classify(String image, String labels, String model, String version, String options) {
+        String o = options == null ? "" : options + " ";
+        boolean show = MacroKeys.flag(o, MacroKeys.SHOW);
+        String result = outcome(classifyNow(image, labels, model, version, o, show));
+        // the Results must not be an earlier classification's: the macro goes on after an error
+        if (show && result.startsWith("error")) KeyedResultsTable.clearResults();
+        return result;
+    }
+
+    private static String classifyNow(String image, String labels, String model, String version, String o,
+            boolean show) {
         try {
             ImagePlus imp = resolve(image), lab = resolve(labels);
-            String o = options == null ? "" : options + " ";
             Classification c;
             try (ClassifierClient client = ServerSettings.newClient()) {
                 c = Classification.run(client, model, (int) number(version), imp, lab, new Classification.Outputs());
             }
             ResultsTable table = c.table();
-            String save = Macro.getValue(o, "save", "");
+            String save = Macro.getValue(o, MacroKeys.SAVE, "");
             if (!save.isEmpty()) {
                 File dir = new File(save);
                 if (!dir.isDirectory() && !dir.mkdirs()) return "error: cannot create " + dir;
@@ -139,7 +165,7 @@ public final class MacroApi {
                 if (!new FileSaver(c.classMap).saveAsTiff(map.getPath())) return "error: cannot write " + map;
                 table.save(csv.getPath());
             }
-            if ((" " + o).contains(" show ")) {
+            if (show) {
                 c.classMap.show();
                 ij.plugin.filter.Analyzer.setResultsTable(table);
                 table.show("Results");
@@ -159,6 +185,10 @@ public final class MacroApi {
 
     /** The server's model names, comma-separated. */
     public static String listModels() {
+        return outcome(listModelsNow());
+    }
+
+    private static String listModelsNow() {
         try (ClassifierClient client = ServerSettings.newClient()) {
             List<String> names = new ArrayList<>();
             for (ModelInfo m : client.listModels()) names.add(m.getName());
@@ -169,16 +199,24 @@ public final class MacroApi {
     }
 
     public static String exportModel(String model, String version, String file) {
+        return outcome(exportModelNow(model, version, file));
+    }
+
+    private static String exportModelNow(String model, String version, String file) {
         try (ClassifierClient client = ServerSettings.newClient()) {
-            return "bytes=" + ManageModels.exportModel(client, model, (int) number(version), new File(file));
+            return "bytes=" + ModelFiles.exportModel(client, model, (int) number(version), new File(file), MacroApi::log);
         } catch (RuntimeException | IOException e) {
             return error(e);
         }
     }
 
     public static String importModel(String model, String file) {
+        return outcome(importModelNow(model, file));
+    }
+
+    private static String importModelNow(String model, String file) {
         try (ClassifierClient client = ServerSettings.newClient()) {
-            ModelInfo m = ManageModels.importModel(client, model, new File(file));
+            ModelInfo m = ModelFiles.importModel(client, model, new File(file), MacroApi::log);
             return "model=" + m.getName() + " version=" + m.getVersions(m.getVersionsCount() - 1);
         } catch (RuntimeException | IOException e) {
             return error(e);
@@ -187,6 +225,10 @@ public final class MacroApi {
 
     /** Deletes a version, or with version 0 the whole model. */
     public static String deleteModel(String model, String version) {
+        return outcome(deleteModelNow(model, version));
+    }
+
+    private static String deleteModelNow(String model, String version) {
         try (ClassifierClient client = ServerSettings.newClient()) {
             client.deleteModel(model, (int) number(version));
             return "deleted=" + model;
@@ -195,7 +237,31 @@ public final class MacroApi {
         }
     }
 
+    /**
+     * "" when the last PhenoSort command (run()) or MacroApi call succeeded, else its error
+     * message. Batch macros go on after a failed run() (its error is only a Log line, and under
+     * -batch getInfo("log") is empty): test this after each command, e.g.
+     * {@code if (call(api + ".lastError") != "") exit(call(api + ".lastError"));}
+     */
+    public static String lastError() {
+        return LastError.get();
+    }
+
     // ------------------------------------------------------------------ helpers
+
+    /** Records the result of a call as the last error ("error: ..." results) or a success. */
+    private static String outcome(String result) {
+        if (result != null && result.startsWith("error")) {
+            LastError.set(result.replaceFirst("^error:?\\s*", ""));
+        } else {
+            LastError.clear();
+        }
+        return result;
+    }
+
+    private static void log(String line) {
+        IJ.log("PhenoSort: " + line);
+    }
 
     /** An open image by title, or an image file by path. */
     static ImagePlus resolve(String titleOrPath) {

@@ -10,6 +10,7 @@ import java.util.Map;
 import org.phenosort.phenosort.client.ClassifierClient;
 import org.phenosort.phenosort.client.TensorCodec;
 import org.phenosort.phenosort.imagej.Glasbey;
+import org.phenosort.phenosort.imagej.KeyedResultsTable;
 import org.phenosort.phenosort.imagej.LabelImages;
 import org.phenosort.phenosort.proto.v1.ObjectResult;
 import org.phenosort.phenosort.proto.v1.Tensor;
@@ -86,8 +87,7 @@ public final class Classification {
 
     /** One row per object: label, [frame,] class, class_name, p_&lt;class&gt;..., confidence, in_training_set. */
     public ResultsTable table() {
-        ResultsTable rt = new ResultsTable();
-        rt.showRowNumbers(false);
+        ResultsTable rt = new KeyedResultsTable();  // no row numbers, even as ImageJ's "Results"
         boolean frames = objects.size() > 1;
         for (int t = 0; t < objects.size(); t++) {
             for (ObjectResult o : objects.get(t)) {

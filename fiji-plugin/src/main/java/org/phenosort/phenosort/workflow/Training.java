@@ -12,6 +12,7 @@ import java.util.function.BooleanSupplier;
 import java.util.function.Consumer;
 import org.phenosort.phenosort.client.ClassifierClient;
 import org.phenosort.phenosort.client.ClassifierException;
+import org.phenosort.phenosort.proto.v1.JobState;
 import org.phenosort.phenosort.proto.v1.ModelInfo;
 import org.phenosort.phenosort.proto.v1.TrainingJob;
 import org.phenosort.phenosort.proto.v1.TrainingProgress;
@@ -27,6 +28,8 @@ public final class Training {
         public final List<TrainingProgress> history = new ArrayList<>();
         public TrainingSetSummary trainingSet;
         public List<String> classNames = new ArrayList<>();
+        /** The trained version's metadata (settings, training data), "" when unknown. */
+        public String metadataJson = "";
 
         /**
          * The final validation report (n, accuracy, macro_f1, confusion_matrix, per_class), or
@@ -68,6 +71,15 @@ public final class Training {
         /** True when the model learnt nothing that shows (not a lack of labels to tell). */
         public boolean atChance() {
             return "chance".equals(verdict());
+        }
+
+        /**
+         * Why the run has no validation set, from the version's settings and label counts: the
+         * validation fraction is 0, or the smallest class gives the hold-out fewer than
+         * train_val_min_per_class objects (the service's rule); both causes when unknown.
+         */
+        public String noValidationReason() {
+            return Training.noValidationReason(metadataJson);
         }
 
         private TrainingProgress last() {
@@ -123,7 +135,60 @@ public final class Training {
                 client.cancelTraining(job.getJobId());
             }
         });
+        if (result.job.getState() == JobState.JOB_STATE_SUCCEEDED && result.job.getVersion() > 0) {
+            try {  // the version's settings and label counts (why there is no validation set)
+                result.metadataJson = client.getModel(options.model, result.job.getVersion()).getMetadataJson();
+            } catch (ClassifierException e) {
+                result.metadataJson = "";  // the training stands; the message names both causes
+            }
+        }
         return result;
+    }
+
+    /** Both causes, when the metadata does not tell which. */
+    public static final String NO_VALIDATION = "no validation set (validation 0, or too few labels per class to "
+            + "hold any out; every label trained)";
+
+    /** See {@link Result#noValidationReason()}; {@code metadataJson} is a model version's metadata. */
+    public static String noValidationReason(String metadataJson) {
+        double fraction, least;
+        Map<String, Long> counts = new LinkedHashMap<>();
+        try {
+            JsonObject meta = JsonParser.parseString(metadataJson).getAsJsonObject();
+            JsonObject config = meta.getAsJsonObject("config");
+            fraction = config.get("train_val_fraction").getAsDouble();
+            least = config.get("train_val_min_per_class").getAsDouble();
+            JsonElement data = meta.get("training_data");
+            if (data != null && data.isJsonArray()) {
+                for (JsonElement entry : data.getAsJsonArray()) {
+                    JsonElement perClass = entry.getAsJsonObject().get("per_class");
+                    if (perClass == null || !perClass.isJsonObject()) continue;
+                    for (Map.Entry<String, JsonElement> c : perClass.getAsJsonObject().entrySet()) {
+                        counts.merge(c.getKey(), c.getValue().getAsLong(), Long::sum);
+                    }
+                }
+            }
+        } catch (RuntimeException e) {  // "", not JSON, or without the settings
+            return NO_VALIDATION;
+        }
+        String tail = "; every label trained)";
+        if (fraction <= 0) return "no validation set (validation is " + number(fraction) + tail;
+        String smallest = null;
+        for (Map.Entry<String, Long> c : counts.entrySet()) {
+            if (c.getValue() > 0 && (smallest == null || c.getValue() < counts.get(smallest))) smallest = c.getKey();
+        }
+        if (smallest != null && counts.get(smallest) * fraction < least) {
+            long n = counts.get(smallest);
+            return "no validation set (class '" + smallest + "' has " + n + " labels: validation " + number(fraction)
+                    + " of them is " + number(n * fraction) + ", fewer than the " + number(least)
+                    + " per class a hold-out needs (train_val_min_per_class)" + tail;
+        }
+        return NO_VALIDATION;
+    }
+
+    private static String number(double v) {
+        if (v == Math.rint(v)) return String.valueOf((long) v);
+        return String.format(java.util.Locale.ROOT, "%.3g", v).replaceAll("0+$", "");
     }
 
     /** The model to train: created with {@code classNames}, or an existing one that has them all. */
