@@ -97,15 +97,15 @@ def decisions(meta: dict) -> list[tuple[str, str, str]]:
         order = cfg.get("net_block", "conv-relu-bn")  # files made before net_block: the old order
         blocks = "Conv-BN-ReLU-MaxPool" if order == "conv-bn-relu" else "Conv-ReLU-BN-MaxPool"
         why = (
-            f"{blocks} blocks (Svetlana et al. 2024 found widths 2-64 and depths 2-3 reach "
-            "similar accuracy; width 16 in this order costs a quarter of width 32's arithmetic "
-            "and held issue 8's quality table)"
+            f"{blocks} blocks; Svetlana et al. 2024 found widths 2-64 and depths 2-3 reach "
+            "similar accuracy"
         )
     else:
         net, why = cfg["net_name"], "a larger network"
     if cfg.get("net_weights"):
         why += f"; initialised from {cfg['net_weights']}"
-    rows.append(("network", net, f"{_origin(cfg, 'net_name', 'net_width', 'net_depth', 'net_block')}: {why}"))
+    origin = _origin(cfg, "net_name", "net_width", "net_depth", "net_block")
+    rows.append(("network", net, f"{origin}: {why}"))
 
     shape = "x".join(str(s) for s in patch["shape"])
     scale = float(patch.get("scale", 1.0))

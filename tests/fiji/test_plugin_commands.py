@@ -133,7 +133,10 @@ emit("overlay=" + Overlay.size);
     assert result.value("overlay") == "1" and float(result.value("corner")) == 0
     with Client(models) as client:
         remote = client.explain("tiny2d", pair["image"], pair["labels"], label, axes="YX")
-    assert float(result.value("max")) == pytest.approx(float(remote.heatmap.max()), rel=1e-4)
+    # Fiji shows the heatmap resampled onto the image: an interpolated peak never exceeds
+    # the heatmap's and lands on it only when a sample falls on the peak's position
+    peak, shown = float(remote.heatmap.max()), float(result.value("max"))
+    assert 0.99 * peak <= shown <= peak + 1e-4
     assert remote.heatmap.max() > 0
 
 

@@ -56,16 +56,16 @@ class ModelConfig:
         gained +0.071 / +0.039 / +0.066 macro-F1 on PanNuke H&E at 10 / 50 / all labels per
         class over ``each`` (docs/benchmarks.md).
     net_name : str
-        ``light`` (Conv-BN-ReLU-MaxPool blocks) or a monai ``resnet18/34/50``, ``densenet121``.
+        ``light`` (Conv-ReLU-BN-MaxPool blocks) or a monai ``resnet18/34/50``, ``densenet121``.
     net_width, net_depth : int
-        First-block width (default 16: 16, 32, 64 channels) and number of blocks of the
-        light network. Width 16 costs a quarter of width 32's arithmetic, and held the
-        quality table within 0.02 on every row measured (docs/benchmarks.md, issue 15).
+        First-block width and number of blocks of the light network.
     net_block : str
-        Layer order in the light network's blocks: ``conv-bn-relu`` (default), whose batch
-        norm prediction folds into the convolution (about 2x the CPU throughput at the same
-        width), or ``conv-relu-bn`` (the Svetlana paper's order), which model files made
-        before this setting existed have and keep.
+        Layer order in the light network's blocks: ``conv-relu-bn`` (default; the Svetlana
+        paper's order, which model files made before this setting existed have) or
+        ``conv-bn-relu``, whose batch norm prediction folds into the convolution: about
+        2x the prediction throughput on a CPU at the same width (docs/benchmarks.md, issue
+        15). Not the default yet: it held the quality table, but learns more slowly in
+        very short runs (3-epoch probes learnt nothing where this order learns at once).
     net_weights : str or None
         Path of a state_dict (``.pt`` loaded with ``weights_only=True``, or ``.safetensors``)
         to initialise the network from; layers whose shape differs are left as initialised.
@@ -145,9 +145,9 @@ class ModelConfig:
     norm_high: float = 99.8
     norm_channels: str = "auto"
     net_name: str = "light"
-    net_width: int = 16
+    net_width: int = 32
     net_depth: int = 3
-    net_block: str = "conv-bn-relu"
+    net_block: str = "conv-relu-bn"
     net_weights: str | None = None
     train_epochs: int = 60
     train_batch_size: int = 32
