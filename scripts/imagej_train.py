@@ -70,10 +70,12 @@ def main(argv: list[str] | None = None) -> int:
                 skipped = f", {len(found.skipped)} ROIs skipped" if found.skipped else ""
                 print(f"{pair.stem}: {len(found.annotations)} annotated objects{skipped}")
             print(f"training set: {summary['counts']}")
-            metrics = client.train(
-                args.model,
-                progress=lambda e: print(f"epoch {e.epoch}/{e.n_epochs} loss {e.train_loss:.3f}"),
-            )
+
+            def show(e) -> None:
+                if e.is_epoch:  # not the job's first events nor its final state
+                    print(f"epoch {e.epoch}/{e.n_epochs} loss {e.train_loss:.3f}")
+
+            metrics = client.train(args.model, progress=show)
             print(f"model {args.model!r} version {metrics['version']}")
             if args.export:
                 client.export_model(args.model, args.export)

@@ -148,6 +148,12 @@ class TrainingProgress:
     def done(self) -> bool:
         return self.state in ("SUCCEEDED", "FAILED", "CANCELLED")
 
+    @property
+    def is_epoch(self) -> bool:
+        """A finished epoch (its losses are meaningful); the job's first events and its final
+        state carry no epoch of their own."""
+        return self.state == "RUNNING" and self.epoch > 0
+
     @classmethod
     def of(cls, msg: pb.TrainingProgress) -> TrainingProgress:
         val = msg.has_validation

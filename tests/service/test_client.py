@@ -89,6 +89,9 @@ def test_training_reports_counts_progress_and_metrics(client, trained):
     events = trained["events"]
     epochs = [e.epoch for e in events if e.state == "RUNNING" and e.epoch]
     assert epochs == [1, 2, 3]
+    # exactly the finished epochs count as epochs: not the first events, not the final state
+    assert [e.epoch for e in events if e.is_epoch] == [1, 2, 3]
+    assert not events[0].is_epoch and not events[-1].is_epoch and events[-1].epoch == 3
     assert events[-1].state == "SUCCEEDED" and events[-1].done
     result = trained["result"]
     assert result["version"] == 1 and result["validation"]["n"] > 0

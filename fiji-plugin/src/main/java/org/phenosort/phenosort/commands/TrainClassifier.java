@@ -96,7 +96,8 @@ public class TrainClassifier implements PlugIn {
     }
 
     private static void report(TrainingProgress p, LivePlot plot) {
-        if (p.getEpoch() <= 0) return;
+        // only finished epochs: the job's first events and its final state carry no losses
+        if (p.getEpoch() <= 0 || p.getJob().getState() != JobState.JOB_STATE_RUNNING) return;
         String line = String.format("epoch %d/%d  loss %.4f  accuracy %.3f", p.getEpoch(), p.getNEpochs(),
                 p.getTrainLoss(), p.getTrainAccuracy());
         if (p.getHasValidation()) {
