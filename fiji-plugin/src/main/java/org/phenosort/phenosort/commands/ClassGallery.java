@@ -35,8 +35,7 @@ public class ClassGallery implements PlugIn {
         if (models == null) return;
         GenericDialog gd = new GenericDialog("PhenoSort: Class Gallery");
         CommandSupport.addImageChoices(gd, titles);
-        gd.addChoice(MacroKeys.field(MacroKeys.MODEL, "Model"), models, ij.Prefs.get("phenosort.model", models[0]));
-        gd.addNumericField(MacroKeys.field(MacroKeys.VERSION, "Version (0 = latest)"), 0, 0);
+        CommandSupport.addModelChoices(gd, models);
         gd.addNumericField(MacroKeys.field(MacroKeys.PER_CLASS, "Per_class (tiles, spread over the confidence ranking)"), 48, 0);
         gd.addNumericField(MacroKeys.field(MacroKeys.LEAST_CERTAIN, "Least_certain (tiles, 0 = none)"), 24, 0);
         gd.addNumericField(MacroKeys.field(MacroKeys.TILE_SIZE, "Tile_size (pixels)"), 96, 0);

@@ -44,8 +44,7 @@ public class ClassifyFolder implements PlugIn {
         GenericDialog gd = new GenericDialog("PhenoSort: Classify Folder");
         gd.addDirectoryField(MacroKeys.field(MacroKeys.FOLDER, "Folder (with Images/ and Masks/)"), ij.Prefs.get("phenosort.folder", ""), 30);
         gd.addDirectoryField(MacroKeys.field(MacroKeys.OUTPUT, "Output folder"), ij.Prefs.get("phenosort.output", ""), 30);
-        gd.addChoice(MacroKeys.field(MacroKeys.MODEL, "Model"), models, ij.Prefs.get("phenosort.model", models[0]));
-        gd.addNumericField(MacroKeys.field(MacroKeys.VERSION, "Version (0 = latest)"), 0, 0);
+        CommandSupport.addModelChoices(gd, models);
         gd.addCheckbox(MacroKeys.field(MacroKeys.ROIS, "ROIs by class (zip per image)"), false);
         gd.addCheckbox(MacroKeys.field(MacroKeys.OVERWRITE, "Overwrite existing outputs"), false);
         gd.showDialog();

@@ -50,8 +50,7 @@ public class ClassifyObjects implements PlugIn {
         Show show = new Show();
         GenericDialog gd = new GenericDialog("PhenoSort: Classify Objects");
         CommandSupport.addImageChoices(gd, titles);
-        gd.addChoice(MacroKeys.field(MacroKeys.MODEL, "Model"), models, ij.Prefs.get("phenosort.model", models[0]));
-        gd.addNumericField(MacroKeys.field(MacroKeys.VERSION, "Version (0 = latest)"), 0, 0);
+        CommandSupport.addModelChoices(gd, models);
         gd.addCheckbox(MacroKeys.field(MacroKeys.CLASS_MAP, "Class map"), true);
         gd.addCheckbox(MacroKeys.field(MacroKeys.RESULTS, "Results table"), true);
         gd.addCheckbox(MacroKeys.field(MacroKeys.ROIS, "ROIs by class (ROI Manager)"), false);

@@ -122,6 +122,12 @@ final class CommandSupport {
         gd.addChoice(MacroKeys.field(MacroKeys.LABELS, "Labels"), titles, guessLabels(WindowManager.getImage(image), titles));
     }
 
+    /** Adds the "Model" choice (the last one used first) and "Version (0 = latest)" (macro keys model= and version=). */
+    static void addModelChoices(GenericDialog gd, String[] models) {
+        gd.addChoice(MacroKeys.field(MacroKeys.MODEL, "Model"), models, ij.Prefs.get("phenosort.model", models[0]));
+        gd.addNumericField(MacroKeys.field(MacroKeys.VERSION, "Version (0 = latest)"), 0, 0);
+    }
+
     /** The annotation ROIs of {@code image}: the ROI Manager's, else the image's overlay. */
     static Roi[] annotationRois(ImagePlus image) {
         RoiManager rm = GraphicsEnvironment.isHeadless() ? null : RoiManager.getInstance2();

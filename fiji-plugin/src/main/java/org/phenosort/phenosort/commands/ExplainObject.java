@@ -40,8 +40,7 @@ public class ExplainObject implements PlugIn {
         if (models == null) return;
         GenericDialog gd = new GenericDialog("PhenoSort: Explain Object");
         CommandSupport.addImageChoices(gd, titles);
-        gd.addChoice(MacroKeys.field(MacroKeys.MODEL, "Model"), models, ij.Prefs.get("phenosort.model", models[0]));
-        gd.addNumericField(MacroKeys.field(MacroKeys.VERSION, "Version (0 = latest)"), 0, 0);
+        CommandSupport.addModelChoices(gd, models);
         gd.addNumericField(MacroKeys.field(MacroKeys.LABEL, "Label (0 = the object under the selection)"), 0, 0);
         gd.addNumericField(MacroKeys.field(MacroKeys.CLASS, "Class (0 = predicted)"), 0, 0);
         gd.showDialog();
