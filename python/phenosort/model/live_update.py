@@ -39,6 +39,7 @@ from ..classifier import ObjectClassifier, _Prepared
 from ..errors import InvalidInputError
 from ..objects.patches import PatchSpec
 from ..objects.table import ObjectTable
+from ..results import margin_of
 
 # a watched image's patch cache larger than this is not kept (cut per update instead)
 MAX_CACHE_BYTES = 1 << 30
@@ -526,5 +527,4 @@ def margins(probabilities: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarr
     if probabilities.shape[0] == 0:
         empty = np.zeros(0, np.float32)
         return np.zeros(0, np.int64), empty, empty
-    top2 = np.sort(probabilities, axis=1)[:, -2:]
-    return probabilities.argmax(1) + 1, top2[:, 1], top2[:, 1] - top2[:, 0]
+    return probabilities.argmax(1) + 1, probabilities.max(1), margin_of(probabilities)
