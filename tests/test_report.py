@@ -134,9 +134,11 @@ def test_info_report_rebuilds_from_the_file_alone(model_file, tmp_path, capsys):
         build_report(meta).save(tmp_path / "r.txt")
 
 
-def test_train_writes_the_report_with_the_labelled_objects(tmp_path, capsys):
+def _labelled_folder(tmp_path, seed: int):
+    """``data/`` (images/ and masks/ of one brightness image) and ``ann.csv`` labelling every
+    object; returns them with the generated objects."""
     data = tmp_path / "data"
-    d = make_objects("brightness", grid=(4, 4), seed=3)
+    d = make_objects("brightness", grid=(4, 4), seed=seed)
     for folder, array in (("images", d.image), ("masks", d.labels)):
         (data / folder).mkdir(parents=True)
         tifffile.imwrite(data / folder / "cells.tif", array, imagej=True)
@@ -144,6 +146,11 @@ def test_train_writes_the_report_with_the_labelled_objects(tmp_path, capsys):
     ann.write_text(
         "image,label,class\n" + "".join(f"cells,{i},{k}\n" for i, k in d.classes.items())
     )
+    return data, ann, d
+
+
+def test_train_writes_the_report_with_the_labelled_objects(tmp_path, capsys):
+    data, ann, d = _labelled_folder(tmp_path, seed=3)
     model = tmp_path / "m.phenosort"
     argv = ["train", str(data), "--annotations", str(ann), "--model", str(model),
             "--classes", "dim,bright", "--epochs", "3", "--quiet", "--device", "cpu",
@@ -176,15 +183,7 @@ def test_train_writes_the_report_with_the_labelled_objects(tmp_path, capsys):
 def test_train_kfold_puts_its_cross_validation_in_the_report(tmp_path, capsys):
     """``train --kfold 2`` without a hold-out: the report's matrix is the 2-fold
     cross-validation's, over every label, and the CLI printed the same numbers."""
-    data = tmp_path / "data"
-    d = make_objects("brightness", grid=(4, 4), seed=5)
-    for folder, array in (("images", d.image), ("masks", d.labels)):
-        (data / folder).mkdir(parents=True)
-        tifffile.imwrite(data / folder / "cells.tif", array, imagej=True)
-    ann = tmp_path / "ann.csv"
-    ann.write_text(
-        "image,label,class\n" + "".join(f"cells,{i},{k}\n" for i, k in d.classes.items())
-    )
+    data, ann, d = _labelled_folder(tmp_path, seed=5)
     model = str(tmp_path / "k.phenosort")
     argv = ["train", str(data), "--annotations", str(ann), "--model", model, "--kfold", "2",
             "--classes", "dim,bright", "--epochs", "3", "--quiet", "--device", "cpu",

@@ -114,6 +114,25 @@ def stop(proc: subprocess.Popen) -> None:
         proc.wait()
 
 
+def play_and_finish(
+    ij: subprocess.Popen, env: dict, canvas: str, steps: Path, done: Path, out: Path, log: Path,
+    folder: Path,
+) -> None:  # fmt: skip
+    """Play ``steps`` with the Robot driver on ``canvas``, tell the macro it may end (write
+    ``done``) and wait for ImageJ to quit; a hang fails with what was emitted and a
+    diagnosis."""
+    robot = subprocess.run([*robot_driver(), canvas, str(steps)], env=env,
+                           capture_output=True, text=True, timeout=180)  # fmt: skip
+    assert "ROBOT-DONE" in robot.stdout, robot.stdout + robot.stderr
+    done.write_text("done")
+    try:
+        ij.wait(timeout=120)
+    except subprocess.TimeoutExpired:
+        emitted = out.read_text() if out.exists() else ""
+        pytest.fail(f"ImageJ did not finish; emitted {emitted}: {log.read_text()[-2000:]}"
+                    f"{diagnose(ij, env, folder)}")  # fmt: skip
+
+
 def wait_for(path: Path, proc: subprocess.Popen, log: Path, env: dict, timeout: float) -> None:
     end = time.monotonic() + timeout
     while not path.exists():
@@ -238,21 +257,7 @@ def test_annotate_by_clicks_and_keys(imagej_home, server, tmp_path, stack):
             wait_for(ready, ij, log, env, 120)
             canvas = ready.read_text()
             assert not canvas.startswith("error"), canvas
-            robot = subprocess.run(
-                [*robot_driver(), canvas, str(steps)],
-                env=env,
-                capture_output=True,
-                text=True,
-                timeout=180,
-            )
-            assert "ROBOT-DONE" in robot.stdout, robot.stdout + robot.stderr
-            done.write_text("done")
-            try:
-                ij.wait(timeout=120)
-            except subprocess.TimeoutExpired:
-                emitted = out.read_text() if out.exists() else ""
-                pytest.fail(f"ImageJ did not finish; emitted {emitted}: {log.read_text()[-2000:]}"
-                            f"{diagnose(ij, env, tmp_path)}")  # fmt: skip
+            play_and_finish(ij, env, canvas, steps, done, out, log, tmp_path)
         finally:
             if ij.poll() is None:
                 ij.kill()

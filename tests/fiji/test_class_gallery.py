@@ -20,8 +20,7 @@ from .test_annotate_clicks import (
     CENTRES,
     CLASSES,
     TEST_CLASSES,
-    diagnose,
-    robot_driver,
+    play_and_finish,
     start_xvfb,
     stop,
     wait_for,
@@ -199,16 +198,7 @@ def test_click_on_a_tile_selects_its_object_and_key_2_sets_its_class(
             fields = dict(kv.split("=") for kv in tile_info.split()[1:])
             steps = tmp_path / "steps.txt"
             steps.write_text(STEPS.format(x=fields["x"], y=fields["y"], shot=shot))
-            robot = subprocess.run([*robot_driver(), canvas, str(steps)], env=env,
-                                   capture_output=True, text=True, timeout=180)  # fmt: skip
-            assert "ROBOT-DONE" in robot.stdout, robot.stdout + robot.stderr
-            done.write_text("done")
-            try:
-                ij.wait(timeout=120)
-            except subprocess.TimeoutExpired:
-                emitted = out.read_text() if out.exists() else ""
-                pytest.fail(f"ImageJ did not finish; emitted {emitted}: {log.read_text()[-2000:]}"
-                            f"{diagnose(ij, env, tmp_path)}")  # fmt: skip
+            play_and_finish(ij, env, canvas, steps, done, out, log, tmp_path)
         finally:
             if ij.poll() is None:
                 ij.kill()
