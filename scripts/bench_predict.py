@@ -53,7 +53,6 @@ from bench_reference import ReferenceNet, multiply_adds  # noqa: E402
 from bench_reference import predict_folder as reference_predict  # noqa: E402
 from phenosort.axes import check_voxel_size, to_channel_first  # noqa: E402
 from phenosort.classifier import ObjectClassifier, Sample, _Prepared  # noqa: E402
-from phenosort.cli import parse_settings  # noqa: E402
 from phenosort.dataio import (  # noqa: E402
     Pair,
     find_pairs,
@@ -66,6 +65,7 @@ from phenosort.objects.patches import extract_patches  # noqa: E402
 from phenosort.objects.table import LabelIndex, object_table_of  # noqa: E402
 from phenosort.results import Prediction, write_table_csv  # noqa: E402
 from phenosort.sample_sets import load_sample_set, split_by_image  # noqa: E402
+from phenosort.settings_text import parse_settings  # noqa: E402
 from phenosort.testing import make_disc_image, make_objects  # noqa: E402
 
 CONFIDENCE = False  # --confidence: also paint and write the confidence map

@@ -33,9 +33,9 @@ import numpy as np
 
 from bench_common import SHARED_DATA
 from phenosort.classifier import ObjectClassifier, Sample
-from phenosort.cli import parse_settings
 from phenosort.evaluation import score_samples
 from phenosort.sample_sets import labels_per_class, load_sample_set, split_by_image
+from phenosort.settings_text import parse_settings
 from phenosort.testing import TASKS, make_objects
 
 KEEP = {"wbc": {1, 2, 3, 4}}  # the protocol leaves basophils (4 examples) out

@@ -52,12 +52,12 @@ from bench_common import SHARED_DATA  # noqa: E402
 from bench_quality import KEEP, generated_set  # noqa: E402  (KEEP: wbc without basophils)
 from bench_reference import ReferenceNet  # noqa: E402
 from phenosort.classifier import ObjectClassifier  # noqa: E402
-from phenosort.cli import parse_settings  # noqa: E402
 from phenosort.model.augment import Augmentation, augment, center_crop, source_shape  # noqa: E402
 from phenosort.model.config import ModelConfig  # noqa: E402
 from phenosort.model.networks import build_network  # noqa: E402
 from phenosort.model.train import TrainResult, stratified_split, train_events  # noqa: E402
 from phenosort.sample_sets import labels_per_class, load_sample_set, split_by_image  # noqa: E402
+from phenosort.settings_text import parse_settings  # noqa: E402
 from phenosort.testing import TASKS  # noqa: E402
 
 SETTLE_BAND = 0.02  # accuracy band below the final value that "settled" means

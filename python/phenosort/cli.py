@@ -8,7 +8,6 @@ overwritten without ``--overwrite`` and nothing is written into the data folder.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 from pathlib import Path
@@ -230,30 +229,6 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
-
-
-def parse_settings(pairs: list[str]) -> dict:
-    """``KEY=VALUE`` strings -> typed settings (JSON literals, else strings; never eval)."""
-    from .errors import InvalidInputError
-
-    settings = {}
-    for item in pairs:
-        key, sep, raw = item.partition("=")
-        if not sep or not key.strip():
-            raise InvalidInputError(f"--set expects KEY=VALUE, got {item!r}")
-        lowered = raw.strip().lower()
-        value: object
-        if lowered in ("true", "false"):
-            value = lowered == "true"
-        elif lowered in ("none", "null"):
-            value = None
-        else:
-            try:
-                value = json.loads(raw)
-            except json.JSONDecodeError:
-                value = raw
-        settings[key.strip()] = value
-    return settings
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -13,7 +13,6 @@ from tqdm import tqdm
 
 from .annotations import check_ids_in_mask, read_annotations_csv_lines, read_roi_annotations
 from .classifier import ObjectClassifier, Sample, class_index_of
-from .cli import parse_settings
 from .dataio import find_pairs, load_pair, write_float_image
 from .errors import InvalidInputError
 from .image_job import ImageResult, OutputOptions, output_paths, predict_image
@@ -22,6 +21,7 @@ from .model.metrics import format_report, report
 from .report_commands import report_target, run_info_report, write_training_report
 from .report_commands import run_gallery as run_gallery  # dispatched by cli.main
 from .results import write_table_csv
+from .settings_text import parse_settings
 
 
 def _load_model(args: Namespace) -> ObjectClassifier:
