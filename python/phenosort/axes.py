@@ -6,7 +6,6 @@ returned whenever possible so a huge image is never copied just to reorder its a
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Iterator, Sequence
 
 import numpy as np
@@ -126,17 +125,6 @@ def check_voxel_size(voxel_size: Sequence[float] | None, ndim: int) -> tuple[flo
     return vs
 
 
-def checksum_of(*arrays: np.ndarray) -> str:
-    """BLAKE2b-128 hex digest of the arrays' dtypes, shapes and C-order bytes, read in
-    blocks: a channel-first view or a memory map is never copied whole."""
-    h = hashlib.blake2b(digest_size=16)
-    for array in arrays:
-        h.update(str((array.dtype.str, array.shape)).encode())
-        for block in c_order_blocks(array):
-            h.update(block.data)
-    return h.hexdigest()
-
-
 def c_order_blocks(array: np.ndarray, max_bytes: int = 16 << 20) -> Iterator[np.ndarray]:
     """``array``'s C-order bytes as contiguous blocks of at most ~``max_bytes`` (one row
     may exceed it): hashing them gives the digest of the whole array without a full copy
@@ -151,3 +139,13 @@ def c_order_blocks(array: np.ndarray, max_bytes: int = 16 << 20) -> Iterator[np.
         return
     for start in range(0, array.shape[0], step):
         yield np.ascontiguousarray(array[start : start + step])
+
+
+def __getattr__(name: str):
+    """``checksum_of`` moved to :mod:`phenosort.checksums`; resolved lazily (no import
+    circle) until classifier.py imports it from there, then this goes."""
+    if name == "checksum_of":
+        from .checksums import checksum_of
+
+        return checksum_of
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
