@@ -52,3 +52,16 @@ def test_default_root_follows_environment(monkeypatch, tmp_path):
     monkeypatch.delenv("PHENOSORT_STORE")
     monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "xdg"))
     assert default_store_root() == tmp_path / "xdg" / "phenosort" / "models"
+
+
+def test_folder_and_saved_versions_are_what_the_service_registry_reads(trained, tmp_path):
+    """The registry keeps untrained models in their folder: it needs the folder of a valid
+    name and the versions without an error when there are none."""
+    store = ModelStore(tmp_path)
+    assert store.folder("m") == tmp_path / "m" and not (tmp_path / "m").exists()
+    assert store.saved_versions("m") == []
+    with pytest.raises(InvalidInputError, match="not valid"):
+        store.folder("../m")
+    store.save("m", trained)
+    store.save("m", trained)
+    assert store.saved_versions("m") == store.versions("m") == [1, 2]

@@ -31,7 +31,9 @@ class ModelStore:
     def __init__(self, root: str | Path | None = None) -> None:
         self.root = Path(root) if root is not None else default_store_root()
 
-    def _dir(self, name: str) -> Path:
+    def folder(self, name: str) -> Path:
+        """The folder of model ``name`` (it may not exist yet); refuses a name that is not a
+        plain file name (no separators, no traversal)."""
         if not _NAME.match(name or ""):
             raise InvalidInputError(
                 f"model name {name!r} is not valid: use letters, digits, '.', '_' or '-' "
@@ -50,8 +52,13 @@ class ModelStore:
         found = (_VERSION.match(p.name) for p in folder.iterdir()) if folder.is_dir() else ()
         return sorted(int(m.group(1)) for m in found if m)
 
+    def saved_versions(self, name: str) -> list[int]:
+        """The version files of ``name``, oldest first; empty when there are none (a model
+        the service created but has not trained yet), where :meth:`versions` raises."""
+        return self._ls(self.folder(name))
+
     def versions(self, name: str) -> list[int]:
-        versions = self._ls(self._dir(name))
+        versions = self.saved_versions(name)
         if not versions:
             raise ModelNotFoundError(f"no model named {name!r} in {self.root}")
         return versions
@@ -65,11 +72,11 @@ class ModelStore:
                 f"model {name!r} has no version {version}; versions: "
                 f"{', '.join(map(str, versions))}"
             )
-        return self._dir(name) / f"v{version:04d}.phenosort"
+        return self.folder(name) / f"v{version:04d}.phenosort"
 
     def save(self, name: str, classifier) -> int:
         """Save ``classifier`` as the next version of ``name``; returns that version."""
-        folder = self._dir(name)
+        folder = self.folder(name)
         folder.mkdir(parents=True, exist_ok=True)
         while True:  # another writer may take a number: never overwrite, try the next
             version = (self._ls(folder) or [0])[-1] + 1
@@ -95,6 +102,6 @@ class ModelStore:
         paths = [self.path(name, v) for v in ([version] if version else self.versions(name))]
         for p in paths:
             p.unlink()
-        folder = self._dir(name)
+        folder = self.folder(name)
         if not any(folder.iterdir()):
             folder.rmdir()

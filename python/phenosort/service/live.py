@@ -586,7 +586,7 @@ class LiveSessions:
                 seen = (session.labels_version, session.full_version, session.trained_version)
                 if seen != (version_of_labels,) * 3:  # the network moved on since
                     raise PreconditionError("the labels changed while committing; commit again")
-            versions = registry.store._ls(registry._folder(session.model))
+            versions = registry.store.saved_versions(session.model)
             clf = session.engine.snapshot_for_saving(labels, (versions or [0])[-1] + 1)
             version = registry.store.save(session.model, clf)
         summary = None

@@ -91,12 +91,12 @@ class ModelRegistry:
 
     # ------------------------------------------------------------------ models
     def _folder(self, name: str) -> Path:
-        return self.store._dir(name)  # validates the name (no separators, no traversal)
+        return self.store.folder(name)  # validates the name (no separators, no traversal)
 
     def exists(self, name: str) -> bool:
         """Whether model ``name`` was created or imported (raises on an invalid name)."""
         folder = self._folder(name)
-        return (folder / _MODEL_FILE).is_file() or bool(self.store._ls(folder))
+        return (folder / _MODEL_FILE).is_file() or bool(self.store.saved_versions(name))
 
     def names(self) -> list[str]:
         """Every model: created ones (even untrained) and those with versions."""
@@ -141,7 +141,7 @@ class ModelRegistry:
         path = folder / _MODEL_FILE
         if path.is_file():
             return json.loads(path.read_text())
-        versions = self.store._ls(folder)
+        versions = self.store.saved_versions(name)
         if not versions:
             raise ModelNotFoundError(f"no model named {name!r} on this server")
         meta = self.metadata(name, versions[-1])  # a model file put into the store by hand
@@ -150,7 +150,7 @@ class ModelRegistry:
     def versions(self, name: str) -> list[int]:
         """Trained versions of ``name``, oldest first (empty when untrained)."""
         self.spec(name)  # NOT_FOUND for unknown models
-        return self.store._ls(self._folder(name))
+        return self.store.saved_versions(name)
 
     def resolve_version(self, name: str, version: int = 0) -> int:
         """The stored version number for ``version`` (0: the latest)."""
