@@ -42,10 +42,10 @@ import numpy as np
 from bench_common import SHARED_DATA
 from phenosort.classifier import ObjectClassifier, Sample
 from phenosort.client import Client
-from phenosort.demo import LocalService
 from phenosort.evaluation import score_samples
 from phenosort.model.live_update import LiveModel, LiveSettings
 from phenosort.sample_sets import labels_per_class, load_sample_set, split_by_image
+from phenosort.service.local import LocalService
 from phenosort.testing import TASKS, make_objects
 
 KEEP = {"wbc": {1, 2, 3, 4}}

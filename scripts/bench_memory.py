@@ -156,7 +156,7 @@ def in_process(volume: str, make: MakeInput) -> None:
 
 def through_service(volume: str, make: MakeInput) -> None:
     from phenosort.client import Client
-    from phenosort.demo import LocalService
+    from phenosort.service.local import LocalService
 
     assert "torch" not in sys.modules  # the client's figure must not include torch
     mine = Peaks()

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from phenosort.classifier import ObjectClassifier, Sample
-from phenosort.demo import LocalService
+from phenosort.service.local import LocalService
 from phenosort.testing import make_objects
 
 REPO = Path(__file__).resolve().parents[1]

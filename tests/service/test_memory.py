@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 
 from phenosort.client import Client
-from phenosort.demo import LocalService
+from phenosort.service.local import LocalService
 from phenosort.testing import make_objects
 
 MiB = 1 << 20

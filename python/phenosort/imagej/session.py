@@ -66,7 +66,7 @@ def server(args: argparse.Namespace) -> Iterator:
     """A connected :class:`~phenosort.client.Client`: to ``--server``, or to a private
     ``phenosort serve`` (stopped afterwards)."""
     from ..client import Client
-    from ..demo import LocalService
+    from ..service.local import LocalService
 
     with contextlib.ExitStack() as stack:
         address = args.server
