@@ -11,8 +11,8 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
-from .annotations import check_ids_in_mask, read_annotations_csv_lines, read_roi_annotations
-from .classifier import ObjectClassifier, Sample, class_index_of
+from .annotations import check_ids_in_mask
+from .classifier import ObjectClassifier, class_index_of
 from .dataio import find_pairs, load_pair, write_float_image
 from .errors import InvalidInputError
 from .image_job import ImageResult, OutputOptions, output_paths, predict_image
@@ -22,6 +22,7 @@ from .report_commands import report_target, run_info_report, write_training_repo
 from .report_commands import run_gallery as run_gallery  # dispatched by cli.main
 from .results import write_table_csv
 from .settings_text import parse_settings
+from .training_samples import counts_line, load_training_samples
 
 
 def _load_model(args: Namespace) -> ObjectClassifier:
@@ -36,45 +37,6 @@ def _check_out_dir(out: Path, data_dir: Path) -> None:
     out, data = out.resolve(), data_dir.resolve()
     if out == data or data in out.parents:
         raise InvalidInputError(f"--out {out} is inside the data folder {data}; choose another")
-
-
-def _training_samples(args: Namespace, pairs, class_names):
-    """Samples for the annotated images; returns (samples, class names)."""
-    by_stem = {p.stem: p for p in pairs}
-    if args.annotations.is_dir():
-        samples, names = [], list(class_names or [])
-        for zip_path in sorted(args.annotations.glob("*.zip")) + sorted(
-            args.annotations.glob("*.roi")
-        ):
-            pair = by_stem.get(zip_path.stem)
-            if pair is None:
-                raise InvalidInputError(f"ROI set {zip_path.name} matches no image stem")
-            image, labels = load_pair(pair)
-            rois = read_roi_annotations(zip_path, labels, names or None)
-            for message in rois.skipped:
-                print(f"warning: {zip_path.name}: {message}", file=sys.stderr)
-            names = rois.class_names
-            samples.append(
-                Sample(
-                    image.array, labels, rois.annotations, image.axes, image.voxel_size, pair.stem
-                )
-            )
-        if not samples:
-            raise InvalidInputError(f"no .zip or .roi ROI sets in {args.annotations}")
-        return samples, names
-    table, names, lines = read_annotations_csv_lines(args.annotations, class_names)
-    unknown = sorted(set(table) - set(by_stem))
-    if unknown:
-        raise InvalidInputError(
-            f"annotations name images that are not in {args.data_dir}: {', '.join(unknown[:10])}"
-        )
-    samples = []
-    for stem in sorted(table):
-        image, labels = load_pair(by_stem[stem])
-        check_ids_in_mask(table[stem], labels, image=stem, mask=by_stem[stem].mask_path,
-                            source=args.annotations, lines=lines)  # fmt: skip
-        samples.append(Sample(image.array, labels, table[stem], image.axes, image.voxel_size, stem))
-    return samples, names
 
 
 def _config_from(args: Namespace, base: ModelConfig) -> ModelConfig:
@@ -110,14 +72,14 @@ def run_train(args: Namespace) -> int:
         clf = ObjectClassifier.load(args.from_model, device=args.device)
         clf.config = _config_from(args, clf.config)
         classes = classes or clf.class_names
-    samples, names = _training_samples(args, pairs, classes)
+    samples, names = load_training_samples(args.data_dir, args.annotations, classes, pairs=pairs)
     if not args.from_model:
         clf = ObjectClassifier(names, _config_from(args, ModelConfig()))
     elif names != clf.class_names:
         raise InvalidInputError(
             f"annotation classes {names} differ from the model's {clf.class_names}"
         )
-    _announce(args, samples, names)
+    _announce(samples, names)
     cv: dict | None = None
     if args.kfold:
         from .evaluation import cross_validate
@@ -158,15 +120,8 @@ def _class_list(args: Namespace) -> list[str] | None:
     return [c.strip() for c in args.classes.split(",")] if args.classes else None
 
 
-def _announce(args: Namespace, samples, names: list[str]) -> None:
-    counts = {n: 0 for n in names}
-    for s in samples:
-        for v in s.annotations.values():
-            counts[names[int(v) - 1]] += 1
-    print(  # --quiet hides only the progress bars (its help says so)
-        f"training on {len(samples)} image(s): " + ", ".join(f"{n} {c}" for n, c in counts.items()),
-        file=sys.stderr,
-    )
+def _announce(samples, names: list[str]) -> None:
+    print(counts_line(samples, names), file=sys.stderr)  # --quiet hides only the progress bars
 
 
 NO_VALIDATION = (
@@ -272,7 +227,9 @@ def _train_remote(args: Namespace) -> int:
             info = client.get_model(name)
         except ModelNotFoundError:
             info = client.import_model(args.from_model, name) if args.from_model else None
-        samples, names = _training_samples(args, pairs, classes or (info and info.class_names))
+        samples, names = load_training_samples(
+            args.data_dir, args.annotations, classes or (info and info.class_names), pairs=pairs
+        )
         if info is None:
             client.create_model(name, names, **changes)
         elif names != info.class_names:
@@ -290,7 +247,7 @@ def _train_remote(args: Namespace) -> int:
                 name=s.name,
                 replace=True,
             )
-        _announce(args, samples, names)
+        _announce(samples, names)
         with _bar(args, unit="epoch", desc="train") as bar:
 
             def show(event):
