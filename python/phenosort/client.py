@@ -11,14 +11,14 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-from collections.abc import Callable, Generator, Iterator, Mapping, Sequence
+from collections.abc import Callable, Generator, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import grpc
 import numpy as np
 
-from .classifier import Explanation
+from .classifier import Explanation, Sample
 from .errors import (
     Cancelled,
     InvalidInputError,
@@ -27,6 +27,7 @@ from .errors import (
     PhenosortError,
 )
 from .model.metrics import warn_if_chance
+from .remote_training import FitResult, SampleLoader
 from .results import Prediction, probability_columns
 from .service import codec
 from .v1 import phenosort_pb2 as pb
@@ -34,6 +35,7 @@ from .v1 import phenosort_pb2_grpc as pb_grpc
 
 __all__ = [
     "Client",
+    "FitResult",
     "LiveImageResult",
     "LiveSession",
     "LiveUpdate",
@@ -515,6 +517,39 @@ class Client:
         )
         warn_if_chance(result.get("assessment"))
         return result
+
+    def fit(
+        self,
+        name: str,
+        samples: Iterable[Sample] | SampleLoader,
+        *,
+        class_names: Sequence[str] | None = None,
+        settings: Mapping[str, object] | None = None,
+        from_file: str | os.PathLike[str] | None = None,
+        progress: Callable[[TrainingProgress], None] | None = None,
+        export: str | os.PathLike[str] | None = None,
+        overwrite: bool = False,
+        log: Callable[[str], None] | None = None,
+    ) -> FitResult:
+        """Train model ``name`` on these annotated images, creating it when needed: the
+        whole workflow of ``phenosort train --server`` in one call.
+
+        The model is the server's, else ``from_file`` imported as ``name`` (then trained on
+        from its weights), else created with ``class_names`` and ``settings``. ``samples``
+        (:class:`~phenosort.classifier.Sample`; class indices refer to ``class_names``, or
+        the existing model's classes) replace the annotations these images had in its
+        training set; or give a loader, called with the class names to use (None for a new
+        model), that returns ``(samples, class_names)``. Annotation classes that differ
+        from an existing model's raise. ``settings`` apply to this run when the model
+        existed. ``progress`` gets every :class:`TrainingProgress`; ``export`` writes the
+        new version to a file; ``log`` gets a line per step (created, training set,
+        version, exported). Returns a :class:`~phenosort.remote_training.FitResult`.
+        """
+        from .remote_training import fit
+
+        return fit(self, name, samples, class_names=class_names, settings=settings,
+                   from_file=from_file, progress=progress, export=export, overwrite=overwrite,
+                   log=log)  # fmt: skip
 
     # ------------------------------------------------------------------ prediction
     def predict(

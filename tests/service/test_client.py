@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 import tifffile
 
-from phenosort.classifier import ObjectClassifier
+from phenosort.classifier import ObjectClassifier, Sample
 from phenosort.cli import main
 from phenosort.client import Client, RemoteError, TrainingProgress
 from phenosort.errors import Cancelled, InvalidInputError, ModelNotFoundError
@@ -159,6 +159,60 @@ def test_export_import_round_trip(client, trained, images, tmp_path):
     client.delete_model("cells-copy")
     with pytest.raises(ModelNotFoundError, match="cells-copy"):
         client.get_model("cells-copy")
+
+
+# ---------------------------------------------------------------------------- fit
+def _samples(images) -> list[Sample]:
+    return [Sample(d.image, d.labels, annotations_of(d), d.axes, name=f"fit{i}")
+            for i, d in enumerate(images)]  # fmt: skip
+
+
+def test_fit_creates_adds_trains_exports_and_replaces_on_a_second_run(client, images, tmp_path):
+    """The whole remote workflow in one call (issue 18: it was written out in the CLI, the
+    ImageJ script and Java); training again on the same images replaces their labels."""
+    lines: list[str] = []
+    events: list[TrainingProgress] = []
+    path = tmp_path / "fit.phenosort"
+    first = client.fit("fit", _samples(images[:2]), class_names=NAMES, settings=TINY,
+                       progress=events.append, export=path, log=lines.append)  # fmt: skip
+    assert first.created and first.version == 1 and first.class_names == NAMES
+    assert (first.n_images, first.counts) == (2, {"dim": 10, "bright": 10})
+    assert first.metrics["validation"]["n"] > 0 and events[-1].state == "SUCCEEDED"
+    assert first.path == path and ObjectClassifier.load(path).class_names == NAMES
+    assert lines == [
+        f"created model 'fit' with classes {NAMES}",
+        "training set: {'dim': 10, 'bright': 10}",
+        "model 'fit' version 1",
+        f"exported to {path}",
+    ]
+    asked = []
+
+    def loader(class_names):  # gets the server model's classes
+        asked.append(class_names)
+        return _samples(images[:2]), list(class_names)
+
+    second = client.fit("fit", loader, settings={"train_epochs": 2})
+    assert asked == [NAMES] and not second.created and second.version == 2
+    assert (second.n_images, second.counts) == (2, {"dim": 10, "bright": 10})  # replaced
+    assert second.path is None and client.get_model("fit").settings["train_epochs"] == 3
+    with pytest.raises(InvalidInputError, match=r"differ from server model 'fit'"):
+        client.fit("fit", _samples(images[:1]), class_names=NAMES[::-1])
+    with pytest.raises(InvalidInputError, match="give its class_names"):
+        client.fit("fit-new", _samples(images[:1]))
+    with pytest.raises(InvalidInputError, match="no annotated images"):
+        client.fit("fit-new", [], class_names=NAMES)
+    assert client.get_model("fit").versions == [1, 2]
+    assert "fit-new" not in {m.name for m in client.list_models()}
+
+
+def test_fit_imports_a_model_file_the_server_lacks_and_trains_on_from_it(client, trained, images):
+    lines: list[str] = []
+    result = client.fit("fit-from", _samples(images[2:]), from_file=trained["file"],
+                        settings={"train_epochs": 1}, log=lines.append)  # fmt: skip
+    assert lines[0] == f"imported {trained['file']} as model 'fit-from'"
+    assert not result.created and result.version == 2 and result.class_names == NAMES
+    assert result.n_images == 1  # the imported file brings weights, not a training set
+    assert client.get_model("fit-from").versions == [1, 2]
 
 
 # ---------------------------------------------------------------------------- uploads
