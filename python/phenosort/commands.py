@@ -9,28 +9,33 @@ from dataclasses import fields, replace
 from pathlib import Path
 
 import numpy as np
-from tqdm import tqdm
 
 from .annotations import check_ids_in_mask
 from .classifier import ObjectClassifier, class_index_of
 from .dataio import find_pairs, load_pair, write_float_image
 from .errors import InvalidInputError
-from .image_job import ImageResult, OutputOptions, output_paths, predict_image
+from .image_job import OutputOptions
 from .model.config import ModelConfig
-from .model.metrics import format_report, report
+from .model.metrics import format_report
+from .predict_folder import (
+    local_predictor,
+    output_options,
+    predict_folder,
+    refuse_existing_outputs,
+    remote_predictor,
+    write_tables,
+)
+from .progress_bars import EpochBar, bar
 from .report_commands import report_target, run_info_report, write_training_report
 from .report_commands import run_gallery as run_gallery  # dispatched by cli.main
 from .results import write_table_csv
 from .settings_text import parse_settings
 from .training_samples import counts_line, load_training_samples
+from .training_summary import print_training, training_record, training_summary
 
 
 def _load_model(args: Namespace) -> ObjectClassifier:
     return ObjectClassifier.load(args.model, device=args.device)
-
-
-def _bar(args: Namespace, **kwargs):
-    return tqdm(disable=args.quiet, dynamic_ncols=True, **kwargs)
 
 
 def _check_out_dir(out: Path, data_dir: Path) -> None:
@@ -86,34 +91,11 @@ def run_train(args: Namespace) -> int:
 
         cv = cross_validate(names, samples, args.kfold, clf.config)
         print(f"{args.kfold}-fold cross-validation:\n{format_report(cv)}", file=sys.stderr)
-    with _bar(args, total=clf.config.train_epochs, unit="epoch", desc="train") as bar:
-
-        def show(event):
-            bar.total = event.n_epochs  # a pseudo-label round adds epochs
-            bar.set_postfix(_epoch_postfix(event))
-            bar.update(1)
-
-        clf.fit(samples, warm_start=bool(args.from_model), progress=show)
+    with EpochBar(args.quiet, total=clf.config.train_epochs) as bar:
+        clf.fit(samples, warm_start=bool(args.from_model), progress=bar.local)
     clf.save(args.model, overwrite=args.overwrite)
     write_training_report(args.report, args.model, samples, args, kfold=cv)
-    outcome = {
-        "class_names": clf.class_names,
-        "validation": clf.validation,
-        "symmetry": clf.symmetry,
-        "assessment": clf.assessment,
-        "config": clf.config.to_dict(),  # with training_data: why there is no validation set
-        "training_data": clf.training_data,
-    }
-    return _report_training(args, outcome, clf.version)
-
-
-def _epoch_postfix(event) -> dict[str, str]:
-    """Progress-bar fields of a local ``EpochEvent`` or a remote ``TrainingProgress``."""
-    info = {"loss": f"{event.train_loss:.3f}"}
-    if event.val_accuracy is not None:
-        info["val_acc"] = f"{event.val_accuracy:.3f}"
-        info["val_f1"] = f"{event.val_macro_f1:.3f}"
-    return info
+    return _report_training(args, training_record(clf), clf.version)
 
 
 def _class_list(args: Namespace) -> list[str] | None:
@@ -124,83 +106,9 @@ def _announce(samples, names: list[str]) -> None:
     print(counts_line(samples, names), file=sys.stderr)  # --quiet hides only the progress bars
 
 
-NO_VALIDATION = (
-    "no validation set: train_val_fraction is 0, or a class has too few labels to hold "
-    "train_val_min_per_class of them out; every label trained (--kfold K estimates accuracy)"
-)
-
-
-def no_validation_reason(record: dict) -> str:
-    """Which of the two causes left a training without a hold-out, from the settings
-    (``config``) and label counts (``training_data``) of a model file's metadata; the
-    rule is :func:`phenosort.model.train.validation_index`'s. :data:`NO_VALIDATION`
-    (both causes) when the record lacks them."""
-    cfg = record.get("config") or {}
-    fraction, least = cfg.get("train_val_fraction"), cfg.get("train_val_min_per_class")
-    counts: dict[str, int] = {}
-    for entry in record.get("training_data") or []:
-        for name, n in (entry.get("per_class") or {}).items():
-            counts[name] = counts.get(name, 0) + int(n)
-    counts = {name: n for name, n in counts.items() if n > 0}
-    tail = "; every label trained (--kfold K estimates accuracy)"
-    if fraction is not None and fraction <= 0:
-        return f"no validation set: train_val_fraction is {fraction}{tail}"
-    if fraction is not None and least is not None and counts:
-        name, n = min(counts.items(), key=lambda item: item[1])
-        if n * fraction < least:
-            return (
-                f"no validation set: class {name!r} has {n} labels, and train_val_fraction "
-                f"{fraction} of them ({n * fraction:.3g}) is fewer than "
-                f"train_val_min_per_class {least}{tail}"
-            )
-    return NO_VALIDATION
-
-
 def _report_training(args: Namespace, outcome: dict, version: int) -> int:
-    """The training summary: validation (or the 2-fold estimate), the symmetries chosen and
-    the chance check, whose warning goes to stderr even with ``--json``."""
-    assessment = outcome.get("assessment") or {}
-    if args.json:
-        keys = ("validation", "symmetry", "assessment")
-        print(json.dumps({"model": str(args.model), **{k: outcome.get(k) for k in keys}}, indent=2))
-    else:
-        print(f"model written to {args.model} (version {version})")
-        print("\n".join(training_summary(outcome)))
-    if assessment.get("warning"):
-        level = "error" if assessment.get("verdict") == "chance" else "warning"
-        print(f"{level}: {assessment['warning']}", file=sys.stderr)
+    print_training(args.model, outcome, version, as_json=args.json)
     return 0
-
-
-def training_summary(record: dict) -> list[str]:
-    """Lines about a training (a model file's metadata or a training outcome)."""
-    from .model.symmetry import describe
-
-    lines = []
-    if record.get("validation"):
-        lines.append(format_report(record["validation"]))
-    else:
-        lines.append(no_validation_reason(record))
-        estimate = (record.get("symmetry") or {}).get("estimate")
-        if estimate:
-            lines.append(f"estimate from {estimate['method']}:")
-            cm = np.asarray(estimate["confusion_matrix"])
-            lines.append(format_report(report(cm, record.get("class_names")), "estimate objects"))
-    if record.get("symmetry"):
-        lines.append(describe(record["symmetry"]))
-    assessment = record.get("assessment")
-    if assessment:
-        lines.append(
-            f"chance check ({assessment['source']}): balanced accuracy "
-            f"{assessment['balanced_accuracy']:.3f} vs chance {assessment['chance']:.3f}, "
-            f"p={assessment['p_value']:.3g}: "
-            + {
-                "better": "better than chance",
-                "uncertain": "too few objects to tell",
-                "chance": "NOT better than chance",
-            }[assessment.get("verdict", "better")]
-        )
-    return lines
 
 
 def _client(args: Namespace):
@@ -210,62 +118,30 @@ def _client(args: Namespace):
 
 
 def _train_remote(args: Namespace) -> int:
-    """``train --server``: the server's model (created, or imported ``--from``) gets these
-    images' annotations (replacing earlier ones of the same images), trains, and the new
-    version is exported to ``--model``."""
-    from .errors import ModelNotFoundError
-
+    """``train --server``: :meth:`Client.fit` on the server's model (created, or imported
+    ``--from``), exported to ``--model``."""
     if args.kfold:
         raise InvalidInputError("--kfold runs in-process only; drop --server")
     pairs = find_pairs(args.data_dir)
-    classes = _class_list(args)
     changes = _setting_changes(args)
     changes.pop("device", None)  # the server runs on its own device (phenosort serve --device)
-    name = args.remote_model or args.model.stem
-    with _client(args) as client:
-        try:
-            info = client.get_model(name)
-        except ModelNotFoundError:
-            info = client.import_model(args.from_model, name) if args.from_model else None
-        samples, names = load_training_samples(
-            args.data_dir, args.annotations, classes or (info and info.class_names), pairs=pairs
-        )
-        if info is None:
-            client.create_model(name, names, **changes)
-        elif names != info.class_names:
-            raise InvalidInputError(
-                f"annotation classes {names} differ from server model {name!r}'s {info.class_names}"
-            )
-        for s in samples:
-            client.add_training_data(
-                name,
-                s.image,
-                s.labels,
-                s.annotations,
-                axes=s.axes,
-                voxel_size=s.voxel_size,
-                name=s.name,
-                replace=True,
-            )
+    loaded = []  # the samples, for the training report's gallery
+
+    def load(class_names):  # with --classes, else the server model's classes
+        samples, names = load_training_samples(args.data_dir, args.annotations, class_names,
+                                               pairs=pairs)  # fmt: skip
         _announce(samples, names)
-        with _bar(args, unit="epoch", desc="train") as bar:
+        loaded.extend(samples)
+        return samples, names
 
-            def show(event):
-                bar.total = event.n_epochs
-                if event.epoch > bar.n:  # the first and last events carry no epoch
-                    bar.set_postfix(_epoch_postfix(event), refresh=False)
-                    bar.update(event.epoch - bar.n)
-
-            settings = changes if info is not None else {}
-            result = client.train(
-                name, progress=show, continue_training=bool(args.from_model), **settings
-            )
-        client.export_model(name, args.model, result["version"], overwrite=args.overwrite)
-        if result.get("validation") is None:  # its settings and counts say why
-            meta = client.get_model(name).metadata or {}
-            result = {**{k: meta.get(k) for k in ("config", "training_data")}, **result}
-    write_training_report(args.report, args.model, samples, args)
-    return _report_training(args, {**result, "class_names": names}, result["version"])
+    with _client(args) as client, EpochBar(args.quiet) as bar:
+        result = client.fit(args.remote_model or args.model.stem, load,
+                            class_names=_class_list(args), settings=changes,
+                            from_file=args.from_model, progress=bar.remote, export=args.model,
+                            overwrite=args.overwrite)  # fmt: skip
+    write_training_report(args.report, args.model, loaded, args)
+    outcome = {**result.metrics, "class_names": result.class_names}
+    return _report_training(args, outcome, result.version)
 
 
 def run_predict(args: Namespace) -> int:
@@ -285,11 +161,7 @@ def run_predict(args: Namespace) -> int:
     clf = _load_model(args)
     if args.batch_size:
         clf.config = clf.config.updated(predict_batch_size=args.batch_size)
-
-    def predict_here(image, labels):
-        return clf.predict(image.array, labels, axes=image.axes, voxel_size=image.voxel_size)
-
-    return _predict_serial(args, pairs, clf.class_names, predict_here)
+    return _predict_serial(args, pairs, clf.class_names, local_predictor(clf))
 
 
 def _remote_predictor(args: Namespace, client):
@@ -305,13 +177,7 @@ def _remote_predictor(args: Namespace, client):
         if not args.model.is_file():
             raise
         info = client.import_model(args.model, name)
-
-    def predict(image, labels):
-        remote = client.predict(name, image.array, labels, axes=image.axes,
-                                voxel_size=image.voxel_size, class_map=False)  # fmt: skip
-        return remote.to_prediction(labels)  # maps are painted here from the local mask
-
-    return info.class_names, predict
+    return info.class_names, remote_predictor(client, name)
 
 
 def _on_dask(args: Namespace, pairs) -> bool:
@@ -341,7 +207,7 @@ def _predict_on_dask(args: Namespace, pairs) -> int:
     from .model.file import read_metadata
 
     names = read_metadata(args.model)["class_names"]  # verifies the file before any task runs
-    _refuse_existing_outputs(args, pairs, names)
+    refuse_existing_outputs(args.out, pairs, names, overwrite=args.overwrite)
     n_workers, threads = None, None  # a given cluster keeps its workers' settings
     if not args.scheduler:  # local workers share this machine's cores
         n_workers = args.workers or default_workers(len(pairs))
@@ -350,57 +216,21 @@ def _predict_on_dask(args: Namespace, pairs) -> int:
                     torch_threads=threads)  # fmt: skip
     options = _output_options(args, names)
     args.out.mkdir(parents=True, exist_ok=True)
-    with _bar(args, total=len(pairs), unit="image", desc="predict") as bar:
+    with bar(args.quiet, total=len(pairs), unit="image", desc="predict") as images:
         results = run_on_dask(pairs, ref, options, scheduler=args.scheduler,
-                              n_workers=n_workers, done=lambda _: bar.update(1))  # fmt: skip
-    return _write_tables(args, results)
+                              n_workers=n_workers, done=lambda _: images.update(1))  # fmt: skip
+    return write_tables(args.out, results)
 
 
 def _predict_serial(args: Namespace, pairs, names: list[str], predict) -> int:
     """The images one after the other in this process (one image, --workers 0/1, --server)."""
-    _refuse_existing_outputs(args, pairs, names)
-    options = _output_options(args, names)
-    args.out.mkdir(parents=True, exist_ok=True)
-    results = [
-        predict_image(pair, predict, options)
-        for pair in _bar(args, iterable=pairs, unit="image", desc="predict")
-    ]
-    return _write_tables(args, results)
+    return predict_folder(pairs, predict, args.out, _output_options(args, names),
+                          overwrite=args.overwrite, quiet=args.quiet)  # fmt: skip
 
 
 def _output_options(args: Namespace, names: list[str]) -> OutputOptions:
-    out = args.out.resolve()  # absolute, like the pairs
-    return OutputOptions(out, tuple(names), args.rois, args.class_masks, args.confidence)
-
-
-def _refuse_existing_outputs(args: Namespace, pairs, names: list[str]) -> None:
-    if args.overwrite:
-        return
-    tables = [args.out / "objects.csv", args.out / "summary.csv"]
-    taken = [p for p in tables if p.exists()] + [
-        p for pair in pairs for p in output_paths(pair.stem, args.out, names).values() if p.exists()
-    ]
-    if taken:
-        raise InvalidInputError(
-            f"outputs exist already ({taken[0]}, ...); use --overwrite or another --out"
-        )
-
-
-def _write_tables(args: Namespace, results: list[ImageResult]) -> int:
-    """objects.csv and summary.csv in the order of ``results``; failed images are reported
-    (stderr, and an ``error`` column in summary.csv) and make the exit status 2."""
-    failed = [r for r in results if r.error is not None]
-    summary = [{**r.summary, "error": r.error or ""} if failed else r.summary for r in results]
-    rows = [r.rows for r in results if r.rows is not None]
-    write_table_csv(args.out / "objects.csv", rows, overwrite=True)
-    write_table_csv(args.out / "summary.csv", summary, overwrite=True)
-    for r in failed:
-        print(f"error: {r.stem}: {r.error}", file=sys.stderr)
-    total = sum(len(r["label"]) for r in rows)  # printed with --quiet too: it hides only bars
-    print(f"{total} objects in {len(rows)} image(s) classified; outputs in {args.out}")
-    if failed:
-        print(f"{len(failed)} of {len(results)} image(s) failed (see summary.csv)", file=sys.stderr)
-    return 2 if failed else 0
+    return output_options(args.out, names, rois=args.rois, class_masks=args.class_masks,
+                          confidence=args.confidence)  # fmt: skip
 
 
 def run_suggest(args: Namespace) -> int:
@@ -408,7 +238,7 @@ def run_suggest(args: Namespace) -> int:
         _check_out_dir(args.out.parent, args.data_dir)
     clf = _load_model(args)
     found = []
-    for pair in _bar(args, iterable=find_pairs(args.data_dir), unit="image", desc="predict"):
+    for pair in bar(args.quiet, iterable=find_pairs(args.data_dir), unit="image", desc="predict"):
         image, labels = load_pair(pair)
         pred = clf.predict(image.array, labels, axes=image.axes, voxel_size=image.voxel_size)
         for label in pred.suggest(args.n):

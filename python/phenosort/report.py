@@ -11,8 +11,10 @@ from __future__ import annotations
 
 import base64
 import html
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -21,6 +23,9 @@ from .errors import InvalidInputError
 from .gallery import Gallery
 from .montage import png_bytes
 from .report_text import decisions, evaluation_of, kfold_evaluation
+
+if TYPE_CHECKING:
+    from .classifier import Sample
 
 _STYLE = """
 body{font-family:system-ui,sans-serif;max-width:1100px;margin:2em auto;color:#222;padding:0 1em}
@@ -69,6 +74,27 @@ def default_report_path(model_path: str | Path) -> Path:
     """Where ``train`` writes the report of ``m.phenosort``: ``m.report.html`` beside it."""
     model_path = Path(model_path)
     return model_path.with_name(f"{model_path.stem}.report.html")
+
+
+def save_training_report(
+    path: str | Path,
+    model: str | Path,
+    samples: Sequence[Sample],
+    *,
+    device: str | None = None,
+    overwrite: bool = False,
+    kfold: dict | None = None,
+) -> list[Path]:
+    """The report of a model file just written, with the gallery of ``samples``' labelled
+    objects (predicted here by that model file, also after a training on a server) and a
+    cross-validation when one was run; returns the files written (the page first)."""
+    from .classifier import ObjectClassifier
+    from .gallery import training_gallery
+
+    clf = ObjectClassifier.load(model, device=device)
+    gallery = training_gallery(clf, samples)
+    page = build_report(clf.metadata(), title=Path(model).name, gallery=gallery, kfold=kfold)
+    return page.save(path, overwrite=overwrite)
 
 
 def build_report(

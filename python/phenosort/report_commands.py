@@ -33,19 +33,14 @@ def report_target(args: Namespace) -> Path | None:
 def write_training_report(
     path: Path | None, model: Path, samples, args: Namespace, kfold: dict | None = None
 ) -> None:
-    """The report of the model file just written, with the gallery of ``samples``' labelled
-    objects (predicted here by that model file, also after a training on a server) and the
-    ``--kfold`` cross-validation when one was run."""
+    """``train``'s report (:func:`phenosort.report.save_training_report`), unless
+    ``--no-report``."""
     if path is None:
         return
-    from .classifier import ObjectClassifier
-    from .gallery import training_gallery
-    from .report import build_report
+    from .report import save_training_report
 
-    clf = ObjectClassifier.load(model, device=getattr(args, "device", None))
-    gallery = training_gallery(clf, samples)
-    page = build_report(clf.metadata(), title=model.name, gallery=gallery, kfold=kfold)
-    written = page.save(path, overwrite=args.overwrite)
+    written = save_training_report(path, model, samples, device=getattr(args, "device", None),
+                                   overwrite=args.overwrite, kfold=kfold)  # fmt: skip
     if not args.quiet:
         print(f"report written to {written[0]} (figures in {written[-1].parent})", file=sys.stderr)
 

@@ -1,0 +1,60 @@
+"""Progress bars (tqdm, on stderr) of the CLI and the demo: a training's epochs, here or on
+a server. ``quiet`` hides them and nothing else."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tqdm import tqdm
+
+
+def bar(quiet: bool, **kwargs: Any) -> tqdm:
+    return tqdm(disable=quiet, dynamic_ncols=True, **kwargs)
+
+
+def epoch_postfix(event: Any) -> dict[str, str]:
+    """Bar fields of a local ``EpochEvent`` or a server's ``TrainingProgress``."""
+    info = {"loss": f"{event.train_loss:.3f}"}
+    if event.val_accuracy is not None:
+        info["val_acc"] = f"{event.val_accuracy:.3f}"
+        info["val_f1"] = f"{event.val_macro_f1:.3f}"
+    return info
+
+
+class EpochBar:
+    """The epochs of one training. With ``total`` (in-process) it opens at once; without
+    (on a server) at the first event, so lines printed while the images upload stay above.
+    Use as a context manager; pass :meth:`local` or :meth:`remote` as ``progress``."""
+
+    def __init__(self, quiet: bool, total: int | None = None) -> None:
+        self._quiet, self._total = quiet, total
+        self._bar: tqdm | None = None
+
+    def _open(self) -> tqdm:
+        if self._bar is None:
+            self._bar = bar(self._quiet, total=self._total, unit="epoch", desc="train")
+        return self._bar
+
+    def local(self, event: Any) -> None:
+        """An in-process ``EpochEvent``: one epoch each (a pseudo-label round adds some)."""
+        b = self._open()
+        b.total = event.n_epochs
+        b.set_postfix(epoch_postfix(event))
+        b.update(1)
+
+    def remote(self, event: Any) -> None:
+        """A ``TrainingProgress``: the job's first events and final state carry no epoch."""
+        b = self._open()
+        b.total = event.n_epochs
+        if event.epoch > b.n:
+            b.set_postfix(epoch_postfix(event), refresh=False)
+            b.update(event.epoch - b.n)
+
+    def __enter__(self) -> EpochBar:
+        if self._total is not None:
+            self._open()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._bar is not None:
+            self._bar.close()
