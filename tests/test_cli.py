@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import contextlib
 import csv
-import functools
 import io
 import json
 import re
@@ -22,7 +21,6 @@ import pytest
 import roifile
 import tifffile
 
-from phenosort import commands
 from phenosort.annotations import rois_for_objects, write_roi_zip
 from phenosort.cli import main
 from phenosort.model.config import ModelConfig
@@ -627,18 +625,19 @@ def test_info_settings(capsys):
 
 
 # ---------------------------------------------------------------------------- demo
-def test_demo_runs_end_to_end(tmp_path, capsys, monkeypatch):
+def test_demo_runs_end_to_end(tmp_path, capsys):
     """The demo without the service: generate data, train, predict, report held-out accuracy.
 
-    The defaults are shrunk so that every step still runs, on the same code path, in seconds;
-    tests/service/test_demo.py runs the README's main job (through the service) as it is.
+    Smaller settings, given to the demo as a library call, keep every step on the same code
+    path in seconds; tests/service/test_demo.py runs the README's main job (through the
+    service) as it is.
     """
-    small = functools.partial(
-        ModelConfig, train_epochs=3, net_width=8, train_min_epoch_samples=64, device="cpu"
-    )
-    monkeypatch.setattr(commands, "ModelConfig", small)
+    from phenosort.demo import run_demo
+
+    small = {"train_epochs": 3, "net_width": 8, "train_min_epoch_samples": 64}
     out_dir = tmp_path / "demo"
-    code, out, err = run(capsys, "demo", "--out", out_dir, "--quiet", "--in-process")
+    code = run_demo(out_dir, device="cpu", quiet=True, in_process=True, settings=small)
+    out, err = capsys.readouterr()
     assert code == 0, err
     assert "held-out image demo_04:" in out
     line = next(x for x in out.splitlines() if x.startswith("held-out image"))

@@ -1,17 +1,31 @@
 """The demo main job: generate a small dataset, start the service, train and predict through
-it, report, stop the service; on any machine."""
+it, report, stop the service; on any machine. It calls the library (:meth:`Client.fit`, the
+folder runner), not the CLI, and prints what ``phenosort train`` and ``predict`` print."""
 
 from __future__ import annotations
 
 import csv
+import sys
+from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import tifffile
 
+from .classifier import ObjectClassifier, Sample
+from .client import Client
+from .dataio import find_pairs
 from .errors import InvalidInputError
+from .image_job import Predictor
+from .model.config import ModelConfig
+from .predict_folder import local_predictor, output_options, predict_folder, remote_predictor
+from .progress_bars import EpochBar
+from .report import default_report_path, save_training_report
 from .service.local import LocalService
 from .testing import make_objects
+from .training_samples import counts_line, load_training_samples
+from .training_summary import print_training, training_record
 
 N_IMAGES = 4
 LABELS_PER_CLASS = 12  # per training image
@@ -52,33 +66,36 @@ def write_demo_dataset(folder: Path, seed: int = 0) -> dict[str, dict[int, int]]
 
 
 def run_demo(
-    out: Path, *, device: str | None = None, quiet: bool = False, in_process: bool = False
+    out: Path,
+    *,
+    device: str | None = None,
+    quiet: bool = False,
+    in_process: bool = False,
+    settings: Mapping[str, object] | None = None,
 ) -> int:
     """Generate data in ``out/data``; start ``phenosort serve`` (unless ``in_process``), train
     ``out/model.phenosort`` and predict into ``out/predictions`` through it; print the
-    validation metrics, the held-out accuracy and where the outputs are; stop the service."""
-    from .cli import main
+    validation metrics, the held-out accuracy and where the outputs are; stop the service.
 
+    ``settings``: ModelConfig fields of the training (default: the defaults, as the README's
+    main job runs); ``device`` is the in-process one (the service keeps its own).
+    """
     out = Path(out)
     if out.exists() and any(out.iterdir()):
         raise InvalidInputError(f"demo folder {out} exists and is not empty; choose another")
     data, model, predictions = out / "data", out / "model.phenosort", out / "predictions"
     truth = write_demo_dataset(data)
     print(f"demo data: {data} ({N_IMAGES} images, {LABELS_PER_CLASS} labels per class per image)")
-    extra = ["--quiet"] if quiet else []
+    demo = _Demo(data, model, predictions, dict(settings or {}), quiet)
     service = None if in_process else LocalService(out / "server-store", device)
     try:
         if service is None:
-            extra += ["--device", device] if device else []
+            code = demo.in_process(device)
         else:
-            extra += ["--server", service.start()]
+            address = service.start()
             print(f"phenosort service started at {service.address} (store {service.store})")
-        code = main(["train", str(data), "--annotations", str(data / "annotations.csv"),
-                     "--model", str(model), *extra])  # fmt: skip
-        if code:
-            return code
-        code = main(["predict", str(data), "--model", str(model), "--out", str(predictions),
-                     "--rois", "--confidence", *extra])  # fmt: skip
+            with Client(address) as client:
+                code = demo.on_server(client)
         if code:
             return code
     finally:
@@ -96,3 +113,63 @@ def run_demo(
     print(f"outputs: {predictions}/objects.csv, summary.csv, *_classes.tif (class maps), "
           "*_classes.zip (ImageJ ROIs by class), *_confidence.tif")  # fmt: skip
     return 0
+
+
+@dataclass
+class _Demo:
+    """Train on the demo folder and predict it, as ``phenosort train`` then ``phenosort
+    predict`` would (the same outputs and lines), through the library."""
+
+    data: Path
+    model: Path
+    predictions: Path
+    settings: dict[str, object]
+    quiet: bool
+
+    def _samples(self, class_names: list[str] | None = None) -> tuple[list[Sample], list[str]]:
+        samples, names = load_training_samples(self.data, self.data / "annotations.csv",
+                                               class_names)  # fmt: skip
+        print(counts_line(samples, names), file=sys.stderr)
+        return samples, names
+
+    def in_process(self, device: str | None) -> int:
+        samples, names = self._samples()
+        changes = {**({"device": device} if device else {}), **self.settings}
+        clf = ObjectClassifier(names, ModelConfig().updated(**changes))
+        with EpochBar(self.quiet, total=clf.config.train_epochs) as bar:
+            clf.fit(samples, progress=bar.local)
+        clf.save(self.model)
+        self._report(samples, device)
+        print_training(self.model, training_record(clf), clf.version)
+        saved = ObjectClassifier.load(self.model, device=device)  # as predict would load it
+        return self._predict(local_predictor(saved), saved.class_names)
+
+    def on_server(self, client: Client) -> int:
+        loaded: list[Sample] = []  # for the report's gallery
+
+        def load(class_names: list[str] | None) -> tuple[list[Sample], list[str]]:
+            samples, names = self._samples(class_names)
+            loaded.extend(samples)
+            return samples, names
+
+        name = self.model.stem
+        with EpochBar(self.quiet) as bar:
+            result = client.fit(name, load, settings=self.settings, progress=bar.remote,
+                                export=self.model)  # fmt: skip
+        self._report(loaded, None)
+        outcome = {**result.metrics, "class_names": result.class_names}
+        print_training(self.model, outcome, result.version)
+        return self._predict(remote_predictor(client, name), result.class_names)
+
+    def _report(self, samples: list[Sample], device: str | None) -> None:
+        path = default_report_path(self.model)
+        written = save_training_report(path, self.model, samples, device=device)
+        if not self.quiet:
+            print(
+                f"report written to {written[0]} (figures in {written[-1].parent})", file=sys.stderr
+            )
+
+    def _predict(self, predict: Predictor, class_names: list[str]) -> int:
+        options = output_options(self.predictions, class_names, rois=True, confidence=True)
+        return predict_folder(find_pairs(self.data), predict, self.predictions, options,
+                              quiet=self.quiet)  # fmt: skip
