@@ -7,13 +7,13 @@ a "<class>-<id>" name); images without a ROI zip are skipped.
     python scripts/imagej_train.py DATA --model cells --server 127.0.0.1:50051 --epochs 40
 
 The model is created when the server lacks it (classes: --classes, else from the ROIs of
-the first image); images are opened by ImageJ, so calibration comes from ImageJ.
+the first image); these images' annotations replace those they had in its training set.
+Images are opened by ImageJ, so calibration comes from ImageJ.
 """  # noqa: E501
 
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from pathlib import Path
 
@@ -25,8 +25,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--model", default="cells", help="model name on the server")
     parser.add_argument("--classes", help="class names, comma-separated (new model)")
     parser.add_argument("--epochs", type=int, help="training epochs (default: the service's)")
+    settings_help = (
+        "a ModelConfig setting, read as `phenosort train --set` reads it: net_width=16 "
+        "(kept by a new model; for an existing one: this run)"
+    )
     parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
-                        help="a ModelConfig setting of a new model: net_width=16")  # fmt: skip
+                        help=settings_help)  # fmt: skip
     parser.add_argument("--export", type=Path, help="write the trained model to this file")
     from phenosort.imagej import session
 
@@ -36,50 +40,44 @@ def main(argv: list[str] | None = None) -> int:
     from phenosort.annotations import read_roi_annotations
     from phenosort.dataio import find_pairs
     from phenosort.errors import PhenosortError
-    from phenosort.imagej import add_training_data, labels_from_imageplus
+    from phenosort.imagej import labels_from_imageplus, training_sample
+    from phenosort.settings_text import parse_settings
 
     try:
         roi_dir = args.rois or args.data / "rois"
         pairs = [p for p in find_pairs(args.data) if (roi_dir / f"{p.stem}.zip").is_file()]
         if not pairs:
             raise PhenosortError(f"no image of {args.data} has a ROI zip in {roi_dir}")
+        settings = {"train_epochs": args.epochs} if args.epochs else {}
+        settings.update(parse_settings(args.set))  # before ImageJ starts: a typo fails fast
         session.start_imagej(args)
-        with session.server(args) as client:
-            if args.model not in {m.name for m in client.list_models()}:
-                names = args.classes.split(",") if args.classes else None
-                if names is None:  # the first image's ROIs name the classes
-                    labels = labels_from_imageplus(session.open_image(pairs[0].mask_path))
-                    names = read_roi_annotations(
-                        roi_dir / f"{pairs[0].stem}.zip", labels
-                    ).class_names
-                settings = {"train_epochs": args.epochs} if args.epochs else {}
-                for item in args.set:
-                    key, _, value = item.partition("=")
-                    try:  # numbers and booleans as JSON, anything else as text
-                        settings[key.strip()] = json.loads(value)
-                    except ValueError:
-                        settings[key.strip()] = value
-                client.create_model(args.model, names, **settings)
-                print(f"created model {args.model!r} with classes {names}")
+
+        def samples(class_names):  # the server model's classes; None: a new model
+            if class_names is None and args.classes:
+                class_names = args.classes.split(",")
+            if class_names is None:  # the first image's ROIs name the classes
+                labels = labels_from_imageplus(session.open_image(pairs[0].mask_path))
+                class_names = read_roi_annotations(roi_dir / f"{pairs[0].stem}.zip",
+                                                   labels).class_names  # fmt: skip
+            return each(class_names), class_names
+
+        def each(class_names):  # one image at a time: opened, converted, sent
             for pair in pairs:
-                image = session.open_image(pair.image_path)
-                labels = session.open_image(pair.mask_path)
-                found, summary = add_training_data(
-                    client, args.model, image, labels, roi_dir / f"{pair.stem}.zip"
-                )
+                sample, found = training_sample(
+                    session.open_image(pair.image_path), session.open_image(pair.mask_path),
+                    roi_dir / f"{pair.stem}.zip", class_names=class_names,
+                )  # fmt: skip
                 skipped = f", {len(found.skipped)} ROIs skipped" if found.skipped else ""
                 print(f"{pair.stem}: {len(found.annotations)} annotated objects{skipped}")
-            print(f"training set: {summary['counts']}")
+                yield sample
 
-            def show(e) -> None:
-                if e.is_epoch:  # not the job's first events nor its final state
-                    print(f"epoch {e.epoch}/{e.n_epochs} loss {e.train_loss:.3f}")
+        def show(e) -> None:
+            if e.is_epoch:  # not the job's first events nor its final state
+                print(f"epoch {e.epoch}/{e.n_epochs} loss {e.train_loss:.3f}")
 
-            metrics = client.train(args.model, progress=show)
-            print(f"model {args.model!r} version {metrics['version']}")
-            if args.export:
-                client.export_model(args.model, args.export)
-                print(f"exported to {args.export}")
+        with session.server(args) as client:  # log: created, training set, version, exported
+            client.fit(args.model, samples, settings=settings, progress=show,
+                       export=args.export, log=print)  # fmt: skip
         return 0
     except PhenosortError as exc:
         print(f"error: {exc}", file=sys.stderr)

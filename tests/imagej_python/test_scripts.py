@@ -34,6 +34,20 @@ def test_help(script):
     assert out.returncode == 0 and "--fiji" in out.stdout and "--server" in out.stdout
 
 
+def test_train_reads_set_as_the_cli_does(tmp_path):
+    """One parser for --set (issue 18: the script had rules of its own): a malformed one
+    fails with the CLI's message, before ImageJ or a server starts."""
+    data = tmp_path / "data"
+    for sub in ("images", "masks", "rois"):
+        (data / sub).mkdir(parents=True)
+    d = make_objects("brightness", grid=(2, 2), seed=1)
+    tifffile.imwrite(data / "images" / "a.tif", d.image)
+    tifffile.imwrite(data / "masks" / "a.tif", d.labels)
+    (data / "rois" / "a.zip").write_bytes(b"")
+    out = _run("imagej_train.py", str(data), "--set", "net_width", timeout=60)
+    assert out.returncode == 2 and "--set expects KEY=VALUE, got 'net_width'" in out.stderr
+
+
 def test_train_folder_then_batch(jvm, server, tmp_path, plugin_jar):
     data = tmp_path / "data"
     for sub in ("images", "masks", "rois"):

@@ -21,7 +21,7 @@ from .dataset import from_dataset, from_xarray, to_dataset, to_xarray
 from .display import class_map_imageplus, object_rois, results_table, show_rois
 from .jvm import JvmError, find_ij_jar, find_plugin_jar, is_headless, start_jvm
 from .rois import annotations_from_imagej, annotations_from_java_rois, current_rois
-from .workflow import ImageJClassification, add_training_data, classify, to_numpy
+from .workflow import ImageJClassification, add_training_data, classify, to_numpy, training_sample
 
 __all__ = [
     "ImageArray",
@@ -51,4 +51,5 @@ __all__ = [
     "to_imageplus",
     "to_numpy",
     "to_xarray",
+    "training_sample",
 ]

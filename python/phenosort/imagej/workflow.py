@@ -21,6 +21,7 @@ from .display import class_map_imageplus, object_rois, results_table, show_rois
 from .rois import annotations_from_imagej
 
 if TYPE_CHECKING:
+    from ..classifier import Sample
     from ..client import RemotePrediction
 
 
@@ -54,6 +55,30 @@ def _pair(image, labels, ij) -> tuple[ImageArray, np.ndarray]:
     return img, lab
 
 
+def training_sample(
+    image,
+    labels,
+    rois: Iterable | str | os.PathLike | None = None,
+    *,
+    class_names: Sequence[str] | None = None,
+    ij=None,
+) -> tuple[Sample, RoiAnnotations]:
+    """An image, its labels and the classes its ROIs give, as a
+    :class:`~phenosort.classifier.Sample` for :meth:`Client.fit` (annotations by class
+    name: the server maps them onto its model's classes), and the annotations read.
+
+    ``rois``: Java ROIs, a ROI zip, or None for the RoiManager (else the image's overlay).
+    """
+    from ..classifier import Sample
+
+    img, lab = _pair(image, labels, ij)
+    found = annotations_from_imagej(lab, rois, image=image, class_names=class_names)
+    if not found.annotations:
+        raise InvalidInputError(f"the ROIs annotate no object of '{img.title}': {found.skipped}")
+    notes = {label: found.class_names[k - 1] for label, k in found.annotations.items()}
+    return Sample(img.array, lab, notes, img.axes, img.voxel_size, img.title), found
+
+
 def add_training_data(
     client,
     model: str,
@@ -71,15 +96,11 @@ def add_training_data(
     Class names default to the model's. Returns the annotations read and the server's
     training set summary.
     """
-    img, lab = _pair(image, labels, ij)
     names = list(class_names) if class_names is not None else client.get_model(model).class_names
-    found = annotations_from_imagej(lab, rois, image=image, class_names=names)
-    if not found.annotations:
-        raise InvalidInputError(f"the ROIs annotate no object of '{img.title}': {found.skipped}")
-    notes = {label: found.class_names[k - 1] for label, k in found.annotations.items()}
+    s, found = training_sample(image, labels, rois, class_names=names, ij=ij)
     summary = client.add_training_data(
-        model, img.array, lab, notes, axes=img.axes, voxel_size=img.voxel_size,
-        name=img.title, replace=replace,
+        model, s.image, s.labels, s.annotations, axes=s.axes, voxel_size=s.voxel_size,
+        name=s.name, replace=replace,
     )  # fmt: skip
     return found, summary
 
