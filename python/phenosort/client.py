@@ -18,6 +18,7 @@ from pathlib import Path
 import grpc
 import numpy as np
 
+from . import remote_training
 from .classifier import Explanation, Sample
 from .errors import (
     Cancelled,
@@ -545,11 +546,10 @@ class Client:
         new version to a file; ``log`` gets a line per step (created, training set,
         version, exported). Returns a :class:`~phenosort.remote_training.FitResult`.
         """
-        from .remote_training import fit
-
-        return fit(self, name, samples, class_names=class_names, settings=settings,
-                   from_file=from_file, progress=progress, export=export, overwrite=overwrite,
-                   log=log)  # fmt: skip
+        return remote_training.fit(
+            self, name, samples, class_names=class_names, settings=settings, from_file=from_file,
+            progress=progress, export=export, overwrite=overwrite, log=log,
+        )  # fmt: skip
 
     # ------------------------------------------------------------------ prediction
     def predict(
