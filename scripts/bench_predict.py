@@ -52,6 +52,7 @@ from bench_quality import KEEP  # noqa: E402  (wbc without basophils, as in the 
 from bench_reference import ReferenceNet, multiply_adds  # noqa: E402
 from bench_reference import predict_folder as reference_predict  # noqa: E402
 from phenosort.axes import check_voxel_size, to_channel_first  # noqa: E402
+from phenosort.batch.image_job import output_paths  # noqa: E402
 from phenosort.classifier import ObjectClassifier, Sample, _Prepared  # noqa: E402
 from phenosort.dataio import (  # noqa: E402
     Pair,
@@ -60,7 +61,6 @@ from phenosort.dataio import (  # noqa: E402
     write_class_map,
     write_float_image,
 )
-from phenosort.image_job import output_paths  # noqa: E402
 from phenosort.objects.patches import extract_patches  # noqa: E402
 from phenosort.objects.table import LabelIndex, object_table_of  # noqa: E402
 from phenosort.results import Prediction, write_table_csv  # noqa: E402

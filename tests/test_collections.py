@@ -19,7 +19,7 @@ import psutil
 import pytest
 import tifffile
 
-from phenosort import batch
+from phenosort.batch.cluster import load_counts
 from phenosort.cli import main
 from phenosort.testing import make_objects
 
@@ -122,7 +122,7 @@ def test_scheduler_matches_serial_and_loads_model_once_per_worker(
         )  # fmt: skip
         assert code == 0, err
         assert contents(out) == contents(serial)
-    loads = client.run(batch.load_counts)  # {worker address: {model path: loads}}
+    loads = client.run(load_counts)  # {worker address: {model path: loads}}
     per_worker = [counts.get(str(model.resolve()), 0) for counts in loads.values()]
     assert len(per_worker) == 2 and max(per_worker) == 1, loads  # 6 images, at most 2 loads
 

@@ -5,26 +5,22 @@ from __future__ import annotations
 import json
 import sys
 from argparse import Namespace
-from dataclasses import fields, replace
-from pathlib import Path
+from dataclasses import fields
 
 import numpy as np
 
 from .annotations import check_ids_in_mask
+from .batch.cluster import DaskPredictor, dask_predictor, worth_a_cluster
+from .batch.image_job import Predictor
+from .batch.outputs import check_out_dir
+from .batch.remote import server_predictor
+from .batch.runner import absolute_pairs, predict_folder
+from .batch.serial import load_classifier, local_predictor
 from .classifier import ObjectClassifier, class_index_of
-from .dataio import find_pairs, load_pair, write_float_image
+from .dataio import Pair, find_pairs, load_pair, write_float_image
 from .errors import InvalidInputError
-from .image_job import OutputOptions
 from .model.config import ModelConfig
 from .model.metrics import format_report
-from .predict_folder import (
-    local_predictor,
-    output_options,
-    predict_folder,
-    refuse_existing_outputs,
-    remote_predictor,
-    write_tables,
-)
 from .progress_bars import EpochBar, bar
 from .report_commands import report_target, run_info_report, write_training_report
 from .report_commands import run_gallery as run_gallery  # dispatched by cli.main
@@ -36,12 +32,6 @@ from .training_summary import print_training, training_record, training_summary
 
 def _load_model(args: Namespace) -> ObjectClassifier:
     return ObjectClassifier.load(args.model, device=args.device)
-
-
-def _check_out_dir(out: Path, data_dir: Path) -> None:
-    out, data = out.resolve(), data_dir.resolve()
-    if out == data or data in out.parents:
-        raise InvalidInputError(f"--out {out} is inside the data folder {data}; choose another")
 
 
 def _config_from(args: Namespace, base: ModelConfig) -> ModelConfig:
@@ -145,47 +135,33 @@ def _train_remote(args: Namespace) -> int:
 
 
 def run_predict(args: Namespace) -> int:
-    _check_out_dir(args.out, args.data_dir)
+    """Pick the predictor (the server's model, Dask workers, or a classifier here) and run
+    the folder with it."""
+    check_out_dir(args.out, args.data_dir)
     if getattr(args, "server", None):
         if args.scheduler or args.workers is not None:
             raise InvalidInputError("--scheduler and --workers predict without --server")
         with _client(args) as client:
-            names, predict = _remote_predictor(args, client)
-            return _predict_serial(args, find_pairs(args.data_dir), names, predict)
-    # absolute paths: Dask workers may run elsewhere, and error messages in summary.csv
-    # must not depend on how the run was made
-    pairs = [replace(p, image_path=p.image_path.resolve(), mask_path=p.mask_path.resolve())
-             for p in find_pairs(args.data_dir)]  # fmt: skip
+            if args.batch_size or args.device:
+                raise InvalidInputError("--batch-size and --device are the server's; drop them")
+            name = args.remote_model or args.model.stem
+            names, predict = server_predictor(client, name, args.model)
+            return _predict_folder(args, find_pairs(args.data_dir), predict, names)
+    pairs = absolute_pairs(find_pairs(args.data_dir))
+    predictor: Predictor | DaskPredictor
     if _on_dask(args, pairs):
-        return _predict_on_dask(args, pairs)
-    clf = _load_model(args)
-    if args.batch_size:
-        clf.config = clf.config.updated(predict_batch_size=args.batch_size)
-    return _predict_serial(args, pairs, clf.class_names, local_predictor(clf))
+        names, predictor = dask_predictor(args.model, len(pairs), scheduler=args.scheduler,
+                                          workers=args.workers, device=args.device,
+                                          batch_size=args.batch_size)  # fmt: skip
+    else:  # one image, --workers 0/1, or a folder too small to repay a cluster
+        clf = load_classifier(args.model, device=args.device, batch_size=args.batch_size)
+        names, predictor = clf.class_names, local_predictor(clf)
+    return _predict_folder(args, pairs, predictor, names)
 
 
-def _remote_predictor(args: Namespace, client):
-    """``predict --server``: class names and a predict function of the server's model."""
-    from .errors import ModelNotFoundError
-
-    if args.batch_size or args.device:
-        raise InvalidInputError("--batch-size and --device are the server's; drop them")
-    name = args.remote_model or args.model.stem
-    try:
-        info = client.get_model(name)
-    except ModelNotFoundError:
-        if not args.model.is_file():
-            raise
-        info = client.import_model(args.model, name)
-    return info.class_names, remote_predictor(client, name)
-
-
-def _on_dask(args: Namespace, pairs) -> bool:
-    """A given scheduler, more than one worker asked for, or by default when there are
-    several images, at least CLUSTER_MIN_CORES cores and enough pixels to repay starting a
-    cluster (~10 s)."""
-    from .batch import CLUSTER_MIN_BYTES, CLUSTER_MIN_CORES, cpu_count, default_workers
-
+def _on_dask(args: Namespace, pairs: list[Pair]) -> bool:
+    """A given scheduler, more than one worker asked for, or by default when a cluster is
+    worth starting."""
     if args.workers is not None and args.workers < 0:
         raise InvalidInputError(f"--workers must be >= 0, got {args.workers}")
     if args.scheduler:
@@ -194,48 +170,20 @@ def _on_dask(args: Namespace, pairs) -> bool:
         return True
     if args.workers is not None:
         return args.workers > 1
-    size = sum(p.image_path.stat().st_size for p in pairs)
-    return (
-        default_workers(len(pairs)) > 1
-        and cpu_count() >= CLUSTER_MIN_CORES
-        and size >= CLUSTER_MIN_BYTES
-    )
+    return worth_a_cluster(pairs)
 
 
-def _predict_on_dask(args: Namespace, pairs) -> int:
-    from .batch import cpu_count, default_workers, model_ref, run_on_dask
-    from .model.file import read_metadata
-
-    names = read_metadata(args.model)["class_names"]  # verifies the file before any task runs
-    refuse_existing_outputs(args.out, pairs, names, overwrite=args.overwrite)
-    n_workers, threads = None, None  # a given cluster keeps its workers' settings
-    if not args.scheduler:  # local workers share this machine's cores
-        n_workers = args.workers or default_workers(len(pairs))
-        threads = max(1, cpu_count() // n_workers)
-    ref = model_ref(args.model, device=args.device, batch_size=args.batch_size,
-                    torch_threads=threads)  # fmt: skip
-    options = _output_options(args, names)
-    args.out.mkdir(parents=True, exist_ok=True)
-    with bar(args.quiet, total=len(pairs), unit="image", desc="predict") as images:
-        results = run_on_dask(pairs, ref, options, scheduler=args.scheduler,
-                              n_workers=n_workers, done=lambda _: images.update(1))  # fmt: skip
-    return write_tables(args.out, results)
-
-
-def _predict_serial(args: Namespace, pairs, names: list[str], predict) -> int:
-    """The images one after the other in this process (one image, --workers 0/1, --server)."""
-    return predict_folder(pairs, predict, args.out, _output_options(args, names),
+def _predict_folder(
+    args: Namespace, pairs: list[Pair], predictor: Predictor | DaskPredictor, names: list[str]
+) -> int:
+    return predict_folder(pairs, predictor, args.out, names, rois=args.rois,
+                          class_masks=args.class_masks, confidence=args.confidence,
                           overwrite=args.overwrite, quiet=args.quiet)  # fmt: skip
-
-
-def _output_options(args: Namespace, names: list[str]) -> OutputOptions:
-    return output_options(args.out, names, rois=args.rois, class_masks=args.class_masks,
-                          confidence=args.confidence)  # fmt: skip
 
 
 def run_suggest(args: Namespace) -> int:
     if args.out:
-        _check_out_dir(args.out.parent, args.data_dir)
+        check_out_dir(args.out.parent, args.data_dir)
     clf = _load_model(args)
     found = []
     for pair in bar(args.quiet, iterable=find_pairs(args.data_dir), unit="image", desc="predict"):
@@ -265,7 +213,7 @@ def run_explain(args: Namespace) -> int:
     pairs = {p.stem: p for p in find_pairs(args.data_dir)}
     if args.image not in pairs:
         raise InvalidInputError(f"no image with stem {args.image!r} in {args.data_dir}")
-    _check_out_dir(args.out.parent, args.data_dir)
+    check_out_dir(args.out.parent, args.data_dir)
     if args.out.exists() and not args.overwrite:
         raise InvalidInputError(f"{args.out} exists; use --overwrite or another name")
     image, labels = load_pair(pairs[args.image])

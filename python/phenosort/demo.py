@@ -13,13 +13,15 @@ from pathlib import Path
 import numpy as np
 import tifffile
 
+from .batch.image_job import Predictor
+from .batch.remote import remote_predictor
+from .batch.runner import predict_folder
+from .batch.serial import local_predictor
 from .classifier import ObjectClassifier, Sample
 from .client import Client
 from .dataio import find_pairs
 from .errors import InvalidInputError
-from .image_job import Predictor
 from .model.config import ModelConfig
-from .predict_folder import local_predictor, output_options, predict_folder, remote_predictor
 from .progress_bars import EpochBar
 from .report import default_report_path, save_training_report
 from .service.local import LocalService
@@ -170,6 +172,5 @@ class _Demo:
             )
 
     def _predict(self, predict: Predictor, class_names: list[str]) -> int:
-        options = output_options(self.predictions, class_names, rois=True, confidence=True)
-        return predict_folder(find_pairs(self.data), predict, self.predictions, options,
-                              quiet=self.quiet)  # fmt: skip
+        return predict_folder(find_pairs(self.data), predict, self.predictions, class_names,
+                              rois=True, confidence=True, quiet=self.quiet)  # fmt: skip

@@ -1,4 +1,4 @@
-"""One image of ``phenosort predict``: predict it, write its outputs, return its table rows.
+"""One image of a folder run: predict it, write its outputs, return its table rows.
 
 The serial loop and the Dask tasks both run :func:`predict_image`, so a folder gives the same
 files either way. A failure is caught here and returned as the image's result: one bad image
@@ -14,11 +14,11 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from .dataio import ImageData, Pair, load_pair
-from .errors import InvalidInputError, PhenosortError
+from ..dataio import ImageData, Pair, load_pair
+from ..errors import InvalidInputError, PhenosortError
 
 if TYPE_CHECKING:
-    from .results import Prediction
+    from ..results import Prediction
 
 # (image, labels) -> Prediction: the in-process classifier, a Dask worker's, or a server's
 Predictor = Callable[[ImageData, np.ndarray], "Prediction"]
@@ -81,8 +81,8 @@ def describe(exc: BaseException) -> str:
 
 
 def _predict_image(pair: Pair, predict: Predictor, options: OutputOptions) -> ImageResult:
-    from .annotations import rois_for_objects, write_roi_zip
-    from .dataio import write_class_map, write_float_image, write_label_image
+    from ..annotations import rois_for_objects, write_roi_zip
+    from ..dataio import write_class_map, write_float_image, write_label_image
 
     names = list(options.class_names)
     image, labels = load_pair(pair)

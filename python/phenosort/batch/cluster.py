@@ -17,9 +17,10 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from .dataio import Pair
-from .errors import InvalidInputError, ModelFileError
+from ..dataio import Pair
+from ..errors import InvalidInputError, ModelFileError
 from .image_job import ImageResult, OutputOptions, describe, failed_result, predict_image
+from .serial import load_classifier, local_predictor
 
 _CACHE_SIZE = 4  # models kept per worker: clients with other models may share a cluster
 _models: dict[tuple, object] = {}
@@ -51,7 +52,7 @@ def model_ref(
     torch_threads: int | None = None,
 ) -> ModelRef:
     """A :class:`ModelRef` of a model file (reads only its header)."""
-    from .model.file import model_checksum
+    from ..model.file import model_checksum
 
     path = Path(path).resolve()
     return ModelRef(str(path), model_checksum(path), device, batch_size, torch_threads)
@@ -78,6 +79,17 @@ def default_workers(n_images: int) -> int:
     return max(1, min(cpu_count(), n_images))
 
 
+def worth_a_cluster(pairs: Sequence[Pair]) -> bool:
+    """Whether to predict on a local cluster when not asked: several images, at least
+    CLUSTER_MIN_CORES cores and enough pixels to repay starting a cluster (~10 s)."""
+    size = sum(p.image_path.stat().st_size for p in pairs)
+    return (
+        default_workers(len(pairs)) > 1
+        and cpu_count() >= CLUSTER_MIN_CORES
+        and size >= CLUSTER_MIN_BYTES
+    )
+
+
 def worker_classifier(ref: ModelRef):
     """This process's classifier for ``ref``, loaded on first use."""
     with _lock:  # one load even when a worker runs several tasks at once
@@ -94,17 +106,13 @@ def worker_classifier(ref: ModelRef):
 def _load(ref: ModelRef):
     import torch
 
-    from .classifier import ObjectClassifier
-    from .model.file import model_checksum
+    from ..model.file import model_checksum
 
     if ref.torch_threads:
         torch.set_num_threads(ref.torch_threads)  # per process: workers share the cores
     if model_checksum(ref.path) != ref.checksum:
         raise ModelFileError(f"model file {ref.path} on this worker differs from the client's")
-    clf = ObjectClassifier.load(ref.path, device=ref.device)
-    if ref.batch_size:
-        clf.config = clf.config.updated(predict_batch_size=ref.batch_size)
-    return clf
+    return load_classifier(ref.path, device=ref.device, batch_size=ref.batch_size)
 
 
 def load_counts() -> dict[str, int]:
@@ -119,10 +127,7 @@ def predict_task(pair: Pair, ref: ModelRef, options: OutputOptions) -> ImageResu
     except Exception as exc:  # e.g. the model file is not on this worker's storage
         return failed_result(pair.stem, options.class_names, describe(exc))
 
-    def predict(image, labels):
-        return clf.predict(image.array, labels, axes=image.axes, voxel_size=image.voxel_size)
-
-    return predict_image(pair, predict, options)
+    return predict_image(pair, local_predictor(clf), options)
 
 
 def local_cluster(n_workers: int):
@@ -185,3 +190,45 @@ def run_on_dask(
             if done is not None:
                 done(result)
     return results  # type: ignore[return-value]
+
+
+@dataclass(frozen=True)
+class DaskPredictor:
+    """A folder run's predictor on Dask: the model the workers load, and the cluster (the
+    one at ``scheduler``, else a new local one of ``n_workers``)."""
+
+    ref: ModelRef
+    scheduler: str | None = None
+    n_workers: int | None = None
+
+    def run(
+        self,
+        pairs: Sequence[Pair],
+        options: OutputOptions,
+        done: Callable[[ImageResult], None] | None = None,
+    ) -> list[ImageResult]:
+        return run_on_dask(pairs, self.ref, options, scheduler=self.scheduler,
+                           n_workers=self.n_workers, done=done)  # fmt: skip
+
+
+def dask_predictor(
+    model: str | Path,
+    n_images: int,
+    *,
+    scheduler: str | None = None,
+    workers: int | None = None,
+    device: str | None = None,
+    batch_size: int | None = None,
+) -> tuple[list[str], DaskPredictor]:
+    """The class names of the model file and a :class:`DaskPredictor` of it. Without
+    ``scheduler``, the local cluster has ``workers`` processes (default: one per core, at most
+    one per image) that share the cores out among their torch threads."""
+    from ..model.file import read_metadata
+
+    names = read_metadata(model)["class_names"]  # verifies the file before any task runs
+    n_workers, threads = None, None  # a given cluster keeps its workers' settings
+    if not scheduler:
+        n_workers = workers or default_workers(n_images)
+        threads = max(1, cpu_count() // n_workers)
+    ref = model_ref(model, device=device, batch_size=batch_size, torch_threads=threads)
+    return names, DaskPredictor(ref, scheduler, n_workers)
