@@ -5,9 +5,11 @@ import ij.gui.Overlay;
 import ij.gui.Roi;
 import java.util.ArrayList;
 import java.util.Collections;
+import java.util.IdentityHashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 
 /**
  * The live layer of an image's overlay: one outline ROI per object and slice, made once, then
@@ -81,7 +83,7 @@ final class LiveOverlay {
     private void install() {
         Roi first = firstRoi();
         Overlay o = image.getOverlay();
-        if (first == null || o != null && o.contains(first)) return;
+        if (first == null || inOverlay(o).contains(first)) return;
         Overlay out = new Overlay();
         for (List<Roi> slices : rois.values()) for (Roi r : slices) out.add(r);
         if (o != null) {
@@ -99,6 +101,16 @@ final class LiveOverlay {
         image.setOverlay(o.size() > 0 ? o : null);
     }
 
+    /**
+     * The ROIs of {@code o} by identity: Overlay.contains compares ROIs by type, bounds and
+     * length, so an annotation's outline would pass for the live ROI of its object.
+     */
+    private static Set<Roi> inOverlay(Overlay o) {
+        Set<Roi> out = Collections.newSetFromMap(new IdentityHashMap<>());
+        if (o != null) Collections.addAll(out, o.toArray());
+        return out;
+    }
+
     private Roi firstRoi() {
         for (List<Roi> slices : rois.values()) if (!slices.isEmpty()) return slices.get(0);
         return null;
@@ -110,11 +122,11 @@ final class LiveOverlay {
      * the first update.
      */
     String describe() {
-        Overlay o = image.getOverlay();
-        if (!shown || !styled || o == null) return "";
+        Set<Roi> drawn = inOverlay(image.getOverlay());
+        if (!shown || !styled) return "";
         List<String> out = new ArrayList<>();
         for (Map.Entry<Long, List<Roi>> e : rois.entrySet()) {
-            if (e.getValue().isEmpty() || !o.contains(e.getValue().get(0))) continue;
+            if (e.getValue().isEmpty() || !drawn.contains(e.getValue().get(0))) continue;
             String shownAs = e.getValue().get(0).getProperty(LiveStyles.SHOWN);
             if (shownAs != null) out.add(e.getKey() + "|" + shownAs);
         }

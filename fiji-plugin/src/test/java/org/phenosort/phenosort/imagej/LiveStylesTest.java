@@ -88,6 +88,9 @@ public class LiveStylesTest {
         ImagePlus image = new ImagePlus("image", new ShortProcessor(60, 10));
         Roi annotation = new PointRoi(2, 3);
         image.setOverlay(new Overlay(annotation));
+        // an annotation's outline of object 5 equals (by ImageJ's Roi.equals) object 5's live ROI
+        Roi outlineOfFive = ObjectOutlines.outline(labels, image, ObjectGeometry.measure(labels, 1).get(5L), 1).get(0);
+        image.getOverlay().add(outlineOfFive);
         Map<Long, List<Roi>> rois = LiveOverlay.outlines(labels, image, 1);
         assertEquals(Arrays.asList(5L, 7L, 9L, 12L, 30L), new ArrayList<>(rois.keySet()));
         LiveOverlay layer = new LiveOverlay(image, rois);
@@ -96,8 +99,9 @@ public class LiveStylesTest {
         int[] colours = LiveStyles.colourClasses(Arrays.asList("round", "square"), new ArrayList<>(Arrays.asList("round", "square")));
         layer.show(results(1), colours);
         Overlay o = image.getOverlay();
-        assertEquals(6, o.size());
+        assertEquals(7, o.size());
         assertSame(annotation, o.get(5));  // the layer lies under what was there
+        assertSame(outlineOfFive, o.get(6));
         assertEquals("5|round|sure|0.9000;9|square|sure|0.8000;12|square|unsure|0.0400;30|round|sure|0.2000",
                 layer.describe());
         Roi twelve = rois.get(12L).get(0);
@@ -108,17 +112,17 @@ public class LiveStylesTest {
                 .setImages(1, LiveResultsTest.update(2, 3, false).getImages(1).toBuilder().setMargin(2, 0.7f)).build(),
                 "img", 0);
         layer.show(second, colours);
-        assertEquals(6, image.getOverlay().size());
+        assertEquals(7, image.getOverlay().size());
         assertSame(twelve, rois.get(12L).get(0));
-        assertTrue(image.getOverlay().contains(twelve));
+        assertTrue(Arrays.asList(image.getOverlay().toArray()).stream().anyMatch(r -> r == twelve));
         assertEquals(LiveStyles.fill(LiveStyles.Kind.SURE, 2), twelve.getFillColor());
 
         assertTrue(!layer.toggle());
         assertEquals("", layer.describe());
-        assertEquals(1, image.getOverlay().size());
+        assertEquals(2, image.getOverlay().size());
         assertTrue(layer.toggle());
-        assertEquals(6, image.getOverlay().size());
+        assertEquals(7, image.getOverlay().size());
         layer.remove();
-        assertEquals(1, image.getOverlay().size());
+        assertEquals(Arrays.asList(annotation, outlineOfFive), Arrays.asList(image.getOverlay().toArray()));
     }
 }
