@@ -301,6 +301,7 @@ public final class AnnotationSession implements KeyListener {
         currentZ = z;
         refresh(label == 0 ? "background at " + x + "," + y + ": click an object"
                 : "object " + label + ": press 1-9 to set its class");
+        if (label == 0 && live != null && live.isOn()) live.showStatus();  // nothing selected: the live model's state
     }
 
     // ------------------------------------------------------------------ actions
