@@ -21,6 +21,7 @@ public final class LiveStyles {
     public static final String SHOWN = "phenosort-live";
     static final BasicStroke DASHED = new BasicStroke(1f, BasicStroke.CAP_BUTT, BasicStroke.JOIN_MITER, 10f,
             new float[] {3f, 3f}, 0f);
+    private static final BasicStroke SOLID = new BasicStroke(1f);
     private static final Color INVISIBLE = new Color(0, 0, 0, 0);
 
     /** How an object is drawn. */
@@ -81,7 +82,7 @@ public final class LiveStyles {
     public static void apply(Roi roi, LiveResults.Prediction p, int colourClass) {
         Kind kind = kind(p);
         roi.setFillColor(fill(kind, colourClass));
-        roi.setStroke(kind == Kind.UNSURE ? DASHED : new BasicStroke(1f));
+        roi.setStroke(kind == Kind.UNSURE ? DASHED : SOLID);
         roi.setStrokeColor(stroke(kind, colourClass));
         roi.setProperty(SHOWN, p == null ? null : p.className + "|" + kind.key() + "|"
                 + String.format(java.util.Locale.ROOT, "%.4f", p.margin));
