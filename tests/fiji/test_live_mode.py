@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import socket
 import subprocess
 import time
 from pathlib import Path
@@ -27,7 +28,15 @@ from phenosort.errors import InvalidInputError
 from phenosort.testing import make_objects
 
 from .conftest import IJ_JAR, SENTINEL, _require
-from .test_annotate_clicks import TEST_CLASSES, diagnose, robot_driver, start_xvfb, stop, wait_for
+from .test_annotate_clicks import (
+    TEST_CLASSES,
+    diagnose,
+    robot_driver,
+    start_xvfb,
+    stop,
+    wait_for,
+    write_images,
+)
 
 API = "org.phenosort.phenosort.macro.LiveApi"
 SCREEN_INFO = "org.phenosort.phenosort.testing.ScreenInfo"
@@ -356,3 +365,37 @@ def session_closed(client: Client, timeout: float = 30) -> bool:
             if time.monotonic() > end:
                 return False
             time.sleep(0.5)
+
+
+def test_live_mode_without_a_server_logs_one_line_and_annotating_goes_on(run_macro, tmp_path):
+    """No server at the stored address: live mode turns off with one Log line that says why
+    (no dialog, no stack trace), and annotations are still made."""
+    with socket.socket() as s:  # a port nothing listens on
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    img, lab = write_images(tmp_path, stack=False, first_label=1)
+    body = f"""
+emit("connect=" + call("org.phenosort.phenosort.macro.MacroApi.connect", "127.0.0.1", "{port}"));
+open("{lab}");
+open("{img}");
+run("Annotate Objects", "image=cells.tif labels=cells-labels.tif classes=[round,square] model=cells live");
+t0 = getTime();
+while (indexOf(getInfo("log"), "live mode off") < 0 && getTime() - t0 < 60000) wait(200);
+emit("state=" + call("{API}.state", "cells.tif"));
+emit("annotate=" + call("org.phenosort.phenosort.macro.AnnotateApi.annotate", "cells.tif", "cells-labels.tif", "3", "square"));
+emit("commit=" + call("{API}.commit", "cells.tif"));
+logged = split(getInfo("log"), "\\n");
+for (i = 0; i < logged.length; i++) if (indexOf(logged[i], "PhenoSort") >= 0) emit("log=" + logged[i]);
+roiManager("reset");
+close("*");
+"""
+    result = run_macro(body, mode="gui", timeout=120)
+    assert result.value("connect").startswith("error"), result.lines
+    state = fields(result.value("state"))
+    assert state["live"] == "off", state
+    assert result.value("annotate") == "ok square-3 group=2 label=3"
+    assert result.value("commit").startswith("error: live mode is off"), result.lines
+    off = [line for line in result.values("log") if "live mode off" in line]
+    assert len(off) == 1, result.lines
+    assert f"is the server at 127.0.0.1:{port} running?" in off[0], off
+    assert "Exception" not in result.output and "\tat " not in result.output, result.output[-3000:]
