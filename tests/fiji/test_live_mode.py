@@ -51,7 +51,10 @@ SHOT_REGION = (10, 30, 1070, 470)
 MACRO = """
 var OUT = "{out}";
 function emit(s) {{ File.append(s, OUT); }}
-function waitFile(f) {{ t0 = getTime(); while (!File.exists(f) && getTime() - t0 < 300000) wait(100); }}
+function waitFile(f) {{
+    t0 = getTime();
+    while (!File.exists(f) && getTime() - t0 < 300000) wait(100);
+}}
 function state() {{ return call("{api}.state", "cells.tif"); }}
 function field(s, key) {{
     i = indexOf(s, " " + key + "=");
@@ -76,7 +79,8 @@ function caughtUp(n) {{
 }}
 function logLines() {{
     logged = split(getInfo("log"), "\\n");
-    for (i = 0; i < logged.length; i++) if (indexOf(logged[i], "PhenoSort") >= 0) emit("log=" + logged[i]);
+    for (i = 0; i < logged.length; i++)
+        if (indexOf(logged[i], "PhenoSort") >= 0) emit("log=" + logged[i]);
 }}
 run("Connect to Server", "host={host} port={port}");
 open("{lab}");
@@ -84,7 +88,7 @@ setLocation(1000, 600);
 open("{img}");
 setLocation(20, 40);
 run("Set... ", "zoom={zoom}00 x=72 y=72");
-run("Annotate Objects", "image=cells.tif labels=cells-labels.tif classes=[dim,bright] model={model} live");
+run("Annotate Objects", "{options}");
 print("\\\\Clear");
 r = call("{screen}.place", "ImageJ", "480", "40", "590", "110");
 r = call("{screen}.place", "Log", "480", "160", "590", "140");
@@ -128,7 +132,7 @@ emit("overlay4=" + call("{api}.overlay", "cells.tif"));
 emit("rois4=" + roiManager("count"));
 
 // 5: live mode again (the five labels go to a new session), then the image closes
-run("Annotate Objects", "image=cells.tif labels=cells-labels.tif classes=[dim,bright] model={model} live");
+run("Annotate Objects", "{options}");
 t0 = getTime();
 labels = "";
 while (labels != "5" && getTime() - t0 < 120000) {{
@@ -227,10 +231,10 @@ def test_live_mode_follows_the_labels_and_agrees_with_the_service(
     out = tmp_path / "out.txt"
     host, port = server.split(":")
     macro = tmp_path / "live.ijm"
-    macro.write_text(
-        MACRO.format(out=out, host=host, port=port, img=img, lab=lab, api=API, screen=SCREEN_INFO,
-                     model=MODEL, zoom=ZOOM, dir=tmp_path, sentinel=SENTINEL)  # fmt: skip
-    )
+    options = f"image=cells.tif labels=cells-labels.tif classes=[dim,bright] model={MODEL} live"
+    fields_ = dict(out=out, host=host, port=port, img=img, lab=lab, api=API, screen=SCREEN_INFO)
+    fields_.update(options=options, zoom=ZOOM, dir=tmp_path, sentinel=SENTINEL)
+    macro.write_text(MACRO.format(**fields_))
     shot = tmp_path / "live.png"
     xvfb, display = start_xvfb()
     env = {**os.environ, "DISPLAY": display, "LC_ALL": "C"}
@@ -286,7 +290,8 @@ def test_live_mode_follows_the_labels_and_agrees_with_the_service(
 
             region = " ".join(map(str, SHOT_REGION))
             # a click on the background: no object selected, the status bar shows the live model
-            phases.play(2, f"click 2 2\nsleep 1500\nshot {shot} {region}\nkey s\nsleep 300\nkey l\n")
+            steps = f"click 2 2\nsleep 1500\nshot {shot} {region}\n"
+            phases.play(2, steps + "key s\nsleep 300\nkey l\n")
             phases.ready(3)
             lines = read(out)
             state2 = fields(lines["state2"])
@@ -353,7 +358,7 @@ def read(out: Path) -> dict[str, str]:
 
 
 def session_closed(client: Client, timeout: float = 30) -> bool:
-    """True once the model has no live session (a new one opens without attach; it is closed again)."""
+    """True once the model has no live session (then one opens without attach: it is closed)."""
     end = time.monotonic() + timeout
     while True:
         try:
@@ -378,14 +383,16 @@ def test_live_mode_without_a_server_logs_one_line_and_annotating_goes_on(run_mac
 emit("connect=" + call("org.phenosort.phenosort.macro.MacroApi.connect", "127.0.0.1", "{port}"));
 open("{lab}");
 open("{img}");
-run("Annotate Objects", "image=cells.tif labels=cells-labels.tif classes=[round,square] model=cells live");
+run("Annotate Objects", "image=cells.tif labels=cells-labels.tif classes=[a,b] model=m live");
 t0 = getTime();
 while (indexOf(getInfo("log"), "live mode off") < 0 && getTime() - t0 < 60000) wait(200);
 emit("state=" + call("{API}.state", "cells.tif"));
-emit("annotate=" + call("org.phenosort.phenosort.macro.AnnotateApi.annotate", "cells.tif", "cells-labels.tif", "3", "square"));
+annotate = "org.phenosort.phenosort.macro.AnnotateApi.annotate";
+emit("annotate=" + call(annotate, "cells.tif", "cells-labels.tif", "3", "square"));
 emit("commit=" + call("{API}.commit", "cells.tif"));
 logged = split(getInfo("log"), "\\n");
-for (i = 0; i < logged.length; i++) if (indexOf(logged[i], "PhenoSort") >= 0) emit("log=" + logged[i]);
+for (i = 0; i < logged.length; i++)
+    if (indexOf(logged[i], "PhenoSort") >= 0) emit("log=" + logged[i]);
 roiManager("reset");
 close("*");
 """
@@ -393,9 +400,9 @@ close("*");
     assert result.value("connect").startswith("error"), result.lines
     state = fields(result.value("state"))
     assert state["live"] == "off", state
-    assert result.value("annotate") == "ok square-3 group=2 label=3"
+    assert result.value("annotate") == "ok square-3 group=3 label=3"
     assert result.value("commit").startswith("error: live mode is off"), result.lines
     off = [line for line in result.values("log") if "live mode off" in line]
     assert len(off) == 1, result.lines
-    assert f"is the server at 127.0.0.1:{port} running?" in off[0], off
+    assert f"is the server at 127.0.0.1:{port} running?" in off[0] and "'m'" in off[0], off
     assert "Exception" not in result.output and "\tat " not in result.output, result.output[-3000:]
