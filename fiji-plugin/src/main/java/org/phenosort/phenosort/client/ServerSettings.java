@@ -18,6 +18,7 @@ public final class ServerSettings {
     private static final String TLS_KEY = "phenosort.tls";
     private static final String CERT_KEY = "phenosort.certificate";
     private static volatile String token = "";
+    private static volatile boolean connected;
 
     private ServerSettings() {}
 
@@ -57,6 +58,7 @@ public final class ServerSettings {
         Prefs.set(TLS_KEY, tls);
         Prefs.set(CERT_KEY, certificate == null ? "" : certificate);
         ServerSettings.token = token == null ? "" : token;
+        connected = false;
     }
 
     /** A client for the stored address; close it after use. */
@@ -65,12 +67,26 @@ public final class ServerSettings {
         return new ClassifierClient(host(), port(), token(), tls(), cert.isEmpty() ? null : new java.io.File(cert));
     }
 
-    /** Asks the stored server for its info with a short deadline. */
+    /** Asks the stored server for its info with a short deadline; on success the server counts as {@link #connected}. */
     public static ServerInfo check() {
         try (ClassifierClient client = newClient()) {
             client.setTimeoutMs(CHECK_TIMEOUT_MS);
-            return client.serverInfo();
+            ServerInfo info = client.serverInfo();
+            connected = true;
+            return info;
+        } catch (RuntimeException e) {
+            connected = false;
+            throw e;
         }
+    }
+
+    /**
+     * True once a check of the stored address succeeded in this ImageJ session (Connect to
+     * Server, Start Server, MacroApi.connect), until the address changes or a check fails.
+     * Commands use it for defaults (Annotate Objects: live mode on); it promises nothing about now.
+     */
+    public static boolean connected() {
+        return connected;
     }
 
     public static String describe(ServerInfo info) {

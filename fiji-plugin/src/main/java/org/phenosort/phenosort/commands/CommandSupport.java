@@ -17,6 +17,7 @@ import org.phenosort.phenosort.client.ClassifierClient;
 import org.phenosort.phenosort.client.ClassifierException;
 import org.phenosort.phenosort.client.ServerSettings;
 import org.phenosort.phenosort.imagej.Glasbey;
+import org.phenosort.phenosort.imagej.RoiList;
 import org.phenosort.phenosort.imagej.StatusSink;
 import org.phenosort.phenosort.proto.v1.ModelInfo;
 import org.phenosort.phenosort.workflow.LastError;
@@ -40,6 +41,11 @@ final class CommandSupport {
         @Override
         public void log(String line) {
             IJ.log(line);
+        }
+
+        @Override
+        public String current() {
+            return ij.ImageJ.getStatusBarText();
         }
 
         @Override
@@ -133,7 +139,10 @@ final class CommandSupport {
         RoiManager rm = GraphicsEnvironment.isHeadless() ? null : RoiManager.getInstance2();
         if (rm != null && rm.getCount() > 0) return rm.getRoisAsArray();
         Overlay overlay = image.getOverlay();
-        return overlay == null ? new Roi[0] : overlay.toArray();
+        List<Roi> out = new ArrayList<>();
+        // the drawings of Annotate Objects (outlines, the live layer) annotate nothing
+        if (overlay != null) for (Roi r : overlay.toArray()) if (r.getProperty(RoiList.DRAWING) == null) out.add(r);
+        return out.toArray(new Roi[0]);
     }
 
     /** The ROI Manager to add results to (a hidden one in batch macros), or null without a display. */

@@ -29,8 +29,10 @@ import java.util.Random;
  *
  * <p>Keys on the image: click an object (it is outlined in white) and press 1-9 to give it that
  * class; r or Backspace undoes the last annotation; n proposes a random object not yet annotated;
- * s proposes the next object the server suggests (needs a model). Pressing a digit on a proposed
- * object annotates it and proposes the next one. Other keys reach ImageJ as usual.
+ * s proposes the next object the server suggests (needs a model), in live mode the object the
+ * live model is least sure of. Pressing a digit on a proposed object annotates it and proposes
+ * the next one. In live mode ({@link LiveMode}) l shows or hides the live overlay and c saves the
+ * live model as a new version. Other keys reach ImageJ as usual.
  *
  * <p>All state changes happen on the event dispatch thread; only the server call runs elsewhere.
  */
@@ -49,6 +51,7 @@ public final class AnnotationSession implements KeyListener {
     private final AnnotationEditor editor;
     private final String model;
     private final StatusSink sink;
+    private final LiveMode live;
     private final List<KeyListener> imagejKeys = new ArrayList<>();
     private final Map<Integer, Map<Long, ObjectGeometry>> geometry = new HashMap<>();
     private final Map<String, List<Roi>> outlines = new HashMap<>();
@@ -73,7 +76,7 @@ public final class AnnotationSession implements KeyListener {
     private String lastLogLine;
 
     private AnnotationSession(ImagePlus image, ImagePlus labels, List<String> classNames, String model,
-            StatusSink sink) {
+            StatusSink sink, boolean live) {
         this.image = image;
         this.sink = sink == null ? StatusSink.NONE : sink;
         this.labels = labels;
@@ -82,6 +85,16 @@ public final class AnnotationSession implements KeyListener {
         this.model = model == null ? "" : model.trim();
         this.editor = new AnnotationEditor(image, labels, new RoiList.Manager(),
                 new ArrayList<>(classNames));
+        this.live = live ? liveMode() : null;
+    }
+
+    private LiveMode liveMode() {
+        try {
+            return new LiveMode(image, labels, model, editor, sink);
+        } catch (IllegalArgumentException e) {
+            sink.log("PhenoSort: live mode off for '" + image.getTitle() + "': " + e.getMessage());
+            return null;
+        }
     }
 
     /**
@@ -92,20 +105,34 @@ public final class AnnotationSession implements KeyListener {
      */
     public static AnnotationSession start(ImagePlus image, ImagePlus labels, List<String> classNames,
             String model, StatusSink sink) {
+        return start(image, labels, classNames, model, sink, false);
+    }
+
+    /**
+     * {@link #start(ImagePlus, ImagePlus, List, String, StatusSink)}, in live mode when {@code live}:
+     * the model's live session (opened or joined; a new model name creates the model) classifies
+     * every object as the labels change. Live mode needs a model name and a server.
+     */
+    public static AnnotationSession start(ImagePlus image, ImagePlus labels, List<String> classNames,
+            String model, StatusSink sink, boolean live) {
+        if (live && (model == null || model.trim().isEmpty())) {
+            throw new IllegalArgumentException("live mode needs a model name (a new name creates the model)");
+        }
         if (GraphicsEnvironment.isHeadless() || image.getWindow() == null) {
             throw new IllegalStateException("image '" + image.getTitle() + "' is not shown in a window; "
                     + "without a display use AnnotationSession.annotate(...)");
         }
         LabelImages.checkPair(image, labels);
         RoiAnnotations.setGroupNames(classNames);
-        AnnotationSession s = new AnnotationSession(image, labels, classNames, model, sink);
+        AnnotationSession s = new AnnotationSession(image, labels, classNames, model, sink, live);
         onEdt(() -> {
             synchronized (SESSIONS) {
                 AnnotationSession old = SESSIONS.put(s.window, s);
                 if (old != null) old.uninstall();
             }
             s.install();
-            s.refresh("annotating '" + image.getTitle() + "': click an object, press 1-9; r undo, n random, s suggested");
+            s.refresh("annotating '" + image.getTitle() + "': click an object, press 1-9; r undo, n random, s suggested"
+                    + (s.live != null ? "; live mode: l overlay, c save the live model" : ""));
         });
         return s;
     }
@@ -119,6 +146,11 @@ public final class AnnotationSession implements KeyListener {
 
     public AnnotationEditor editor() {
         return editor;
+    }
+
+    /** The session's live mode (possibly turned off since), or null when it was not asked for. */
+    public LiveMode live() {
+        return live;
     }
 
     /** Removes the listeners and the outlines; the annotations stay in the RoiManager. */
@@ -194,6 +226,7 @@ public final class AnnotationSession implements KeyListener {
             c.addKeyListener(this);
         }
         window.addWindowListener(closing);
+        if (live != null) live.start();
     }
 
     private void uninstall() {
@@ -203,9 +236,10 @@ public final class AnnotationSession implements KeyListener {
             for (KeyListener k : imagejKeys) c.addKeyListener(k);
         }
         window.removeWindowListener(closing);
+        if (live != null) live.stop();
         Overlay o = image.getOverlay();
         if (o != null) {
-            removeDrawings(o);
+            removeDrawings(o, true);
             image.setOverlay(o.size() > 0 ? o : null);
         }
     }
@@ -240,6 +274,10 @@ public final class AnnotationSession implements KeyListener {
                 proposeRandom();
             } else if (c == 's' || c == 'S') {
                 proposeSuggested();
+            } else if ((c == 'l' || c == 'L') && live != null) {
+                status(live.isOn() ? live.toggle() : "live mode is off");
+            } else if ((c == 'c' || c == 'C') && live != null) {
+                live.commit(outcome -> { });
             } else {
                 return false;
             }
@@ -263,6 +301,7 @@ public final class AnnotationSession implements KeyListener {
         currentZ = z;
         refresh(label == 0 ? "background at " + x + "," + y + ": click an object"
                 : "object " + label + ": press 1-9 to set its class");
+        if (label == 0 && live != null && live.isOn()) live.showStatus();  // nothing selected: the live model's state
     }
 
     // ------------------------------------------------------------------ actions
@@ -302,6 +341,10 @@ public final class AnnotationSession implements KeyListener {
     }
 
     private void proposeSuggested() {
+        if (live != null && live.isOn()) {
+            proposeLeastCertain();
+            return;
+        }
         if (model.isEmpty()) {
             status("no model: run Annotate Objects with a model name to get suggestions (n: random objects)");
             return;
@@ -334,6 +377,22 @@ public final class AnnotationSession implements KeyListener {
                 });
     }
 
+    /** s in live mode: the object the live model is least sure of. */
+    private void proposeLeastCertain() {
+        if (frame() != live.frame()) {
+            status("live mode follows time point " + live.frame() + ": s proposes objects there");
+            return;
+        }
+        Map<Long, Integer> done = editor.read(frame()).classes;
+        long label = live.leastCertain(done.keySet());
+        if (label == 0 || !objects(frame()).containsKey(label)) {
+            live.showStatus();
+            return;
+        }
+        propose(label, Source.SUGGESTED);
+        status("object " + label + " (least certain: " + live.describe(label) + "): press 1-9");
+    }
+
     private void propose(long label, Source from) {
         ObjectGeometry g = objects(frame()).get(label);
         int[] p = ObjectOutlines.innerPoint(labels, g, frame());
@@ -354,12 +413,13 @@ public final class AnnotationSession implements KeyListener {
         RoiAnnotations.Result r = editor.read(frame);
         Overlay o = image.getOverlay();
         if (o == null) o = new Overlay();
-        removeDrawings(o);
+        removeDrawings(o, false);
         Map<Long, ObjectGeometry> objs = objects(frame);
+        boolean liveOn = live != null && live.isOn();
         for (Map.Entry<Long, Integer> a : r.classes.entrySet()) {
             for (Roi roi : outline(a.getKey(), frame, objs)) {
                 roi.setStrokeColor(Glasbey.color(a.getValue()));
-                roi.setStrokeWidth(1);
+                roi.setStrokeWidth(liveOn ? 2 : 1);  // a label stands out over the live model's fills
                 o.add(roi);
             }
         }
@@ -375,6 +435,7 @@ public final class AnnotationSession implements KeyListener {
         String counts = ClassNames.counts(r.classNames, r.counts());
         status(message + "  |  " + counts);
         logCounts(counts);
+        if (liveOn) live.labelsChanged();
     }
 
     private List<Roi> outline(long label, int frame, Map<Long, ObjectGeometry> objs) {
@@ -389,8 +450,12 @@ public final class AnnotationSession implements KeyListener {
         return out;
     }
 
-    private static void removeDrawings(Overlay o) {
-        for (int i = o.size() - 1; i >= 0; i--) if (o.get(i).getProperty(RoiList.DRAWING) != null) o.remove(i);
+    /** Takes the session's drawings off {@code o}: the outlines, and the live layer too when {@code all}. */
+    private static void removeDrawings(Overlay o, boolean all) {
+        for (int i = o.size() - 1; i >= 0; i--) {
+            String drawing = o.get(i).getProperty(RoiList.DRAWING);
+            if (drawing != null && (all || !LiveOverlay.LAYER.equals(drawing))) o.remove(i);
+        }
     }
 
     private void status(String s) {

@@ -18,6 +18,11 @@ public interface StatusSink {
      */
     void replaceLog(String previous, String line);
 
+    /** The status shown now, or null when this sink cannot tell (then nothing refreshes it). */
+    default String current() {
+        return null;
+    }
+
     /** Reports nothing. */
     StatusSink NONE = new StatusSink() {
         @Override

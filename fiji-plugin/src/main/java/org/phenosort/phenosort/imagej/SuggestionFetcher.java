@@ -53,7 +53,8 @@ public final class SuggestionFetcher {
         return t;
     }
 
-    private static ImagePlus frameOf(ImagePlus imp, int frame) {
+    /** Time point {@code frame} (1-based) of {@code imp} as an image of its own. */
+    static ImagePlus frameOf(ImagePlus imp, int frame) {
         return new Duplicator().run(imp, 1, imp.getNChannels(), 1, imp.getNSlices(), frame, frame);
     }
 }

@@ -17,6 +17,8 @@ public final class MacroKeys {
     public static final String MODEL = "model";
     public static final String VERSION = "version";
     public static final String CLASSES = "classes";
+    /** Annotate Objects: live mode (a check box). */
+    public static final String LIVE = "live";
 
     // Connect to Server, Start Server
     public static final String HOST = "host";

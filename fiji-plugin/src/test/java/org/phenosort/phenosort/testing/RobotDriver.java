@@ -14,7 +14,7 @@ import java.util.List;
  *
  * <p>Usage: {@code java RobotDriver "screenX screenY mag srcX srcY" steps.txt}, the first argument
  * as {@link ScreenInfo#canvas} gives it. Steps, one a line: {@code click X Y} (image pixel
- * coordinates), {@code key C} (a character, or a KeyEvent name such as BACK_SPACE), {@code sleep MS}, {@code shot FILE.png}.
+ * coordinates), {@code key C} (a character, or a KeyEvent name such as BACK_SPACE), {@code sleep MS}, {@code shot FILE.png [X Y W H]}.
  */
 public final class RobotDriver {
     private RobotDriver() {}
@@ -47,8 +47,12 @@ public final class RobotDriver {
                 case "sleep":
                     robot.delay(Integer.parseInt(s[1]));
                     break;
-                case "shot": {  // a screenshot, for a person looking into a failure
+                case "shot": {  // a screenshot, for a person looking into a failure (or of a region: x y w h)
                     java.awt.Rectangle screen = new java.awt.Rectangle(java.awt.Toolkit.getDefaultToolkit().getScreenSize());
+                    if (s.length == 6) {
+                        screen = screen.intersection(new java.awt.Rectangle(Integer.parseInt(s[2]),
+                                Integer.parseInt(s[3]), Integer.parseInt(s[4]), Integer.parseInt(s[5])));
+                    }
                     javax.imageio.ImageIO.write(robot.createScreenCapture(screen), "png", new java.io.File(s[1]));
                     break;
                 }

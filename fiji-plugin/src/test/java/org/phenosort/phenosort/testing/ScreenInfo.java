@@ -22,4 +22,18 @@ public final class ScreenInfo {
         Rectangle src = ic.getSrcRect();
         return p.x + " " + p.y + " " + ic.getMagnification() + " " + src.x + " " + src.y;
     }
+
+    /** ImageJ's status bar text now (a macro's call() needs an argument: it is ignored). */
+    public static String statusBar(String ignored) {
+        return ij.ImageJ.getStatusBarText();
+    }
+
+    /** Moves and sizes a window by title (ImageJ's main window, the Log, the ROI Manager...), for screenshots. */
+    public static String place(String title, String x, String y, String width, String height) {
+        java.awt.Window w = "ImageJ".equals(title) ? ij.IJ.getInstance() : WindowManager.getWindow(title);
+        if (w == null) return "error: no window '" + title + "'";
+        w.setBounds(Integer.parseInt(x), Integer.parseInt(y), Integer.parseInt(width), Integer.parseInt(height));
+        w.validate();
+        return "ok";
+    }
 }
