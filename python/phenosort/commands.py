@@ -9,7 +9,7 @@ from dataclasses import fields
 
 import numpy as np
 
-from .annotations import check_ids_in_mask
+from .annotations.csv_table import check_ids_in_mask
 from .batch.cluster import DaskPredictor, dask_predictor, worth_a_cluster
 from .batch.image_job import Predictor
 from .batch.outputs import check_out_dir

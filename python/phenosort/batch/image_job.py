@@ -81,7 +81,7 @@ def describe(exc: BaseException) -> str:
 
 
 def _predict_image(pair: Pair, predict: Predictor, options: OutputOptions) -> ImageResult:
-    from ..annotations import rois_for_objects, write_roi_zip
+    from ..annotations.to_rois import rois_for_objects, write_roi_zip
     from ..dataio import write_class_map, write_float_image, write_label_image
 
     names = list(options.class_names)
