@@ -17,7 +17,8 @@ from .batch.remote import server_predictor
 from .batch.runner import absolute_pairs, predict_folder
 from .batch.serial import load_classifier, local_predictor
 from .classifier import ObjectClassifier, class_index_of
-from .dataio import Pair, find_pairs, load_pair, write_float_image
+from .dataio.pairs import Pair, find_pairs, load_pair
+from .dataio.write import write_float_image
 from .errors import InvalidInputError
 from .model.config import ModelConfig
 from .model.metrics import format_report

@@ -68,7 +68,7 @@ def run_gallery(args: Namespace) -> int:
     from tqdm import tqdm
 
     from .classifier import ObjectClassifier, class_colors
-    from .dataio import find_pairs, load_pair
+    from .dataio.pairs import find_pairs, load_pair
     from .gallery import Source, draw, gallery_paths, prediction_tiles, select
     from .montage import display_range
 
@@ -106,7 +106,7 @@ def run_gallery(args: Namespace) -> int:
 
 
 def _arrays(pair):
-    from .dataio import load_pair
+    from .dataio.pairs import load_pair
 
     image, labels = load_pair(pair)
     return image.array, labels, image.axes

@@ -15,7 +15,7 @@ from pathlib import Path
 from .annotations.csv_table import check_ids_in_mask, read_annotations_csv_lines
 from .annotations.from_rois import read_roi_annotations
 from .classifier import Sample
-from .dataio import Pair, find_pairs, load_pair
+from .dataio.pairs import Pair, find_pairs, load_pair
 from .errors import InvalidInputError
 
 
