@@ -69,7 +69,9 @@ def run_gallery(args: Namespace) -> int:
 
     from .classifier import ObjectClassifier, class_colors
     from .dataio.pairs import find_pairs, load_pair
-    from .gallery import Source, draw, gallery_paths, prediction_tiles, select
+    from .gallery.drawing import Source, draw
+    from .gallery.montages import gallery_paths
+    from .gallery.predicted import prediction_tiles, select
     from .montage import display_range
 
     out, data = args.out.resolve(), args.data_dir.resolve()
