@@ -9,7 +9,7 @@ from dataclasses import fields
 
 import numpy as np
 
-from .annotations import check_ids_in_mask
+from .annotations.csv_table import check_ids_in_mask
 from .batch.cluster import DaskPredictor, dask_predictor, worth_a_cluster
 from .batch.image_job import Predictor
 from .batch.outputs import check_out_dir
@@ -17,7 +17,8 @@ from .batch.remote import server_predictor
 from .batch.runner import absolute_pairs, predict_folder
 from .batch.serial import load_classifier, local_predictor
 from .classifier import ObjectClassifier, class_index_of
-from .dataio import Pair, find_pairs, load_pair, write_float_image
+from .dataio.pairs import Pair, find_pairs, load_pair
+from .dataio.write import write_float_image
 from .errors import InvalidInputError
 from .model.config import ModelConfig
 from .model.metrics import format_report

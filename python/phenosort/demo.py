@@ -19,7 +19,7 @@ from .batch.runner import predict_folder
 from .batch.serial import local_predictor
 from .classifier import ObjectClassifier, Sample
 from .client import Client
-from .dataio import find_pairs
+from .dataio.pairs import find_pairs
 from .errors import InvalidInputError
 from .model.config import ModelConfig
 from .progress_bars import EpochBar

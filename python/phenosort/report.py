@@ -20,7 +20,7 @@ import numpy as np
 
 from . import plots
 from .errors import InvalidInputError
-from .gallery import Gallery
+from .gallery.montages import Gallery
 from .montage import png_bytes
 from .report_text import decisions, evaluation_of, kfold_evaluation
 
@@ -89,7 +89,7 @@ def save_training_report(
     objects (predicted here by that model file, also after a training on a server) and a
     cross-validation when one was run; returns the files written (the page first)."""
     from .classifier import ObjectClassifier
-    from .gallery import training_gallery
+    from .gallery.labelled import training_gallery
 
     clf = ObjectClassifier.load(model, device=device)
     gallery = training_gallery(clf, samples)
@@ -276,7 +276,7 @@ def _manifest_csv(gallery: Gallery) -> bytes:
     import csv
     import io
 
-    from .gallery import MANIFEST_COLUMNS
+    from .gallery.montages import MANIFEST_COLUMNS
 
     buffer = io.StringIO()
     writer = csv.DictWriter(buffer, MANIFEST_COLUMNS)

@@ -68,8 +68,10 @@ def run_gallery(args: Namespace) -> int:
     from tqdm import tqdm
 
     from .classifier import ObjectClassifier, class_colors
-    from .dataio import find_pairs, load_pair
-    from .gallery import Source, draw, gallery_paths, prediction_tiles, select
+    from .dataio.pairs import find_pairs, load_pair
+    from .gallery.drawing import Source, draw
+    from .gallery.montages import gallery_paths
+    from .gallery.predicted import prediction_tiles, select
     from .montage import display_range
 
     out, data = args.out.resolve(), args.data_dir.resolve()
@@ -106,7 +108,7 @@ def run_gallery(args: Namespace) -> int:
 
 
 def _arrays(pair):
-    from .dataio import load_pair
+    from .dataio.pairs import load_pair
 
     image, labels = load_pair(pair)
     return image.array, labels, image.axes

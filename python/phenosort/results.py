@@ -120,7 +120,7 @@ class Prediction:
         """Montages of this image's objects per predicted class (most sure first) and of
         the least certain ones, cut from ``image`` with outlines from ``labels`` (the ones
         predicted); returns a :class:`phenosort.gallery.Gallery` (``.save(folder)``)."""
-        from .gallery import gallery_of
+        from .gallery.predicted import gallery_of
 
         options = {"per_class": per_class, "least_certain": least_certain}
         options.update(tile_size=tile_size, columns=columns)

@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from .classifier import Sample
-from .dataio import find_sample_pairs, load_pair
+from .dataio.pairs import find_sample_pairs, load_pair
 from .errors import InvalidInputError
 
 

@@ -12,9 +12,10 @@ import sys
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 
-from .annotations import check_ids_in_mask, read_annotations_csv_lines, read_roi_annotations
+from .annotations.csv_table import check_ids_in_mask, read_annotations_csv_lines
+from .annotations.from_rois import read_roi_annotations
 from .classifier import Sample
-from .dataio import Pair, find_pairs, load_pair
+from .dataio.pairs import Pair, find_pairs, load_pair
 from .errors import InvalidInputError
 
 

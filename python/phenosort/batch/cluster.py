@@ -17,7 +17,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..dataio import Pair
+from ..dataio.pairs import Pair
 from ..errors import InvalidInputError, ModelFileError
 from .image_job import ImageResult, OutputOptions, describe, failed_result, predict_image
 from .serial import load_classifier, local_predictor

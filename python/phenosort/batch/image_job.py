@@ -14,7 +14,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from ..dataio import ImageData, Pair, load_pair
+from ..dataio.pairs import Pair, load_pair
+from ..dataio.read import ImageData
 from ..errors import InvalidInputError, PhenosortError
 
 if TYPE_CHECKING:
@@ -81,8 +82,8 @@ def describe(exc: BaseException) -> str:
 
 
 def _predict_image(pair: Pair, predict: Predictor, options: OutputOptions) -> ImageResult:
-    from ..annotations import rois_for_objects, write_roi_zip
-    from ..dataio import write_class_map, write_float_image, write_label_image
+    from ..annotations.to_rois import rois_for_objects, write_roi_zip
+    from ..dataio.write import write_class_map, write_float_image, write_label_image
 
     names = list(options.class_names)
     image, labels = load_pair(pair)

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
-from ..dataio import Pair
+from ..dataio.pairs import Pair
 from ..errors import InvalidInputError
 from .image_job import output_paths
 from .tables import TABLES

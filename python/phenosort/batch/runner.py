@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
 
-from ..dataio import Pair
+from ..dataio.pairs import Pair
 from ..progress_bars import bar
 from .cluster import DaskPredictor
 from .image_job import OutputOptions, Predictor

@@ -7,7 +7,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from ..dataio import Pair
+from ..dataio.pairs import Pair
 from .image_job import ImageResult, OutputOptions, Predictor, predict_image
 
 if TYPE_CHECKING:

@@ -8,7 +8,7 @@ from collections.abc import Mapping, Sequence
 
 import numpy as np
 
-from ..dataio import glasbey_lut
+from ..dataio.glasbey import glasbey_lut
 from ..errors import InvalidInputError
 from .convert import calibration_of, to_imageplus
 from .jvm import is_headless, jclass

@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 from roifile import ImagejRoi
 
-from ..annotations import RoiAnnotations, annotations_from_rois, read_roi_annotations
+from ..annotations.from_rois import RoiAnnotations, annotations_from_rois, read_roi_annotations
 from ..errors import InvalidInputError
 from .convert import _is_imageplus, labels_from_imageplus
 from .jvm import is_headless, jclass

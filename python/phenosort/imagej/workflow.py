@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from ..annotations import RoiAnnotations
+from ..annotations.from_rois import RoiAnnotations
 from ..errors import InvalidInputError
 from .convert import ImageArray, _is_imageplus, from_imageplus, labels_from_imageplus
 from .display import class_map_imageplus, object_rois, results_table, show_rois

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..errors import InvalidInputError
-from ..gallery import LEAST_CERTAIN, Gallery, Montage, Tile, montage_file
+from ..gallery.montages import LEAST_CERTAIN, Gallery, Montage, Tile, montage_file
 from ..montage import Drawn, png_bytes
 from ..results import Prediction
 from ..v1 import phenosort_pb2 as pb

@@ -23,7 +23,7 @@ def write_training_report(model_file: Path, title: str, clf, samples) -> Path | 
     the gallery of ``samples``' labelled objects. A failure is logged and leaves the
     version without a stored report (it is rebuilt from the file when asked for): the
     training itself succeeded."""
-    from ..gallery import training_gallery
+    from ..gallery.labelled import training_gallery
     from ..report import build_report
 
     try:
