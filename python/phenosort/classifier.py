@@ -186,7 +186,8 @@ class ObjectClassifier:
         self.version = self.version + 1 if warm_start else 1
 
     def _adopt(self, fitted: Fitted, config: ModelConfig) -> None:
-        """Take the network and the records of a finished training (made with ``config``)."""
+        """Take a trained network and its records (from ``fit`` or a model file), made with
+        ``config``: the one place that sets the trained state."""
         self.net, self.patch_spec, self._inference = fitted.net, fitted.spec, None
         self.normalization, self.augmentation = fitted.normalization, fitted.augmentation
         self.voxel_size, self.ndim, self.in_channels = (
