@@ -98,8 +98,7 @@ class ObjectClassifier:
         self.voxel_size: tuple[float, ...] | None = None
         self.history: list[dict] = []
         self.validation: dict | None = None
-        # the resolved Augmentation the weights were trained with
-        self.augmentation: Augmentation | None = None
+        self.augmentation: Augmentation | None = None  # resolved: what the weights saw
         self.symmetry: dict | None = None  # the symmetry decision and its evidence
         self.assessment: dict | None = None  # the chance check (metrics.chance_check)
         self.training_data: list[dict] = []
@@ -190,9 +189,8 @@ class ObjectClassifier:
         ``config``: the one place that sets the trained state."""
         self.net, self.patch_spec, self._inference = fitted.net, fitted.spec, None
         self.normalization, self.augmentation = fitted.normalization, fitted.augmentation
-        self.voxel_size, self.ndim, self.in_channels = (
-            fitted.voxel_size, fitted.ndim, fitted.in_channels,
-        )  # fmt: skip
+        self.ndim, self.in_channels = fitted.ndim, fitted.in_channels
+        self.voxel_size = fitted.voxel_size
         self._trained_config = config
         self.symmetry, self.validation = fitted.symmetry, fitted.validation
         self.assessment, self.history = fitted.assessment, fitted.history
