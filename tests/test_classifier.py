@@ -187,6 +187,21 @@ def test_explain_returns_heatmap_aligned_with_patch(ndim):
                     class_index=5)  # fmt: skip
 
 
+def test_explain_leaves_the_shared_network_untouched(trained, brightness_data):
+    """Grad-CAM hooks a network and fills its gradients: explain() runs it on a copy, so a
+    shared model explains while it serves predictions (the servicer does not copy it)."""
+    _, test = brightness_data
+    net = trained.net
+    before = {k: v.clone() for k, v in net.state_dict().items()}
+    grads = [None if p.grad is None else p.grad.clone() for p in net.parameters()]
+    trained.explain(test.image, test.labels, sorted(test.classes)[0], axes=test.axes)
+    for g, p in zip(grads, net.parameters()):
+        assert (g is None and p.grad is None) or torch.equal(g, p.grad)
+    assert not any(m._forward_hooks or m._backward_hooks for m in net.modules())
+    assert not any(m.training for m in net.modules())
+    assert all(torch.equal(before[k], v) for k, v in net.state_dict().items())
+
+
 def test_resnet18_trains_in_2d():
     data = make_objects("brightness", grid=(4, 4), seed=4)
     clf = ObjectClassifier(data.class_names, net_name="resnet18", train_epochs=1, patch_size=32,

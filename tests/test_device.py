@@ -11,6 +11,7 @@ import pytest
 import torch
 
 import phenosort.model.device as device_module
+import phenosort.model.inference as inference_module
 import phenosort.model.train as train_module
 from conftest import FAST, accuracy, sample_of
 from phenosort.classifier import ObjectClassifier
@@ -106,7 +107,7 @@ def test_predict_copies_each_batch_once(trained, brightness_data, tmp_path, monk
     _, test = brightness_data
     clf = _copy(trained, tmp_path, predict_batch_size=10)
     expected = clf.predict(test.image, test.labels, axes=test.axes).probabilities
-    shapes = _spy(monkeypatch, device_module)
+    shapes = _spy(monkeypatch, inference_module)  # batched prediction copies there
     probabilities = clf.predict(test.image, test.labels, axes=test.axes).probabilities
     n = len(test.classes)
     assert [s[0] for s in shapes] == [min(10, n - s) for s in range(0, n, 10)]

@@ -1,4 +1,5 @@
-"""Predictions of one image: the per-object table and images painted from it.
+"""Predictions of one image: the per-object table and images painted from it; and the
+explanation of one object's class (:class:`Explanation`).
 
 Every output is keyed by the user's label IDs. Images are painted with one lookup-table pass
 over the mask (never a loop over objects), and per-class masks keep the original IDs.
@@ -16,6 +17,20 @@ import numpy as np
 
 from .errors import InvalidInputError
 from .objects.table import LabelIndex, ObjectTable
+
+
+@dataclass(frozen=True)
+class Explanation:
+    """Grad-CAM of one object: ``heatmap`` covers the patch whose first voxel is ``offset``
+    in image coordinates ``([z,] y, x)`` (may be negative at image borders); each heatmap
+    voxel spans ``scale`` image voxels per axis."""
+
+    label_id: int
+    class_index: int
+    heatmap: np.ndarray
+    offset: tuple[int, ...]
+    probabilities: np.ndarray
+    scale: float = 1.0
 
 
 @dataclass(frozen=True)

@@ -2,10 +2,44 @@
 
 from __future__ import annotations
 
+import copy
+
 import numpy as np
+import torch
 from torch import nn
 
-from .device import to_device
+from ..errors import InvalidInputError
+from .device import autocast, to_device
+from .inference import on_device
+from .tta import View, predict_proba
+
+
+def explain_patch(
+    net: nn.Module,
+    patch: np.ndarray,
+    layer: str,
+    class_index: int | None,
+    *,
+    views: list[View],
+    device: torch.device,
+    dtype: torch.dtype | None,
+) -> tuple[int, np.ndarray, np.ndarray]:
+    """``(class index 1..K, heatmap, probabilities)`` of one patch ``(C + 1, *shape)``: the
+    Grad-CAM of ``class_index`` (default: the predicted class) at ``layer``.
+
+    Grad-CAM hooks the network and fills its gradients, so it runs on a private copy of
+    ``net``: a shared model goes on serving predictions and other explanations meanwhile.
+    The probabilities are predict's (the same views and autocast type).
+    """
+    net = on_device(copy.deepcopy(net), device).eval()
+    with torch.inference_mode(), autocast(device, dtype):
+        probs = predict_proba(net, to_device(patch[np.newaxis], device), views)[0].cpu().numpy()
+    n_classes = probs.shape[0]
+    if class_index is None:
+        class_index = int(probs.argmax()) + 1
+    elif not 1 <= int(class_index) <= n_classes:
+        raise InvalidInputError(f"class_index {class_index} is out of range 1..{n_classes}")
+    return int(class_index), gradcam(net, patch, layer, int(class_index) - 1), probs
 
 
 def gradcam(net: nn.Module, patch: np.ndarray, layer: str, class_index: int) -> np.ndarray:

@@ -35,9 +35,10 @@ if TYPE_CHECKING:
     import torch
 
 from ..axes import to_channel_first
-from ..classifier import ObjectClassifier, _Prepared
+from ..classifier import ObjectClassifier
 from ..errors import InvalidInputError
 from ..objects.patches import PatchSpec
+from ..objects.prepared import PreparedImage
 from ..objects.table import ObjectTable
 from ..results import margin_of
 
@@ -136,7 +137,7 @@ class StepStats:
 @dataclass
 class _Image:
     key: str
-    prep: _Prepared
+    prep: PreparedImage
     watch: bool
     raw: tuple  # (image, labels, axes, voxel_size, name): to prepare again at initialisation
     patches: np.ndarray | None = None  # every object's patch (watched images)
@@ -187,9 +188,8 @@ class LiveModel:
         """Add (or replace) an image; a watched one's patches are cut now when the model is
         ready. Raises :class:`InvalidInputError` for a mask that does not fit the image or
         an image the model cannot take (dimensionality, channels)."""
-        clf = self.clf
-        norm = clf.normalization or clf._new_normalization([to_channel_first(image, axes)])
-        prep = clf._prepare(image, labels, axes, voxel_size, name or key, norm)
+        clf = self.clf  # an untrained one normalises as training on this image alone would
+        prep = clf._prepare(image, labels, axes, voxel_size, name or key)
         if clf.is_trained:
             clf._check_compatible(prep)
         else:
@@ -231,16 +231,16 @@ class LiveModel:
         """Geometry, normalisation and network of a model with no trained version, from all
         images of the session (as ``ObjectClassifier.fit`` does for its training images)."""
         from ..model.augment import Augmentation
+        from ..model.fit import new_geometry, new_normalization
+        from ..model.networks import initial_network
 
         clf = self.clf
         raws = [e.raw for e in self.images.values()]
-        norm = clf._new_normalization([to_channel_first(r[0], r[2]) for r in raws])
+        norm = new_normalization(clf.config, [to_channel_first(r[0], r[2]) for r in raws])
         preps = [clf._prepare(r[0], r[1], r[2], r[3], r[4], norm) for r in raws]
-        spec, norm = clf._new_geometry(preps, norm)
-        if norm.mode == "fixed":  # image ranges come from the pooled percentiles
-            preps = [clf._prepare(r[0], r[1], r[2], r[3], r[4], norm) for r in raws]
-        ndim, channels = preps[0].labels.ndim, preps[0].image_cf.shape[0]
-        net = clf._new_network(ndim, channels, spec.shape)
+        spec, norm = new_geometry(clf.config, preps, norm)
+        ndim, channels = preps[0].ndim, preps[0].n_channels
+        net = initial_network(clf.config, ndim, channels, len(clf.class_names), spec.shape)
         clf.net, clf.patch_spec, clf.normalization = net, spec, norm
         clf.voxel_size, clf.ndim, clf.in_channels = preps[0].voxel_size, ndim, channels
         cfg = clf.config  # an ``auto`` symmetry is off: too few labels to test it yet
@@ -392,7 +392,7 @@ class LiveModel:
         features = None
         if self._embeds():
             features = np.zeros((patches.shape[0], self._head().in_features), np.float32)
-        probs = clf._probabilities_of_patches(patches, cancel=cancel, features=features)
+        probs = clf._batched_inference().of_patches(patches, cancel, features)
         entry.features, entry.features_at = features, self.total_steps
         return entry.prep.table.label_id, probs
 
@@ -423,7 +423,7 @@ class LiveModel:
         assert clf.patch_spec is not None
         x = center_crop(self._x, clf.patch_spec.shape).contiguous().numpy()
         features = np.zeros((x.shape[0], self._head().in_features), np.float32)
-        clf._probabilities_of_patches(x, features=features)
+        clf._batched_inference().of_patches(x, features=features)
         fitted = self._fit_head(torch.from_numpy(features), self._y, iterations)
         # into the network and into its inference copy, which then stays valid
         heads = [self._head()] + ([clf._inference[2].head] if clf._inference else [])
@@ -476,7 +476,7 @@ class LiveModel:
                 width = head.in_features
                 out = np.zeros((len(ids), width), np.float32)
                 patches = clf._patches(entry.prep, entry.prep.table.subset(rows))
-                clf._probabilities_of_patches(patches, features=out)
+                clf._batched_inference().of_patches(patches, features=out)
                 feats.append(out)
             targets += [labels[key][i] - 1 for i in ids]
         x = torch.from_numpy(np.concatenate(feats))
@@ -496,24 +496,15 @@ class LiveModel:
     ) -> ObjectClassifier:
         """The classifier with the metadata of a model trained on ``labels`` (membership of
         the labelled objects, numbered ``version``), ready for ``ModelStore.save``."""
+        from ..model.fit import training_record
+
         clf = self.clf
-        names = clf.class_names
         clf.training_data = []
         for key in sorted(labels):
             entry = self.images[key]
             ids = sorted(labels[key])
             classes = np.array([labels[key][i] for i in ids], np.int64)
-            clf.training_data.append(
-                {
-                    "name": entry.prep.name,
-                    "checksum": entry.prep.checksum,
-                    "shape": list(entry.prep.labels.shape),
-                    "n_objects": len(entry.prep.table),
-                    "label_ids": [int(i) for i in ids],
-                    "per_class": {n: int((classes == k).sum()) for k, n in enumerate(names, 1)},
-                    "pseudo_label_ids": [],
-                }
-            )
+            clf.training_data.append(training_record(entry.prep, ids, classes, clf.class_names))
         clf.version = version
         clf.created = datetime.now(timezone.utc).isoformat(timespec="seconds")
         clf.validation = None  # no hold-out: the live model trains on every label

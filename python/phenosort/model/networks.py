@@ -19,6 +19,7 @@ from torch.nn.utils.fusion import fuse_conv_bn_eval
 
 from ..errors import InvalidInputError
 from .config import NET_BLOCKS as BLOCKS
+from .config import ModelConfig
 
 
 class LightCNN(nn.Module):
@@ -111,6 +112,29 @@ def build_network(
     else:
         net = _monai_network(name, ndim, in_channels, n_classes)
     _check_forward(net, name, in_channels, patch_shape)
+    return net
+
+
+def network_for(
+    config: ModelConfig, ndim: int, n_channels: int, n_classes: int, patch_shape: tuple[int, ...]
+) -> nn.Module:
+    """The network that ``config`` describes, for images of ``n_channels`` channels (its
+    input has one more: the object mask), with default initial weights."""
+    return build_network(
+        config.net_name, ndim, n_channels + 1, n_classes, patch_shape,
+        width=config.net_width, depth=config.net_depth, block=config.net_block,
+    )  # fmt: skip
+
+
+def initial_network(
+    config: ModelConfig, ndim: int, n_channels: int, n_classes: int, patch_shape: tuple[int, ...]
+) -> nn.Module:
+    """A new model's network before training: initialised from ``train_seed`` (the initial
+    weights are part of the seed), then from ``net_weights`` where set."""
+    torch.manual_seed(config.train_seed)
+    net = network_for(config, ndim, n_channels, n_classes, patch_shape)
+    if config.net_weights:
+        load_initial_weights(net, config.net_weights)
     return net
 
 

@@ -6,11 +6,26 @@ them; the most confident ones per predicted class join the labelled objects for 
 second round of training. Only unlabelled objects are candidates, pseudo-labels never enter
 the validation set, and each class gets at most ``ratio`` x its labelled count, so the
 balance of the user's labels is kept and the second round stays cheap.
+
+:func:`candidate_rows` picks the objects to score, :func:`pseudo_labels` scores them with the
+first model and chooses (:func:`select`); ``model/fit.py`` runs the second round with them.
 """
 
 from __future__ import annotations
 
+from functools import partial
+from typing import TYPE_CHECKING
+
 import numpy as np
+
+from ..objects.prepared import Annotated
+
+if TYPE_CHECKING:
+    from ..objects.normalize import Normalization
+    from ..objects.patches import PatchSpec
+    from ..objects.prepared import PreparedImage
+    from ..objects.table import ObjectTable
+    from .inference import BatchedInference
 
 MAX_CANDIDATES = 4096  # unlabelled objects scored per training run (bounds time on huge images)
 
@@ -49,3 +64,40 @@ def select(
         chosen.append(members)
         classes.append(np.full(members.size, k))
     return np.concatenate(chosen).astype(np.int64), np.concatenate(classes).astype(np.int64)
+
+
+def second_round_epochs(epochs: int, candidates: list[np.ndarray]) -> int:
+    """Epochs of the second round: half the first round's (at least 1); 0 without
+    candidates."""
+    return max(1, epochs // 2) if any(c.size for c in candidates) else 0
+
+
+def pseudo_labels(
+    first: BatchedInference,
+    data: Annotated,
+    candidates: list[np.ndarray],
+    spec: PatchSpec,
+    norm: Normalization,
+    threshold: float,
+    ratio: float,
+) -> Annotated:
+    """The pseudo-labelled objects of the images of ``data``: the ``candidates`` (rows per
+    image) classified by the first model, ``first``, then chosen by :func:`select` among
+    the candidates of all images, each class capped by its count in ``data``."""
+    probabilities = []
+    for prep, rows in zip(data.preps, candidates):
+        table = prep.table.subset(rows)
+        cut = partial(_cut, prep, table, spec, norm)
+        probabilities.append(first.of_objects(len(table), cut))
+    counts = np.bincount(data.targets, minlength=first.n_classes)
+    picked, classes = select(np.concatenate(probabilities), counts, threshold, ratio)
+    owner = np.repeat(np.arange(len(candidates)), [c.size for c in candidates])[picked]
+    rows = np.concatenate(candidates)[picked]
+    per_image = [owner == i for i in range(len(candidates))]
+    return Annotated(data.preps, [rows[o] for o in per_image], [classes[o] + 1 for o in per_image])
+
+
+def _cut(
+    prep: PreparedImage, table: ObjectTable, spec: PatchSpec, norm: Normalization, rows: np.ndarray
+) -> np.ndarray:
+    return prep.patches(table.subset(rows), spec, norm)

@@ -52,7 +52,7 @@ GROUPS = {"aug_flip": ("flip_x", "flip_y"), "aug_flip_z": ("flip_z",), "aug_rot9
 MIN_DROP = 0.15  # mean drop of the true class's probability that counts as a broken symmetry
 ALPHA = 0.05  # one-sided p-value of that drop
 N_PERMUTATIONS = 2000
-PROBE_WIDTH = 16  # the probes' light network (the classifier passes build_net)
+PROBE_WIDTH = 16  # the probes' light network (probe_config)
 MAX_PER_CLASS = 100  # probe objects per class and fold: bounds the cost with many labels
 WHY = {
     "rot90": "orientation separates the classes",
@@ -242,6 +242,16 @@ def decide(
     }
     decision.seconds = time.perf_counter() - start
     return decision
+
+
+def probe_config(cfg: ModelConfig) -> ModelConfig:
+    """The settings of the probes' network, whatever the model's: the light network at
+    width ``PROBE_WIDTH`` (or the model's, if narrower), no initial weights. A quarter of
+    the width-32 arithmetic: a probe only has to learn the cue, not be the best classifier."""
+    light = cfg.net_name == "light"
+    width = min(PROBE_WIDTH, cfg.net_width) if light else PROBE_WIDTH
+    depth = cfg.net_depth if light else 3
+    return replace(cfg, net_name="light", net_width=width, net_depth=depth, net_weights=None)
 
 
 def _probe_epochs(cfg: ModelConfig) -> int:

@@ -17,7 +17,7 @@ images, each otherwise (measured in docs/benchmarks.md).
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 
 import numpy as np
 
@@ -81,6 +81,28 @@ class Normalization:
                 )
             return np.asarray(self.fixed_low, np.float32), np.asarray(self.fixed_high, np.float32)
         return None
+
+    def measured_range(self, image_cf: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
+        """What :meth:`range_for` needs measured on the image, once, when it is prepared:
+        the ``percentile`` mode's percentiles (the costly part); None in the other modes,
+        whose range does not come from the image."""
+        return self.image_range(image_cf) if self.mode == "percentile" else None
+
+    def range_for(
+        self, image_cf: np.ndarray, measured: tuple[np.ndarray, np.ndarray] | None
+    ) -> tuple[np.ndarray, np.ndarray] | None:
+        """The (low, high) to apply to patches of ``image_cf``: ``measured`` (by
+        :meth:`measured_range`) in ``percentile`` mode; the stored values in ``fixed`` mode,
+        read now because training stores them after its images are prepared."""
+        return measured if self.mode == "percentile" else self.image_range(image_cf)
+
+    def fitted(self, images_cf: list[np.ndarray]) -> Normalization:
+        """This normalisation with what it takes from a new model's training images: in
+        ``fixed`` mode their pooled percentiles; the other modes take nothing."""
+        if self.mode != "fixed":
+            return self
+        low, high = pooled_percentiles(images_cf, self.low, self.high, channels=self.channels)
+        return replace(self, fixed_low=low, fixed_high=high)
 
     def apply(self, patches: np.ndarray, image_range) -> np.ndarray:
         """Normalise float32 patches ``(B, C, ...)`` in place and return them."""

@@ -107,6 +107,24 @@ def estimate_patch_size(
     return int(min(max(edge, minimum), maximum))
 
 
+def patch_spec_for(
+    tables: list[ObjectTable],
+    voxel_size: tuple[float, ...] | None,
+    ndim: int,
+    *,
+    size: int | None = None,
+    max_size: int = 64,
+    padding: str = "constant",
+    context_radius: float | None = None,
+) -> PatchSpec:
+    """The patch geometry of a new model for the objects of ``tables``: edge ``size``, or
+    estimated from the objects, cut at most ``max_size`` voxels wide. Larger objects are
+    sampled every ``size / max_size`` voxels (``scale``) to bound the network's input."""
+    size = size or estimate_patch_size(tables, voxel_size if ndim == 3 else None)
+    side = min(size, max_size)
+    return PatchSpec(patch_shape_for(side, voxel_size, ndim), padding, context_radius, size / side)
+
+
 def _axis_indices(start: np.ndarray, size: int, length: int, padding: str, scale: float = 1.0):
     """Per-object indices ``(B, size)`` along one axis and where they fall inside the image.
 

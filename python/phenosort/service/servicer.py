@@ -7,7 +7,6 @@ message, and logs one line per call (method, status, bytes in and out, duration)
 
 from __future__ import annotations
 
-import copy
 import uuid
 from collections.abc import Iterator
 from dataclasses import asdict
@@ -215,11 +214,7 @@ class PhenosortServicer(pb_grpc.ObjectClassifierServicer):
 
     @rpc
     def Explain(self, request, context):
-        shared, _ = self.registry.classifier(request.model, request.version)
-        # Grad-CAM hooks the network: explain on a private copy so that concurrent
-        # predictions on the cached classifier are not disturbed
-        clf = copy.copy(shared)
-        clf.net = copy.deepcopy(shared.net)
+        clf, _ = self.registry.classifier(request.model, request.version)
         pixels, labels, axes, voxel_size = self._input(request.image)
         exp = clf.explain(
             pixels,
