@@ -28,10 +28,3 @@ def test_checksum_of_views_and_memory_maps_is_unchanged(tmp_path):
     view = to_channel_first(rgb, "YXC")
     assert checksum_of(view, mapped) == _whole_array_checksum(view, labels)
     assert checksum_of(view[:, ::2], labels.T) == _whole_array_checksum(view[:, ::2], labels.T)
-
-
-def test_axes_still_resolves_checksum_of_for_old_imports():
-    """classifier.py imports it from phenosort.axes until it moves to phenosort.checksums."""
-    from phenosort import axes
-
-    assert axes.checksum_of is checksum_of

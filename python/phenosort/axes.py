@@ -139,13 +139,3 @@ def c_order_blocks(array: np.ndarray, max_bytes: int = 16 << 20) -> Iterator[np.
         return
     for start in range(0, array.shape[0], step):
         yield np.ascontiguousarray(array[start : start + step])
-
-
-def __getattr__(name: str):
-    """``checksum_of`` moved to :mod:`phenosort.checksums`; resolved lazily (no import
-    circle) until classifier.py imports it from there, then this goes."""
-    if name == "checksum_of":
-        from .checksums import checksum_of
-
-        return checksum_of
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -8,7 +8,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ..axes import check_labels, check_voxel_size, checksum_of, to_channel_first
+from ..axes import check_labels, check_voxel_size, to_channel_first
+from ..checksums import checksum_of
 from ..errors import InvalidInputError
 from .normalize import Normalization
 from .patches import PatchSpec, extract_patches
