@@ -19,7 +19,7 @@ from ..objects.normalize import CHANNEL_POLICIES
 NETWORKS = ("light", "resnet18", "resnet34", "resnet50", "densenet121")
 NET_BLOCKS = ("conv-bn-relu", "conv-relu-bn")
 # what a model file written before a setting existed was made with (read into its config)
-FILE_DEFAULTS = {"net_block": "conv-relu-bn"}
+FILE_DEFAULTS = {"net_block": "conv-relu-bn", "train_bn_recalibrate": False}
 DEVICES = ("auto", "cpu", "cuda", "mps")
 PRECISIONS = ("auto", "float32", "bfloat16", "float16")
 CLASS_WEIGHTINGS = ("balanced", "none")
@@ -87,6 +87,11 @@ class ModelConfig:
         becoming over-confident.
     train_class_weighting : str
         ``balanced`` weights the loss by inverse class frequency; ``none``.
+    train_bn_recalibrate : bool
+        Recompute batch norm's running statistics on the un-augmented training patches
+        before each validation and at the end of training (cheap: one forward pass). The
+        momentum averages otherwise lag behind the weights; after a few epochs that left
+        Conv-BN-ReLU probes at chance (docs/benchmarks.md, issue 15).
     train_min_epoch_samples : int
         An epoch repeats the (augmented) training objects up to this many samples, so a
         few dozen labels still give enough optimiser steps per epoch.
@@ -158,6 +163,7 @@ class ModelConfig:
     train_val_min_per_class: int = 5
     train_label_smoothing: float = 0.0
     train_class_weighting: str = "balanced"
+    train_bn_recalibrate: bool = True
     train_min_epoch_samples: int = 256
     train_seed: int = 0
     train_pseudo_threshold: float = 0.0

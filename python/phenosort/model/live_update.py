@@ -324,9 +324,9 @@ class LiveModel:
         import torch
         from torch import nn
 
-        from ..model.augment import augment
+        from ..model.augment import augment, center_crop
         from ..model.device import autocast, autocast_dtype, to_device
-        from ..model.train import class_weights
+        from ..model.train import class_weights, recalibrate_batch_norm
 
         clf, s = self.clf, self.settings
         if self._x is None or self._y is None or len(self._y) < 2:
@@ -367,6 +367,9 @@ class LiveModel:
             total_loss += float(loss.detach()) * len(rows)
             correct += int((logits.argmax(1) == yb).sum())
             seen += len(rows)
+        if clf.config.train_bn_recalibrate:  # a few steps leave the momentum averages behind
+            x = center_crop(self._x, clf.patch_spec.shape)
+            recalibrate_batch_norm(net, x, device, dtype, clf.config.predict_batch_size)
         net.eval()
         clf._inference = None  # the weights changed: prediction makes a new inference copy
         self.total_steps += n

@@ -3,6 +3,11 @@
 AdamW with a one-cycle schedule converges in tens of epochs (the reference ran 1000 epochs of
 step decay). A stratified hold-out drives early stopping and the best epoch's weights are
 kept. Progress is yielded per epoch; a ``threading.Event`` cancels between batches.
+
+Batch norm's running statistics are recomputed on the un-augmented training patches before
+each evaluation and at the end (:func:`recalibrate_batch_norm`): the momentum averages lag
+behind weights that still move, by a lot after a few dozen steps, and in Conv-BN-ReLU order
+a lagging mean silences units at prediction (docs/benchmarks.md, issue 15).
 """
 
 from __future__ import annotations
@@ -16,6 +21,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 from torch import nn
+from torch.optim.swa_utils import update_bn
 
 from ..errors import Cancelled, InvalidInputError
 from .augment import Augmentation, augment, center_crop
@@ -46,6 +52,8 @@ class TrainResult:
     history: list[EpochEvent] = field(default_factory=list)
     best_epoch: int = 0
     validation: dict | None = None  # metrics.report() of the best epoch, or None
+    # the last epoch's: not picked for its hold-out score, so it can judge against chance
+    last_validation: dict | None = None
 
 
 def stratified_split(
@@ -173,6 +181,9 @@ def train_events(
             total_loss += loss.item() * rows.size
             correct += int((logits.argmax(1) == yb).sum())
         lr = float(scheduler.get_last_lr()[0])
+        if cfg.train_bn_recalibrate and (val_index.size or epoch == cfg.train_epochs):
+            x_train = center_crop(x_all[train_index], patch_shape)
+            recalibrate_batch_norm(net, x_train, device, dtype, cfg.predict_batch_size)
         with autocast(device, dtype):
             val = _evaluate(net, x_val, y_val, eval_loss, n_classes, cfg.predict_batch_size)
         if val is None:
@@ -180,6 +191,7 @@ def train_events(
         else:
             key = (round(val["macro_f1"], 6), -val["loss"])
             improved = best_key is None or key > best_key
+            result.last_validation = report(val["cm"], class_names)
         if improved:
             best_key, stale = key, 0
             result.state_dict = copy.deepcopy(net.state_dict())
@@ -206,6 +218,18 @@ def train_events(
             break
     net.load_state_dict(result.state_dict)
     yield result
+
+
+def recalibrate_batch_norm(
+    net: nn.Module, x: torch.Tensor, device: torch.device, dtype: torch.dtype | None, batch: int
+) -> None:
+    """Set every batch norm's running mean and variance to the averages over ``x`` (host
+    patches, cut to the network's input) under the current weights, as
+    ``torch.optim.swa_utils.update_bn`` does. Batches are of near-equal size, because each
+    weighs the same in its cumulative average."""
+    chunks = torch.tensor_split(x, -(-x.shape[0] // batch)) if x.shape[0] else ()
+    with autocast(device, dtype):
+        update_bn((to_device(c, device) for c in chunks if c.shape[0] > 1), net)
 
 
 def _epoch_order(index: np.ndarray, minimum: int, generator: torch.Generator) -> np.ndarray:
