@@ -1,0 +1,49 @@
+"""Batch norm's running statistics after training (model/train.py: recalibrate_batch_norm)."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from conftest import accuracy, sample_of
+from phenosort.classifier import ObjectClassifier
+from phenosort.model.networks import build_network
+from phenosort.model.train import recalibrate_batch_norm
+from phenosort.testing import make_objects
+
+
+def test_recalibrated_statistics_are_those_of_the_patches():
+    """Every batch norm ends with the mean and (unbiased) variance of its inputs over all the
+    patches, whatever it held before, computed in near-equal batches."""
+    net = build_network("light", 2, 2, 3, (32, 32), width=8, block="conv-bn-relu").eval()
+    norms = [m for m in net.modules() if isinstance(m, torch.nn.BatchNorm2d)]
+    for m in norms:  # stale statistics, as after a few steps
+        m.running_mean.fill_(5.0)
+        m.running_var.fill_(0.01)
+    x = torch.randn(37, 2, 32, 32, generator=torch.Generator().manual_seed(0))
+    recalibrate_batch_norm(net, x, torch.device("cpu"), None, batch=16)  # batches 13, 12, 12
+    assert not net.training  # the mode it was in
+
+    seen = []
+    hook = norms[0].register_forward_pre_hook(lambda _m, args: seen.append(args[0]))
+    with torch.no_grad():
+        net.eval()(x)
+    hook.remove()
+    inputs = seen[0].transpose(0, 1).flatten(1)  # channels x (objects * pixels)
+    # cumulative averages of per-batch statistics: equal to the whole set's up to the
+    # batches' small size differences
+    torch.testing.assert_close(norms[0].running_mean, inputs.mean(1), atol=2e-3, rtol=0)
+    torch.testing.assert_close(norms[0].running_var, inputs.var(1), atol=2e-2, rtol=2e-2)
+    assert all(m.momentum == 0.1 for m in norms)  # the training momentum is given back
+
+
+@pytest.mark.parametrize("block", ["conv-bn-relu", "conv-relu-bn"])
+def test_three_epochs_are_enough_for_an_easy_task(block):
+    """The Fiji test trains for 3 epochs: with lagging statistics, Conv-BN-ReLU's probes
+    predicted one class for every object (balanced accuracy 0.50)."""
+    train, test = make_objects("brightness", grid=(6, 6), seed=1), make_objects(seed=2)
+    clf = ObjectClassifier(train.class_names, net_block=block, net_width=16, train_epochs=3)
+    clf.fit([sample_of(train)])
+    assert clf.assessment["source"] == "2-fold estimate"
+    assert clf.assessment["balanced_accuracy"] == 1.0
+    assert accuracy(clf.predict(test.image, test.labels), test.classes) >= 0.95
