@@ -1,0 +1,188 @@
+"""The worker of a live session: the one thread that trains its live model.
+
+It sleeps on the session's condition variable until the labels change, the session closes or
+(only while no watch stream is open) the idle timeout falls due. A round then makes a quick
+update (the last layer alone, refitted on cached features), trains on the latest labels
+(re-reading the label set between steps, so changes that arrive meanwhile join this round),
+predicts the watched images and publishes the update. A prediction made stale by a newer
+change is cancelled, unless the last update is older than ``max_wait_s``.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+import uuid
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from ...errors import Cancelled
+from ...model.live_update import margins
+from ...v1 import phenosort_pb2 as pb
+
+if TYPE_CHECKING:
+    from .session import LiveSession
+
+log = logging.getLogger("phenosort.service")
+
+STEP_CHUNK = 2  # steps between looks at the label set
+
+
+def run_trainer(session: LiveSession) -> None:
+    """The session's worker thread: a round of training and prediction whenever the labels
+    change, until the session ends; then the session is taken off the server's list."""
+    try:
+        while True:
+            with session.cond:
+                if not _wait_for_work(session):
+                    break
+            session.trainings += 1
+            _round(session)
+    except Exception:  # a bug must not leave a session that never answers
+        error_id = uuid.uuid4().hex[:12]
+        log.exception("live session %s of %r failed (error id %s)", session.id, session.model,
+                      error_id)  # fmt: skip
+        session.close(f"the live trainer failed (error id {error_id}, see the server log)")
+    finally:
+        session._on_end(session)
+
+
+def _wait_for_work(session: LiveSession) -> bool:
+    """Sleep until labels changed (True) or the session ends (False); cond held."""
+    while True:
+        if session.closed:
+            return False
+        if session.trained_version < session.labels_version:
+            if session._n_classes_labelled() >= 2:
+                return True
+            session.trained_version = session.labels_version
+            session.updated_version = session.full_version = session.labels_version
+            session._changed()  # WAITING: watchers see the new counts
+            continue
+        timeout = None
+        if session.watchers == 0:
+            timeout = session.last_call + session.idle_timeout_s - time.monotonic()
+            if timeout <= 0:
+                session._close_locked(
+                    f"closed after {session.idle_timeout_s:g} s without a call or a watcher"
+                )
+                return False
+        session.cond.wait(timeout)
+
+
+def _snapshot(session: LiveSession) -> tuple[int, dict[str, dict[int, int]], float]:
+    """``(labels version, a copy of the labels, time of the last change)``."""
+    with session.cond:
+        labels = {k: dict(v) for k, v in session.labels.items()}
+        return session.labels_version, labels, session.change_time
+
+
+def _round(session: LiveSession) -> None:
+    """Train on the latest labels (absorbing changes between steps), then predict the
+    watched images unless a newer change made the prediction stale."""
+    s = session.settings
+    with session.engine_lock:
+        version, labels, changed_at = _snapshot(session)
+        if len({k for v in labels.values() for k in v.values()}) < 2:
+            return
+        if session.engine.ready and session.engine.quick_ready():
+            start = time.perf_counter()
+            quick = session.engine.quick_predict(labels)
+            images = [_image_message(k, ids, p, labels) for k, (ids, p) in quick.items()]
+            _publish(session, images, version, changed_at, quick=True,
+                     predict_seconds=time.perf_counter() - start)  # fmt: skip
+        start = time.perf_counter()
+        session.engine.set_labels(labels)
+        done, since_change, losses, accs = 0, 0, [], []
+        while done < s.steps or since_change < s.steps_after_change:
+            if session.closed:
+                return
+            newest, _, _ = _peek(session)
+            if newest != version:
+                version, labels, changed_at = _snapshot(session)
+                if len({k for v in labels.values() for k in v.values()}) < 2:
+                    return  # the worker sees the WAITING state next
+                session.engine.set_labels(labels)
+                since_change = 0
+                if done >= 4 * s.steps:  # a user who never pauses still gets updates
+                    break
+            n = min(STEP_CHUNK, max(s.steps - done, s.steps_after_change - since_change, 1))
+            stats = session.engine.train_steps(n)
+            done, since_change = done + n, since_change + n
+            losses.append(stats.loss * n)
+            accs.append(stats.accuracy * n)
+        session.engine.refit_head()
+        with session.cond:
+            session.trained_version = version
+        train_s = time.perf_counter() - start
+        start = time.perf_counter()
+        try:
+            images = _predict(session, version, labels)
+        except Cancelled:
+            return  # stale: the next round starts at once with the newer labels
+        predict_s = time.perf_counter() - start
+    _publish(
+        session,
+        images,
+        version,
+        changed_at,
+        train_seconds=train_s,
+        predict_seconds=predict_s,
+        steps=done,
+        train_loss=sum(losses) / max(done, 1),
+        train_accuracy=sum(accs) / max(done, 1),
+    )
+
+
+def _publish(session: LiveSession, images, version: int, changed_at: float, **fields) -> None:
+    """Make an update the latest one and wake the watchers."""
+    with session.cond:
+        session.sequence += 1
+        session.updated_version = version
+        if not fields.get("quick"):
+            session.full_version = version
+        session.latest = pb.LiveUpdate(
+            sequence=session.sequence,
+            images=images,
+            latency_seconds=time.monotonic() - changed_at,
+            total_steps=session.engine.total_steps,
+            **fields,
+        )
+        session.latest_time = time.monotonic()
+        session._changed()
+
+
+def _peek(session: LiveSession) -> tuple[int, float, float]:
+    with session.cond:
+        return session.labels_version, session.change_time, session.latest_time
+
+
+def _predict(session: LiveSession, version: int, labels: dict[str, dict[int, int]]):
+    def stale() -> bool:
+        newest, _, latest_time = _peek(session)
+        fresh_enough = time.monotonic() - latest_time < session.settings.max_wait_s
+        return session.closed or (newest != version and fresh_enough)
+
+    out = []
+    for key, image in list(session.images.items()):
+        if image.watch:
+            ids, probs = session.engine.predict(key, cancel=stale)
+            out.append(_image_message(key, ids, probs, labels))
+    return out
+
+
+def _image_message(
+    key: str, ids: np.ndarray, probs: np.ndarray, labels: dict[str, dict[int, int]]
+) -> pb.LiveImagePrediction:
+    classes, confidence, margin = margins(probs)
+    labelled = np.isin(ids, np.fromiter(labels.get(key, {}), np.int64))
+    return pb.LiveImagePrediction(
+        image_id=key,
+        label_ids=ids.tolist(),
+        class_index=classes.tolist(),
+        probabilities=probs.ravel().tolist(),
+        confidence=confidence.tolist(),
+        margin=margin.tolist(),
+        labelled=labelled.tolist(),
+    )
