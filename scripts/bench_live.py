@@ -43,7 +43,8 @@ from bench_common import SHARED_DATA
 from phenosort.classifier import ObjectClassifier, Sample
 from phenosort.client import Client
 from phenosort.evaluation import score_samples
-from phenosort.model.live_update import LiveModel, LiveSettings
+from phenosort.model.live_settings import LiveSettings
+from phenosort.model.live_update import LiveModel
 from phenosort.sample_sets import labels_per_class, load_sample_set, split_by_image
 from phenosort.service.local import LocalService
 from phenosort.testing import TASKS, make_objects

@@ -17,17 +17,18 @@ for its training images). The augmentation is the trained model's, or the settin
 that the classes do not have destroys the cue (texture:10, rot90 on: macro-F1 0.46 against
 1.00 for a full training, which tests them; docs/benchmarks.md).
 
-The model is not thread-safe: the caller (``phenosort.service.live``) serialises calls.
+The last layer's refitting and the quick prediction from cached features are in
+:mod:`.live_head`, the trainer's settings in :mod:`.live_settings`. The model is not
+thread-safe: the caller (``phenosort.service.live``) serialises calls.
 """
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from datetime import datetime, timezone
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -40,88 +41,11 @@ from ..errors import InvalidInputError
 from ..objects.patches import PatchSpec
 from ..objects.prepared import PreparedImage
 from ..objects.table import ObjectTable
-from ..results import margin_of
+from . import live_head
+from .live_settings import LiveSettings
 
 # a watched image's patch cache larger than this is not kept (cut per update instead)
 MAX_CACHE_BYTES = 1 << 30
-
-
-@dataclass(frozen=True)
-class LiveSettings:
-    """Settings of the live trainer (not of the model: a committed model does not keep them).
-
-    Attributes
-    ----------
-    steps : int
-        Training steps per update.
-    steps_after_change : int
-        Steps on the newest label set before predicting, when labels changed during an
-        update's training (the update continues instead of starting over).
-    max_wait_s : float
-        A prediction is cancelled when a newer label change arrives, unless the last
-        published update is older than this: a user who never pauses still sees updates.
-    batch_size : int
-        Labelled patches per step (drawn with replacement).
-    lr : float or None
-        AdamW learning rate; None: 1e-3 when starting from trained weights, 3e-3 otherwise.
-    seed : int
-        Seed of the batches and augmentation.
-    """
-
-    steps: int = 16
-    steps_after_change: int = 6
-    max_wait_s: float = 5.0
-    batch_size: int = 16
-    lr: float | None = None
-    seed: int = 0
-
-    def __post_init__(self) -> None:
-        if self.steps < 1 or self.steps_after_change < 0 or self.batch_size < 2:
-            raise InvalidInputError(
-                f"live settings need steps >= 1, steps_after_change >= 0 and batch_size >= 2; "
-                f"got {self.steps}, {self.steps_after_change}, {self.batch_size}"
-            )
-        if self.steps > 100_000 or self.batch_size > 4096:
-            raise InvalidInputError("live settings: steps <= 100000 and batch_size <= 4096")
-        if not self.max_wait_s >= 0 or (self.lr is not None and not 0 < self.lr < 1):
-            raise InvalidInputError(
-                f"live settings need max_wait_s >= 0 and 0 < lr < 1; got {self.max_wait_s}, "
-                f"{self.lr}"
-            )
-
-    @classmethod
-    def from_json(cls, text: str) -> LiveSettings:
-        """Parse ``live_settings_json``; unknown keys and wrong types fail naming the key."""
-        if not text.strip():
-            return cls()
-        try:
-            data = json.loads(text, parse_constant=_no_constant)
-        except ValueError as exc:
-            raise InvalidInputError(f"live_settings_json is not valid JSON: {exc}") from None
-        if not isinstance(data, dict):
-            raise InvalidInputError("live_settings_json must be a JSON object")
-        known = {f.name: f for f in fields(cls)}
-        unknown = sorted(set(data) - set(known))
-        if unknown:
-            raise InvalidInputError(
-                f"unknown live setting(s) {', '.join(unknown)}; known: {', '.join(known)}"
-            )
-        typed: dict = {}
-        for key, value in data.items():
-            want = float if key in ("max_wait_s", "lr") else int
-            if key == "lr" and value is None:
-                typed[key] = None
-                continue
-            if isinstance(value, bool) or not isinstance(value, (int, float)):
-                raise InvalidInputError(f"live setting {key} must be a number, got {value!r}")
-            if want is int and value != int(value):
-                raise InvalidInputError(f"live setting {key} must be an integer, got {value}")
-            typed[key] = want(value)
-        return cls(**typed)
-
-
-def _no_constant(name: str):
-    raise ValueError(f"{name} is not a JSON number")
 
 
 @dataclass(frozen=True)
@@ -394,15 +318,10 @@ class LiveModel:
             patches = clf._patches(entry.prep, entry.prep.table)
         features = None
         if self._embeds():
-            features = np.zeros((patches.shape[0], self._head().in_features), np.float32)
+            features = np.zeros((patches.shape[0], live_head.head_of(clf).in_features), np.float32)
         probs = clf._batched_inference().of_patches(patches, cancel, features)
         entry.features, entry.features_at = features, self.total_steps
         return entry.prep.table.label_id, probs
-
-    def _head(self) -> Any:
-        """The light network's last layer (an ``nn.Linear``)."""
-        net: Any = self.clf.net
-        return net.head
 
     def quick_ready(self) -> bool:
         """Whether :meth:`quick_predict` can run: every watched image's features come from
@@ -416,47 +335,9 @@ class LiveModel:
         """Refit the network's last layer to the current labels on their eval-mode
         features. Training steps see batch statistics; prediction sees the running ones, and
         with a few labels the head trained on the first fits the second poorly."""
-        import torch
-
-        from ..model.augment import center_crop
-
         if not self._embeds() or self._x is None or self._y is None:
             return
-        clf = self.clf
-        assert clf.patch_spec is not None
-        x = center_crop(self._x, clf.patch_spec.shape).contiguous().numpy()
-        features = np.zeros((x.shape[0], self._head().in_features), np.float32)
-        clf._batched_inference().of_patches(x, features=features)
-        fitted = self._fit_head(torch.from_numpy(features), self._y, iterations)
-        # into the network and into its inference copy, which then stays valid
-        heads = [self._head()] + ([clf._inference[2].head] if clf._inference else [])
-        with torch.no_grad():
-            for head in heads:
-                head.weight.copy_(fitted.weight.to(head.weight.device))
-                head.bias.copy_(fitted.bias.to(head.bias.device))
-
-    def _fit_head(self, x, y, iterations: int):
-        """A copy of the network's last layer fitted to features ``x`` and targets ``y``."""
-        import torch
-        from torch import nn
-
-        from ..model.train import class_weights
-
-        clf, head = self.clf, self._head()
-        k = len(clf.class_names)
-        fitted = nn.Linear(head.in_features, k)
-        with torch.no_grad():
-            fitted.weight.copy_(head.weight.detach().float().cpu())
-            fitted.bias.copy_(head.bias.detach().float().cpu())
-        weights = class_weights(y.numpy(), k, clf.config.train_class_weighting)
-        loss_fn = nn.CrossEntropyLoss(weight=weights)
-        optimizer = torch.optim.Adam(fitted.parameters(), lr=0.01)
-        with torch.enable_grad():
-            for _ in range(iterations):
-                optimizer.zero_grad()
-                loss_fn(fitted(x), y).backward()
-                optimizer.step()
-        return fitted
+        live_head.refit_head(self.clf, self._x, self._y, iterations)
 
     def quick_predict(
         self, labels: Mapping[str, Mapping[int, int]], iterations: int = 60
@@ -464,34 +345,7 @@ class LiveModel:
         """The last layer alone refitted to ``labels`` on the cached features (the network's
         own head is left as it is), and every watched object's probabilities with it:
         ``{image key: (label IDs, (N, K) probabilities)}``. Milliseconds, not seconds."""
-        import torch
-
-        clf = self.clf
-        head = self._head()
-        feats, targets = [], []
-        for key in sorted(labels):
-            entry = self.images[key]
-            ids = sorted(labels[key])
-            rows = entry.prep.table.rows(ids)
-            if entry.features is not None and entry.watch:
-                feats.append(entry.features[rows])
-            else:  # an unwatched image: its few labelled objects through the network
-                width = head.in_features
-                out = np.zeros((len(ids), width), np.float32)
-                patches = clf._patches(entry.prep, entry.prep.table.subset(rows))
-                clf._batched_inference().of_patches(patches, features=out)
-                feats.append(out)
-            targets += [labels[key][i] - 1 for i in ids]
-        x = torch.from_numpy(np.concatenate(feats))
-        quick = self._fit_head(x, torch.tensor(targets, dtype=torch.int64), iterations)
-        out_probs = {}
-        with torch.inference_mode():
-            for key, entry in self.images.items():
-                if entry.watch and entry.features is not None:
-                    logits = quick(torch.from_numpy(entry.features))
-                    probs = torch.softmax(logits, dim=1).numpy()
-                    out_probs[key] = (entry.prep.table.label_id, probs)
-        return out_probs
+        return live_head.quick_predict(self.clf, self.images, labels, iterations)
 
     # ------------------------------------------------------------------ commit
     def snapshot_for_saving(
@@ -514,11 +368,3 @@ class LiveModel:
         clf.assessment = None
         clf.history = []  # no epochs: the steps are in the session's updates
         return clf
-
-
-def margins(probabilities: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """``(class index 1..K, confidence, margin)`` per row of ``(N, K)`` probabilities."""
-    if probabilities.shape[0] == 0:
-        empty = np.zeros(0, np.float32)
-        return np.zeros(0, np.int64), empty, empty
-    return probabilities.argmax(1) + 1, probabilities.max(1), margin_of(probabilities)

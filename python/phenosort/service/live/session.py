@@ -17,7 +17,8 @@ from collections.abc import Callable, Iterator, Sequence
 
 from ...classifier import class_index_of
 from ...errors import InvalidInputError, NotFoundError, PreconditionError
-from ...model.live_update import LiveModel, LiveSettings
+from ...model.live_settings import LiveSettings
+from ...model.live_update import LiveModel
 from ...v1 import phenosort_pb2 as pb
 from ..guards import check_label_id
 from .trainer import run_trainer

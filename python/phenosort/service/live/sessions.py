@@ -15,7 +15,8 @@ from collections.abc import Sequence
 from ...classifier import ObjectClassifier
 from ...errors import InvalidInputError, NotFoundError, PreconditionError
 from ...model.config import ModelConfig
-from ...model.live_update import LiveModel, LiveSettings
+from ...model.live_settings import LiveSettings
+from ...model.live_update import LiveModel
 from ...v1 import phenosort_pb2 as pb
 from ..registry import ModelRegistry
 from .session import LiveSession

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from ...errors import Cancelled
-from ...model.live_update import margins
+from ...model.live_head import margins
 from ...v1 import phenosort_pb2 as pb
 
 if TYPE_CHECKING:
