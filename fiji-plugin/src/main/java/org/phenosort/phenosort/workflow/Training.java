@@ -125,7 +125,7 @@ public final class Training {
             }
             result.trainingSet = client.addTrainingData(options.model, a.upload(client), byIndex, true);
         }
-        TrainingJob job = client.startTraining(options.model, options.settingsJson(), options.continueTraining);
+        TrainingJob job = client.startTraining(options.model, options.runSettingsJson(), options.continueTraining);
         boolean[] cancelSent = {false};
         result.job = client.watchTraining(job.getJobId(), 0, p -> {
             result.history.add(p);
