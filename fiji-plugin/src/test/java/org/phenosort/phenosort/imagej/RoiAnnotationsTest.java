@@ -55,6 +55,34 @@ public class RoiAnnotationsTest {
     }
 
     @Test
+    public void roisTaggedWithAnotherImageAreThatImagesAnnotations() {
+        // the ROI Manager is one list for every image: an annotation names its image
+        ImagePlus labels = labels2d(), a = new ImagePlus("a.tif", new ShortProcessor(20, 20)),
+                b = new ImagePlus("b.tif", new ShortProcessor(20, 20));
+        PointRoi ofA = new PointRoi(3, 3), ofB = new PointRoi(11, 11), untagged = new PointRoi(11, 11);
+        ofA.setGroup(1);
+        ofB.setGroup(2);
+        untagged.setGroup(1);
+        RoiAnnotations.tag(ofA, a, labels);
+        RoiAnnotations.tag(ofB, b, labels);
+        assertEquals("a.tif", RoiAnnotations.imageOf(ofA));
+        assertEquals("labels", RoiAnnotations.labelImageOf(ofA));
+        RoiAnnotations.Result r = RoiAnnotations.read(new Roi[] {ofA, ofB}, labels, a, 1, AB);
+        assertEquals(Collections.singletonMap(1L, 1), r.classes);
+        assertEquals(1, r.otherImages);
+        assertTrue(r.skipped.toString(), r.skipped.isEmpty());
+        // an untagged ROI (drawn by hand, an older zip) belongs to the image that reads it
+        r = RoiAnnotations.read(new Roi[] {ofA, untagged}, labels, b, 1, AB);
+        assertEquals(Collections.singletonMap(2L, 1), r.classes);
+        assertEquals(1, RoiAnnotations.taggedFor(new Roi[] {ofA, ofB, untagged}, "b.tif").length);
+        // the editor tags what it makes
+        AnnotationEditor editor = new AnnotationEditor(a, labels, new RoiList.OnOverlay(a), new ArrayList<>(AB));
+        Roi made = editor.annotate(2, 2, 11, 11, 0, 1);
+        assertEquals("a.tif", RoiAnnotations.imageOf(made));
+        assertEquals("labels", RoiAnnotations.labelImageOf(made));
+    }
+
+    @Test
     public void pointsOn2dMarkTheObjectUnderThem() {
         PointRoi p = new PointRoi(3, 3);
         p.setGroup(2);
