@@ -3,6 +3,7 @@ package org.phenosort.phenosort.imagej;
 import static org.junit.Assert.assertEquals;
 import static org.junit.Assert.assertNotNull;
 import static org.junit.Assert.assertTrue;
+import static org.junit.Assert.fail;
 
 import ij.ImagePlus;
 import ij.ImageStack;
@@ -238,6 +239,7 @@ public class RoiAnnotationsTest {
     public void headlessApiPutsThePointOnTheObject() {
         ImagePlus labels = labels2d();
         ImagePlus image = new ImagePlus("image", new ShortProcessor(20, 20));
+        AnnotationClasses.define(image, labels, Arrays.asList("mitotic", "interphase"));
         Roi roi = AnnotationSession.annotate(image, labels, 2, 1, "mitotic");
         assertEquals("mitotic-2", roi.getName());
         assertNotNull(image.getOverlay());
@@ -247,6 +249,30 @@ public class RoiAnnotationsTest {
         assertEquals(again, image.getOverlay().get(0));
         assertEquals(11, (int) again.getXBase());
         assertEquals(11, (int) again.getYBase());
+    }
+
+    @Test
+    public void newClassesAreExplicit() {
+        ImagePlus labels = labels2d();
+        ImagePlus image = new ImagePlus("image", new ShortProcessor(20, 20));
+        AnnotationClasses.define(image, labels, Arrays.asList("a", "b"));
+        assertEquals(Arrays.asList("a", "b"), AnnotationClasses.known(image, labels));
+        AnnotationSession.annotate(image, labels, 1, 2, null);
+        try {  // a class index past the known classes makes no class
+            AnnotationSession.annotate(image, labels, 2, 3, null);
+            fail();
+        } catch (IllegalArgumentException e) {
+            assertTrue(e.getMessage(), e.getMessage().contains("class 3 is not one of the known classes a (1), b (2)"));
+        }
+        try {  // the image's annotation of class b (group 2) would be renamed
+            AnnotationClasses.define(image, labels, Arrays.asList("b", "a"));
+            fail();
+        } catch (IllegalArgumentException e) {
+            assertTrue(e.getMessage(), e.getMessage().contains("give 'b' as class 2"));
+        }
+        assertEquals(Arrays.asList("a", "b", "c"), AnnotationClasses.define(image, labels,
+                Arrays.asList("a", "b", "c")));
+        assertEquals("c-2", AnnotationSession.annotate(image, labels, 2, 3, "c").getName());
     }
 
     @Test
