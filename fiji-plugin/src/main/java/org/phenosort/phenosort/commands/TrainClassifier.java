@@ -8,6 +8,7 @@ import ij.WindowManager;
 import ij.gui.GenericDialog;
 import ij.gui.Plot;
 import ij.gui.PlotWindow;
+import ij.gui.Roi;
 import ij.measure.ResultsTable;
 import ij.plugin.PlugIn;
 import java.awt.Color;
@@ -26,10 +27,12 @@ import org.phenosort.phenosort.workflow.TrainingOptions;
 
 /**
  * Plugins &gt; PhenoSort &gt; Train Classifier: sends the image, its label image and the annotations
- * (ROI Manager, else the image's overlay) to the server and trains a model version, with progress
- * in the status bar, the Log and a live plot; Esc cancels. Recordable, e.g.
+ * (ROI Manager, else the image's overlay) to the model's training set on the server and trains a
+ * model version on the whole set, with progress in the status bar, the Log and a live plot; Esc
+ * cancels. {@code all_images} also sends the annotations of every other open annotated image;
+ * {@code add_only} sends them without training. Recordable, e.g.
  * {@code run("Train Classifier", "model=cells image=blobs.tif labels=labels.tif network=light patch=0
- * epochs=0 augmentation=default normalization=percentile validation=-1 classes=[]");}
+ * epochs=0 augmentation=default normalization=percentile validation=-1 classes=[] all_images");}
  */
 public class TrainClassifier implements PlugIn {
     private static final String PLOT_TITLE = "PhenoSort training";
@@ -52,8 +55,13 @@ public class TrainClassifier implements PlugIn {
         gd.addChoice(MacroKeys.field(MacroKeys.NORMALIZATION, "Normalization"), TrainingOptions.NORMALIZATIONS, o.normalization);
         gd.addNumericField(MacroKeys.field(MacroKeys.VALIDATION, "Validation fraction (-1 = default)"), -1, 2);
         gd.addCheckbox(MacroKeys.field(MacroKeys.CONTINUE, "Continue from the latest version"), false);
+        gd.addCheckbox(MacroKeys.field(MacroKeys.ALL_IMAGES, "All_images: use the labels of all annotated images"),
+                false);
+        gd.addCheckbox(MacroKeys.field(MacroKeys.ADD_ONLY, "Add_only: add to the training set only (no training)"),
+                false);
         gd.addMessage("Annotations: ROIs in the ROI Manager (or the image overlay) with a group\n"
-                + "or a class name. Press Esc to cancel training.");
+                + "or a class name. Training uses the model's whole training set: every image\n"
+                + "added so far. Press Esc to cancel training.");
         gd.showDialog();
         if (gd.wasCanceled()) return;
         o.model = gd.getNextString().trim();
@@ -67,24 +75,48 @@ public class TrainClassifier implements PlugIn {
         o.normalization = gd.getNextChoice();
         o.validation = gd.getNextNumber();
         o.continueTraining = gd.getNextBoolean();
+        o.allImages = gd.getNextBoolean();
+        o.addOnly = gd.getNextBoolean();
         ij.Prefs.set("phenosort.model", o.model);
         train(image, labels, o, classes);
     }
 
-    /** Trains from the annotations of {@code image}; reports progress and errors; returns the version or 0. */
+    /**
+     * Adds the annotations of {@code image} (and with {@link TrainingOptions#allImages} of every
+     * open annotated image) to the model's training set, and trains on the whole set unless
+     * {@link TrainingOptions#addOnly}; reports progress and errors. Returns the version, or 0.
+     */
     public static int train(ImagePlus image, ImagePlus labels, TrainingOptions o, List<String> classes) {
         try {
-            AnnotatedImage.Collected data =
-                    AnnotatedImage.collect(image, labels, CommandSupport.annotationRois(image), classes);
+            Roi[] rois = CommandSupport.annotationRois(image);
+            AnnotatedImage.Collected data = o.allImages
+                    ? AnnotatedImage.collectAll(image, labels, rois, CommandSupport.managerRois(),
+                            CommandSupport.openImages(), classes)
+                    : AnnotatedImage.collect(image, labels, rois, classes);
             for (String s : data.skipped) IJ.log("PhenoSort: " + s);
+            if (data.otherImages > 0) {
+                IJ.log("PhenoSort: " + data.otherImages + " ROIs are annotations of other images (their 'image' "
+                        + "property): left out (all_images uses them)");
+            }
             RoiAnnotations.setGroupNames(data.classNames);
-            IJ.log("PhenoSort: training model '" + o.model + "' on " + data.count() + " annotated objects of "
-                    + image.getTitle() + ", classes " + data.classNames);
-            IJ.resetEscape();
-            LivePlot plot = new LivePlot(o.model);
             Training.Result r;
             try (ClassifierClient client = ServerSettings.newClient()) {
-                r = Training.train(client, o, data.classNames, data.images, p -> report(p, plot), IJ::escapePressed);
+                if (!data.images.isEmpty()) {  // else Training.add says there are no annotations
+                    IJ.log("PhenoSort: adding " + data.describe() + " to the training set of model '" + o.model + "'");
+                }
+                r = Training.add(client, o, data.classNames, data.images);
+                String set = Training.describe(r.trainingSet);
+                if (o.addOnly) {
+                    String done = "PhenoSort: the training set of model '" + o.model + "' holds " + set
+                            + "; not trained (add to the training set only)";
+                    IJ.log(done);
+                    IJ.showStatus(done);
+                    return 0;
+                }
+                IJ.log("PhenoSort: training model '" + o.model + "' on " + set + ", classes " + r.classNames);
+                IJ.resetEscape();
+                LivePlot plot = new LivePlot(o.model);
+                Training.run(client, o, r, p -> report(p, plot), IJ::escapePressed);
             }
             IJ.showProgress(1.0);
             return finish(o.model, r);

@@ -26,6 +26,10 @@ public final class TrainingOptions {
     public double validation = -1;
     /** Start from the latest version's weights. */
     public boolean continueTraining = false;
+    /** Train on the labels of every open annotated image, not only the chosen one's. */
+    public boolean allImages = false;
+    /** Upload the annotations into the model's training set, but do not train. */
+    public boolean addOnly = false;
 
     /** The service's word for "its own default of this setting" (a StartTraining value). */
     static final String SERVICE_DEFAULT = "default";
