@@ -1,7 +1,8 @@
 """The Fiji training workflow across images (issue 16): labels of several images in one
 training set ("use the labels of all annotated images", "add to the training set only"), the
-Log's training-set totals, "epochs=0" as the service's default, and classes that a macro
-cannot make up by a typo."""
+Log's training-set totals, "epochs=0" as the service's default, one training plot per model
+without validation curves when there is no validation set, the 2-fold estimate's confusion
+matrix without a hold-out, and classes that a macro cannot make up by a typo."""
 
 from __future__ import annotations
 
@@ -134,6 +135,56 @@ emit("train=" + call("{API}.train", "zero", "{p["image"]}", "{p["labels"]}",
     assert info.settings["train_epochs"] == 2  # the model's own setting is kept ...
     default = ModelConfig().train_epochs
     assert info.metadata["config"]["train_epochs"] == default  # ... and "0 = default" overrides it
+
+
+def test_plot_window_legend_and_estimate_matrix(run_macro, server, pairs):
+    """Two trainings of one model draw in one plot window; without a validation set its legend
+    has only the training loss, and the Confusion Matrix table is the 2-fold estimate's."""
+    p = pairs["a"]["paths"]
+    n = len(pairs["a"]["data"].classes)
+    with Client(server) as client:  # a smaller network: the trainings keep the model's
+        client.create_model("plots", pairs["a"]["data"].class_names, net_width=16, patch_size=24)
+    plot = "PhenoSort training: plots"
+    estimate = "PhenoSort confusion matrix (2-fold estimate)"
+    result = run_macro(
+        _open(pairs, "a")
+        + _connect(server)
+        + f"""
+roiManager("Open", "{p["rois"]}");
+run("Train Classifier", "model=plots image=a.tif labels=a-labels.tif classes=[] epochs=4");
+run("Train Classifier", "model=plots image=a.tif labels=a-labels.tif classes=[] epochs=3");
+titles = getList("image.titles");
+count = 0;
+for (i = 0; i < titles.length; i++) if (titles[i] == "{plot}") count++;
+emit("plots=" + count);
+selectWindow("{plot}");
+Plot.showValuesWithLabels();
+emit("plot_headings=" + String.getResultsHeadings);
+emit("points=" + nResults);
+emit("estimate=" + isOpen("{estimate}"));
+emit("holdout=" + isOpen("PhenoSort confusion matrix"));
+IJ.renameResults("{estimate}", "Results");
+emit("matrix_headings=" + String.getResultsHeadings);
+total = 0;
+for (i = 0; i < nResults; i++) {{
+    emit("row=" + getResultString("true class", i));
+    total += getResult("dim", i) + getResult("bright", i);
+}}
+emit("total=" + total);
+""",
+        mode="gui",
+        timeout=240,
+    )
+    assert result.value("plots") == "1"  # the second training redrew the first one's window
+    headings = result.value("plot_headings").split("\t")
+    assert "training_loss" in headings and not any("validation" in h for h in headings), headings
+    assert result.value("points") == "3"  # the second training's epochs only
+    assert result.value("estimate") == "1" and result.value("holdout") == "0"
+    assert result.values("row") == ["dim", "bright"]
+    # every labelled object once, predicted by a probe that never saw it
+    assert float(result.value("total")) == n
+    # GUI: a table, not Log lines
+    assert "2-fold estimate's confusion matrix (no hold-out)" not in result.output
 
 
 def test_a_class_name_typo_is_an_error_naming_the_known_classes(run_macro, tmp_path):
