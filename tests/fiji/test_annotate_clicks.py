@@ -211,6 +211,19 @@ key 2
 click {dx} {dy}
 key 1
 key BACK_SPACE
+# E: key 3 is no class yet, so a dialog asks for a new class; Esc cancels (E stays unlabelled)
+click {ex} {ey}
+key 3
+sleep 1500
+key ESCAPE
+sleep 500
+# again; Enter accepts the proposed name "class 3": E is class 3
+click {ex} {ey}
+key 3
+sleep 1500
+key ENTER
+sleep 500
+click {ex} {ey}
 # the server has no model 'missing': a status message and a log line, never a freeze
 key s
 # background: nothing to annotate
@@ -227,20 +240,17 @@ shot {shot}
 def test_annotate_by_clicks_and_keys(imagej_home, server, tmp_path, stack):
     first = 70001 if stack else 1  # the stack uses 32-bit float labels above 65535
     img, lab = write_images(tmp_path, stack, first)
-    a, b, c, d = (first + i for i in range(4))
+    a, b, c, d, e = (first + i for i in range(5))
     out, ready, done, zip_path = (tmp_path / n for n in ("out.txt", "ready", "done", "rois.zip"))
     host, port = server.split(":")
     macro = tmp_path / "annotate.ijm"
     fields = dict(out=out, host=host, port=port, img=img, lab=lab, ready=ready, done=done)
-    fields.update(zip=zip_path, slice="setSlice(2);" if stack else "", known=f"{a},{b},{c}")
+    fields.update(zip=zip_path, slice="setSlice(2);" if stack else "", known=f"{a},{b},{c},{e}")
     macro.write_text(MACRO.format(sentinel=SENTINEL, **fields))
-    (ax, ay), (bx, by), (cx, cy), (dx, dy) = CENTRES[:4]
+    (ax, ay), (bx, by), (cx, cy), (dx, dy), (ex, ey) = CENTRES[:5]
     steps = tmp_path / "steps.txt"
-    steps.write_text(
-        STEPS.format(
-            ax=ax, ay=ay, bx=bx, by=by, cx=cx, cy=cy, dx=dx, dy=dy, shot=tmp_path / "screen.png"
-        )
-    )
+    points = dict(ax=ax, ay=ay, bx=bx, by=by, cx=cx, cy=cy, dx=dx, dy=dy, ex=ex, ey=ey)
+    steps.write_text(STEPS.format(shot=tmp_path / "screen.png", **points))
     xvfb, display = start_xvfb()
     env = {**os.environ, "DISPLAY": display, "LC_ALL": "C"}
     java = _require("java")
@@ -269,25 +279,30 @@ def test_annotate_by_clicks_and_keys(imagej_home, server, tmp_path, stack):
     assert SENTINEL in lines, f"emitted {lines}\n{log.read_text()[-4000:]}"
     rois = [line.split("=", 1)[1].split("|") for line in lines if line.startswith("roi=")]
     by_label = {int(r[3]): r for r in rois}
-    assert len(rois) == len(by_label) == 4, rois  # one annotation per object
-    random_label = (set(by_label) - {a, b, c}).pop()
-    assert random_label in range(d, first + len(CENTRES))
-    expected = {a: "square", b: "square", c: "round", random_label: "round"}
+    assert len(rois) == len(by_label) == 5, rois  # one annotation per object
+    random_label = (set(by_label) - {a, b, c, e}).pop()
+    assert random_label in range(d, first + len(CENTRES)) and random_label != e
+    classes = [*CLASSES, "class 3"]  # the new class the dialog confirmed
+    expected = {a: "square", b: "square", c: "round", e: "class 3", random_label: "round"}
     for label, name in expected.items():
         roi_name, group, cls, _, kind, z, _ = by_label[label]
-        k = CLASSES.index(name) + 1
+        k = classes.index(name) + 1
         assert (roi_name, group, cls, kind) == (f"{name}-{label}", str(k), name, "point")
         assert z == ("2" if stack else "0"), by_label[label]  # the clicked (or proposed) slice
-    assert f"groups={','.join(CLASSES)}" in lines
+    assert f"groups={','.join(classes)}" in lines
     log = [line for line in lines if line.startswith("log=")]
     assert any("suggestions failed" in entry and "missing" in entry for entry in log), log
-    assert any("round=2, square=2 (4 objects)" in entry for entry in log), log
+    assert any("round=2, square=2, class 3=1 (5 objects)" in entry for entry in log), log
+    # the dialog: Esc made no class, Enter made "class 3"
+    cancelled = [i for i, entry in enumerate(log) if "no new class 3 in 'cells.tif'" in entry]
+    made = [i for i, entry in enumerate(log) if "new class 3 'class 3' in 'cells.tif'" in entry]
+    assert len(cancelled) == len(made) == 1 and cancelled[0] < made[0], log
 
     # the ROI zip as QuPath and phenosort read it: groups, names and properties survive
     saved = {int(r.properties["label"]): r for r in roifile.roiread(zip_path)}
     assert set(saved) == set(expected)
     for label, name in expected.items():
-        r, k = saved[label], CLASSES.index(name) + 1
+        r, k = saved[label], classes.index(name) + 1
         assert (r.name, r.group, r.properties["class"]) == (f"{name}-{label}", k, name)
 
 
@@ -302,8 +317,9 @@ def test_annotate_api_headless_and_command_in_batch(run_macro, tmp_path):
         "    setPixel(30 * k - 20 + x, y, k);\n"
         'newImage("cells.tif", "8-bit ramp", 100, 40, 1);\n'
     )
+    classes = "round,square"  # named once: new classes are explicit
     body = make + (
-        f'emit("a=" + call("{api}", "cells.tif", "cells-labels.tif", "3", "round"));\n'
+        f'emit("a=" + call("{api}", "cells.tif", "cells-labels.tif", "3", "round", "{classes}"));\n'
         f'emit("b=" + call("{api}", "cells.tif", "cells-labels.tif", "3", "square"));\n'
         f'emit("c=" + call("{api}", "cells.tif", "cells-labels.tif", "2", "1"));\n'
         f'emit("none=" + call("{api}", "cells.tif", "cells-labels.tif", "99", "round"));\n'

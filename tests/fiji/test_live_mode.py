@@ -388,7 +388,7 @@ t0 = getTime();
 while (indexOf(getInfo("log"), "live mode off") < 0 && getTime() - t0 < 60000) wait(200);
 emit("state=" + call("{API}.state", "cells.tif"));
 annotate = "org.phenosort.phenosort.macro.AnnotateApi.annotate";
-emit("annotate=" + call(annotate, "cells.tif", "cells-labels.tif", "3", "square"));
+emit("annotate=" + call(annotate, "cells.tif", "cells-labels.tif", "3", "b"));
 emit("commit=" + call("{API}.commit", "cells.tif"));
 logged = split(getInfo("log"), "\\n");
 for (i = 0; i < logged.length; i++)
@@ -400,7 +400,7 @@ close("*");
     assert result.value("connect").startswith("error"), result.lines
     state = fields(result.value("state"))
     assert state["live"] == "off", state
-    assert result.value("annotate") == "ok square-3 group=3 label=3"
+    assert result.value("annotate") == "ok b-3 group=2 label=3"
     assert result.value("commit").startswith("error: live mode is off"), result.lines
     off = [line for line in result.values("log") if "live mode off" in line]
     assert len(off) == 1, result.lines

@@ -19,6 +19,7 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
 
 from phenosort.errors import InvalidInputError
+from phenosort.model.config import ModelConfig
 from phenosort.service import codec
 from phenosort.service.server import create_server
 from phenosort.testing import make_objects
@@ -193,6 +194,40 @@ def test_cancel_training(stub):
     events = list(stub.WatchTraining(pb.WatchTrainingRequest(job_id=job.job_id)))
     assert events[-1].job.state == pb.JOB_STATE_CANCELLED and events[-1].epoch == 0
     assert not stub.GetModel(pb.GetModelRequest(name="cancel")).versions  # nothing saved
+
+
+def test_default_settings_value_is_the_service_default(stub):
+    """A run's "default" value takes ModelConfig's default, not the setting the model was
+    created with (Fiji's "epochs=0 (0 = default)", issue 16); without it the model's stays."""
+    default_epochs = ModelConfig().train_epochs
+    assert TINY["train_epochs"] != default_epochs
+    data = make_objects("brightness", grid=(4, 4), seed=3)
+    create_model(stub, "defaults", data)  # train_epochs 3
+
+    def planned(continue_training=False, **settings) -> int:
+        """The epochs the run trains (its first epoch's n_epochs); the run is then cancelled."""
+        request = pb.StartTrainingRequest(
+            model="defaults", settings_json=json.dumps(settings),
+            continue_training=continue_training,
+        )  # fmt: skip
+        job = stub.StartTraining(request)
+        watch = pb.WatchTrainingRequest(job_id=job.job_id)
+        first = next(e for e in stub.WatchTraining(watch, timeout=60) if e.epoch >= 1)
+        stub.CancelTraining(pb.CancelTrainingRequest(job_id=job.job_id))
+        events = list(stub.WatchTraining(watch, timeout=60))  # to its end: the model is free
+        assert events[-1].job.state in (pb.JOB_STATE_CANCELLED, pb.JOB_STATE_SUCCEEDED)
+        return first.n_epochs
+
+    assert planned(train_epochs="default") == default_epochs
+    assert planned() == TINY["train_epochs"]  # the model's own setting
+    events = train(stub, "defaults", settings_json=json.dumps({"train_epochs": 2}))
+    assert events[-1].job.state == pb.JOB_STATE_SUCCEEDED
+    # continued training starts from the latest version's settings (2 epochs): "default" too
+    assert planned(continue_training=True, train_epochs="default") == default_epochs
+    # only known keys: an unknown one is still named
+    request = pb.StartTrainingRequest(model="defaults", settings_json='{"epochs": "default"}')
+    error = rpc_error(stub.StartTraining, request)
+    assert error.code() == Code.INVALID_ARGUMENT and "unknown settings: epochs" in error.details()
 
 
 def test_training_while_another_client_predicts(service, stub, cells):

@@ -1,7 +1,9 @@
 """Checks of client-supplied values that the engine alone cannot make safe on a server.
 
 - Settings JSON: strict JSON (no ``NaN``/``Infinity`` literals), typed by
-  :func:`~phenosort.model.config.typed_settings`, before anything is registered.
+  :func:`~phenosort.model.config.typed_settings`, before anything is registered. The string
+  ``"default"`` as a value stands for the service's default of that setting (ModelConfig's),
+  so a run can reset a setting that the model was created with.
 - Label IDs: proto ``uint64`` fields hold up to 2^64-1; a mask holds at most 2^32-1.
 - ``net_weights``: a path the server would open. Clients may name only files inside the
   folder the operator allows (``phenosort serve --weights-dir``; none by default), and
@@ -19,10 +21,15 @@ from ..axes import MAX_LABEL_ID
 from ..errors import InvalidInputError
 from ..model.config import ModelConfig, typed_settings
 
+DEFAULT = "default"
+"""A settings value that stands for the service's default of its key."""
+
 
 def parse_settings(text: str, what: str = "settings_json") -> dict:
     """A settings JSON object, typed and validated by :class:`ModelConfig` (unknown keys,
-    wrong types and bad ranges fail naming the key)."""
+    wrong types and bad ranges fail naming the key). A value ``"default"`` becomes the
+    service's default of its key: ``{"train_epochs": "default"}`` in StartTraining trains
+    ModelConfig's default epochs, not the ones the model was created with."""
     if not text.strip():
         return {}
     try:
@@ -31,9 +38,16 @@ def parse_settings(text: str, what: str = "settings_json") -> dict:
         raise InvalidInputError(f"{what} is not valid JSON: {exc}") from None
     if not isinstance(settings, dict):
         raise InvalidInputError(f"{what} must be a JSON object, got {type(settings).__name__}")
-    settings = typed_settings(settings)
+    settings = typed_settings(_defaults_filled(settings))
     ModelConfig.from_dict(settings)  # range checks, naming each bad key
     return settings
+
+
+def _defaults_filled(settings: dict) -> dict:
+    """``settings`` with each ``"default"`` value of a known key replaced by its default
+    (unknown keys stay, for :func:`typed_settings` to name)."""
+    defaults = ModelConfig().to_dict()
+    return {k: defaults[k] if v == DEFAULT and k in defaults else v for k, v in settings.items()}
 
 
 def _no_constant(name: str):

@@ -145,6 +145,25 @@ final class CommandSupport {
         return out.toArray(new Roi[0]);
     }
 
+    /** The ROIs of the ROI Manager (the batch macro's in batch mode); empty without one. */
+    static Roi[] managerRois() {
+        RoiManager rm = GraphicsEnvironment.isHeadless() ? null : RoiManager.getInstance2();
+        return rm == null ? new Roi[0] : rm.getRoisAsArray();
+    }
+
+    /** The open images (batch-mode images too). */
+    static List<ImagePlus> openImages() {
+        List<ImagePlus> out = new ArrayList<>();
+        int[] ids = WindowManager.getIDList();
+        if (ids != null) {
+            for (int id : ids) {
+                ImagePlus imp = WindowManager.getImage(id);
+                if (imp != null) out.add(imp);
+            }
+        }
+        return out;
+    }
+
     /** The ROI Manager to add results to (a hidden one in batch macros), or null without a display. */
     static RoiManager roiManagerForOutput() {
         if (GraphicsEnvironment.isHeadless()) return null;

@@ -8,6 +8,7 @@ import ij.WindowManager;
 import ij.gui.GenericDialog;
 import ij.gui.Plot;
 import ij.gui.PlotWindow;
+import ij.gui.Roi;
 import ij.measure.ResultsTable;
 import ij.plugin.PlugIn;
 import java.awt.Color;
@@ -26,13 +27,19 @@ import org.phenosort.phenosort.workflow.TrainingOptions;
 
 /**
  * Plugins &gt; PhenoSort &gt; Train Classifier: sends the image, its label image and the annotations
- * (ROI Manager, else the image's overlay) to the server and trains a model version, with progress
- * in the status bar, the Log and a live plot; Esc cancels. Recordable, e.g.
+ * (ROI Manager, else the image's overlay) to the model's training set on the server and trains a
+ * model version on the whole set, with progress in the status bar, the Log and a live plot; Esc
+ * cancels. {@code all_images} also sends the annotations of every other open annotated image;
+ * {@code add_only} sends them without training. Recordable, e.g.
  * {@code run("Train Classifier", "model=cells image=blobs.tif labels=labels.tif network=light patch=0
- * epochs=0 augmentation=default normalization=percentile validation=-1 classes=[]");}
+ * epochs=0 augmentation=default normalization=percentile validation=-1 classes=[] all_images");}
  */
 public class TrainClassifier implements PlugIn {
-    private static final String PLOT_TITLE = "PhenoSort training";
+    static final String PLOT_TITLE = "PhenoSort training";
+    /** The hold-out's confusion matrix table. */
+    static final String MATRIX_TITLE = "PhenoSort confusion matrix";
+    /** Without a hold-out: the 2-fold estimate's confusion matrix table. */
+    static final String ESTIMATE_TITLE = "PhenoSort confusion matrix (2-fold estimate)";
 
     @Override
     public void run(String arg) {
@@ -52,8 +59,13 @@ public class TrainClassifier implements PlugIn {
         gd.addChoice(MacroKeys.field(MacroKeys.NORMALIZATION, "Normalization"), TrainingOptions.NORMALIZATIONS, o.normalization);
         gd.addNumericField(MacroKeys.field(MacroKeys.VALIDATION, "Validation fraction (-1 = default)"), -1, 2);
         gd.addCheckbox(MacroKeys.field(MacroKeys.CONTINUE, "Continue from the latest version"), false);
+        gd.addCheckbox(MacroKeys.field(MacroKeys.ALL_IMAGES, "All_images: use the labels of all annotated images"),
+                false);
+        gd.addCheckbox(MacroKeys.field(MacroKeys.ADD_ONLY, "Add_only: add to the training set only (no training)"),
+                false);
         gd.addMessage("Annotations: ROIs in the ROI Manager (or the image overlay) with a group\n"
-                + "or a class name. Press Esc to cancel training.");
+                + "or a class name. Training uses the model's whole training set: every image\n"
+                + "added so far. Press Esc to cancel training.");
         gd.showDialog();
         if (gd.wasCanceled()) return;
         o.model = gd.getNextString().trim();
@@ -67,24 +79,48 @@ public class TrainClassifier implements PlugIn {
         o.normalization = gd.getNextChoice();
         o.validation = gd.getNextNumber();
         o.continueTraining = gd.getNextBoolean();
+        o.allImages = gd.getNextBoolean();
+        o.addOnly = gd.getNextBoolean();
         ij.Prefs.set("phenosort.model", o.model);
         train(image, labels, o, classes);
     }
 
-    /** Trains from the annotations of {@code image}; reports progress and errors; returns the version or 0. */
+    /**
+     * Adds the annotations of {@code image} (and with {@link TrainingOptions#allImages} of every
+     * open annotated image) to the model's training set, and trains on the whole set unless
+     * {@link TrainingOptions#addOnly}; reports progress and errors. Returns the version, or 0.
+     */
     public static int train(ImagePlus image, ImagePlus labels, TrainingOptions o, List<String> classes) {
         try {
-            AnnotatedImage.Collected data =
-                    AnnotatedImage.collect(image, labels, CommandSupport.annotationRois(image), classes);
+            Roi[] rois = CommandSupport.annotationRois(image);
+            AnnotatedImage.Collected data = o.allImages
+                    ? AnnotatedImage.collectAll(image, labels, rois, CommandSupport.managerRois(),
+                            CommandSupport.openImages(), classes)
+                    : AnnotatedImage.collect(image, labels, rois, classes);
             for (String s : data.skipped) IJ.log("PhenoSort: " + s);
+            if (data.otherImages > 0) {
+                IJ.log("PhenoSort: " + data.otherImages + " ROIs are annotations of other images (their 'image' "
+                        + "property): left out (all_images uses them)");
+            }
             RoiAnnotations.setGroupNames(data.classNames);
-            IJ.log("PhenoSort: training model '" + o.model + "' on " + data.count() + " annotated objects of "
-                    + image.getTitle() + ", classes " + data.classNames);
-            IJ.resetEscape();
-            LivePlot plot = new LivePlot(o.model);
             Training.Result r;
             try (ClassifierClient client = ServerSettings.newClient()) {
-                r = Training.train(client, o, data.classNames, data.images, p -> report(p, plot), IJ::escapePressed);
+                if (!data.images.isEmpty()) {  // else Training.add says there are no annotations
+                    IJ.log("PhenoSort: adding " + data.describe() + " to the training set of model '" + o.model + "'");
+                }
+                r = Training.add(client, o, data.classNames, data.images);
+                String set = Training.describe(r.trainingSet);
+                if (o.addOnly) {
+                    String done = "PhenoSort: the training set of model '" + o.model + "' holds " + set
+                            + "; not trained (add to the training set only)";
+                    IJ.log(done);
+                    IJ.showStatus(done);
+                    return 0;
+                }
+                IJ.log("PhenoSort: training model '" + o.model + "' on " + set + ", classes " + r.classNames);
+                IJ.resetEscape();
+                LivePlot plot = new LivePlot(o.model);
+                Training.run(client, o, r, p -> report(p, plot), IJ::escapePressed);
             }
             IJ.showProgress(1.0);
             return finish(o.model, r);
@@ -126,23 +162,19 @@ public class TrainClassifier implements PlugIn {
         if (v != null) {
             summary += String.format(": validation accuracy %.3f, macro-F1 %.3f on %d objects",
                     v.get("accuracy").getAsDouble(), v.get("macro_f1").getAsDouble(), v.get("n").getAsInt());
-            ResultsTable matrix = confusionMatrix(v, r.classNames);
-            if (CommandSupport.quiet()) {
-                // a table window would become the macro's active table (saveAs("Results") etc.)
-                IJ.log("PhenoSort: validation confusion matrix (rows: true class, columns: predicted)");
-                for (int i = 0; i < matrix.size(); i++) IJ.log("  " + matrix.getRowAsString(i));
-            } else {
-                matrix.show("PhenoSort confusion matrix");
-            }
+            showMatrix(confusionMatrix(v, r.classNames), MATRIX_TITLE, "validation confusion matrix");
         } else {
             // validation 0, or a class too small to give the hold-out train_val_min_per_class objects: which
             summary += ": " + r.noValidationReason();
             JsonObject estimate = r.estimate();
             if (estimate != null) {
-                IJ.log("PhenoSort: estimated by " + estimate.get("method").getAsString()
-                        + "; confusion matrix (rows: true class, columns: predicted)");
-                ResultsTable matrix = confusionMatrix(estimate, r.classNames);
-                for (int i = 0; i < matrix.size(); i++) IJ.log("  " + matrix.getRowAsString(i));
+                // no hold-out: the 2-fold estimate's matrix (each object predicted by a probe that never saw it)
+                IJ.log("PhenoSort: estimated by " + estimate.get("method").getAsString());
+                showMatrix(confusionMatrix(estimate, r.classNames), ESTIMATE_TITLE,
+                        "2-fold estimate's confusion matrix (no hold-out)");
+            } else {
+                closeTable(MATRIX_TITLE);  // an earlier training's matrix must not pass for this one's
+                closeTable(ESTIMATE_TITLE);
             }
         }
         IJ.log(summary);
@@ -162,6 +194,27 @@ public class TrainClassifier implements PlugIn {
         return r.job.getVersion();
     }
 
+    /**
+     * Shows a confusion matrix as the table {@code title}, closing the other kind's table (only
+     * this training's matrix stays on screen); in batch macros, Log lines instead.
+     */
+    private static void showMatrix(ResultsTable matrix, String title, String what) {
+        if (CommandSupport.quiet()) {
+            // a table window would become the macro's active table (saveAs("Results") etc.)
+            IJ.log("PhenoSort: " + what + " (rows: true class, columns: predicted)");
+            for (int i = 0; i < matrix.size(); i++) IJ.log("  " + matrix.getRowAsString(i));
+            return;
+        }
+        closeTable(MATRIX_TITLE.equals(title) ? ESTIMATE_TITLE : MATRIX_TITLE);
+        matrix.show(title);
+    }
+
+    private static void closeTable(String title) {
+        if (CommandSupport.quiet()) return;
+        java.awt.Window w = WindowManager.getWindow(title);
+        if (w instanceof ij.text.TextWindow) ((ij.text.TextWindow) w).close(false);
+    }
+
     /** Rows: true class, columns: predicted class (validation objects). */
     static ResultsTable confusionMatrix(JsonObject validation, List<String> classNames) {
         ResultsTable rt = new ResultsTable();
@@ -178,38 +231,67 @@ public class TrainClassifier implements PlugIn {
         return rt;
     }
 
-    /** Loss and validation accuracy per epoch, redrawn as epochs arrive. */
+    /**
+     * Loss and validation accuracy per epoch, redrawn as epochs arrive, in the model's plot
+     * window (one per model: a new training redraws the window an earlier one left open).
+     */
     static final class LivePlot {
-        private final String model;
+        private final String title;
         private final List<Double> epochs = new ArrayList<>(), loss = new ArrayList<>(), valLoss = new ArrayList<>(),
                 valAccuracy = new ArrayList<>();
+        private boolean validation;
         private PlotWindow window;
 
         LivePlot(String model) {
-            this.model = model;
+            this.title = PLOT_TITLE + ": " + model;
         }
 
         void add(TrainingProgress p) {
             epochs.add((double) p.getEpoch());
             loss.add(p.getTrainLoss());
+            validation |= p.getHasValidation();
             valLoss.add(p.getHasValidation() ? p.getValLoss() : Double.NaN);
             valAccuracy.add(p.getHasValidation() ? p.getValAccuracy() : Double.NaN);
             if (CommandSupport.quiet()) return;  // no window to draw in
-            Plot plot = new Plot(PLOT_TITLE + ": " + model, "epoch", "loss / accuracy");
-            plot.setColor(Color.BLUE);
-            plot.add("line", array(epochs), array(loss));
-            plot.setColor(Color.ORANGE);
-            plot.add("line", array(epochs), array(valLoss));
-            plot.setColor(new Color(0, 150, 0));
-            plot.add("line", array(epochs), array(valAccuracy));
-            plot.setColor(Color.BLACK);
-            plot.setLegend("training loss\tvalidation loss\tvalidation accuracy", Plot.AUTO_POSITION);
-            plot.setLimitsToFit(false);
-            if (window == null || window.isClosed()) {
+            Plot plot = plot();
+            if (window == null || window.isClosed()) window = openWindow(title);
+            if (window == null) {
                 window = plot.show();
             } else {
                 window.drawPlot(plot);
             }
+        }
+
+        /** The curves so far; validation curves (and their legend entries) only with a validation set. */
+        Plot plot() {
+            Plot plot = new Plot(title, "epoch", validation ? "loss / accuracy" : "loss");
+            plot.setColor(Color.BLUE);
+            plot.add("line", array(epochs), array(loss));
+            if (validation) {
+                plot.setColor(Color.ORANGE);
+                plot.add("line", array(epochs), array(valLoss));
+                plot.setColor(new Color(0, 150, 0));
+                plot.add("line", array(epochs), array(valAccuracy));
+            }
+            plot.setColor(Color.BLACK);
+            plot.setLegend(validation ? "training loss\tvalidation loss\tvalidation accuracy" : "training loss",
+                    Plot.AUTO_POSITION);
+            plot.setLimitsToFit(false);
+            return plot;
+        }
+
+        /** The plot window titled {@code title} an earlier training left open, or null. */
+        private static PlotWindow openWindow(String title) {
+            int[] ids = WindowManager.getIDList();
+            if (ids == null) return null;
+            for (int id : ids) {
+                ImagePlus imp = WindowManager.getImage(id);
+                if (imp != null && title.equals(imp.getTitle()) && imp.getWindow() instanceof PlotWindow
+                        && !((PlotWindow) imp.getWindow()).isClosed()) {
+                    return (PlotWindow) imp.getWindow();
+                }
+            }
+            return null;
         }
 
         private static double[] array(List<Double> values) {

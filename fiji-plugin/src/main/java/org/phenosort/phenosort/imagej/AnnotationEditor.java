@@ -63,6 +63,7 @@ public final class AnnotationEditor {
         if (k < 1) throw new IllegalArgumentException("class index must be 1 or more, not " + k);
         if (label <= 0) throw new IllegalArgumentException("no object (label " + label + ")");
         PointRoi made = RoiAnnotations.annotation(x, y, image, z, frame, label, k, className(k));
+        RoiAnnotations.tag(made, image, labels);  // the ROI Manager holds other images' annotations too
         List<Roi> old = roisOf(label, frame);
         Roi held;
         if (old.isEmpty()) {

@@ -69,6 +69,8 @@ public final class AnnotationSession implements KeyListener {
             stop();
         }
     };
+    /** A digit pressed for a class that does not exist yet: the new class is asked for on its release. */
+    private int newClassKey;
     private long current;
     private int currentX, currentY, currentZ;
     private Source source = Source.CLICK;
@@ -148,6 +150,11 @@ public final class AnnotationSession implements KeyListener {
         return editor;
     }
 
+    /** The label image of the session's objects. */
+    public ImagePlus labels() {
+        return labels;
+    }
+
     /** The session's live mode (possibly turned off since), or null when it was not asked for. */
     public LiveMode live() {
         return live;
@@ -166,13 +173,26 @@ public final class AnnotationSession implements KeyListener {
     // ------------------------------------------------------------------ static API (headless too)
 
     /**
-     * Marks object {@code label} of {@code labels} as class {@code classIndex} (1-based) named
-     * {@code className} (null: the known name), with a point on the object near its centroid in
-     * the image's current frame. The ROI goes to the RoiManager when there is a display, else to
-     * the image's Overlay. Replaces the object's previous annotation; returns the new ROI.
+     * Marks object {@code label} of {@code labels} as class {@code classIndex} (1-based), one of
+     * the {@link AnnotationClasses#known known classes} of {@code image} ({@code className}, when given,
+     * must be its name), with a point on the object near its centroid in the image's current
+     * frame. The ROI goes to the RoiManager when there is a display, else to the image's
+     * Overlay. Replaces the object's previous annotation; returns the new ROI.
+     *
+     * @throws IllegalArgumentException for a class that is not known: new classes are explicit
+     *     ({@link AnnotationClasses#define}, or a confirmed key in the session)
      */
     public static Roi annotate(ImagePlus image, ImagePlus labels, long label, int classIndex, String className) {
         LabelImages.checkPair(image, labels);
+        List<String> names = AnnotationClasses.known(image, labels);
+        if (classIndex < 1 || classIndex > names.size()) {
+            throw new IllegalArgumentException("class " + classIndex + " is not one of the known classes "
+                    + ClassNames.numbered(names));
+        }
+        String name = names.get(classIndex - 1);
+        if (className != null && !className.trim().isEmpty() && !className.trim().equals(name)) {
+            throw new IllegalArgumentException("class " + classIndex + " is '" + name + "', not '" + className.trim() + "'");
+        }
         int frame = image.getNFrames() > 1 ? image.getT() : 1;
         ObjectGeometry g = ObjectGeometry.measure(labels, frame).get(label);
         if (g == null) throw new IllegalArgumentException("label image '" + labels.getTitle() + "' has no object " + label
@@ -181,31 +201,22 @@ public final class AnnotationSession implements KeyListener {
         AnnotationSession session = of(image);
         if (session != null) {
             Roi[] out = new Roi[1];
-            onEdt(() -> out[0] = session.annotateHere(label, classIndex, className, p, frame));
+            onEdt(() -> out[0] = session.annotateHere(label, classIndex, p, frame));
             return out[0];
         }
-        List<String> names = ClassNames.fromGroups();
         AnnotationEditor ed = new AnnotationEditor(image, labels, roiList(image), names);
-        if (className != null && !className.trim().isEmpty()) {
-            ed.className(classIndex);
-            names.set(classIndex - 1, className.trim());
-        }
         Roi roi = ed.annotate(label, classIndex, p[0], p[1], p[2], frame);
         RoiAnnotations.setGroupNames(names);
         return roi;
     }
 
-    private Roi annotateHere(long label, int k, String className, int[] p, int frame) {
-        if (className != null && !className.trim().isEmpty()) {
-            editor.className(k);
-            editor.classNames().set(k - 1, className.trim());
-        }
+    private Roi annotateHere(long label, int k, int[] p, int frame) {
         Roi roi = editor.annotate(label, k, p[0], p[1], p[2], frame);
         refresh("object " + label + " -> " + editor.className(k));
         return roi;
     }
 
-    private static RoiList roiList(ImagePlus image) {
+    static RoiList roiList(ImagePlus image) {
         if (GraphicsEnvironment.isHeadless()) return new RoiList.OnOverlay(image);
         return new RoiList.Manager();
     }
@@ -258,7 +269,16 @@ public final class AnnotationSession implements KeyListener {
 
     @Override
     public void keyReleased(KeyEvent e) {
-        for (KeyListener k : imagejKeys) k.keyReleased(e);
+        int k = newClassKey;
+        if (k > 0 && e.getKeyChar() == (char) ('0' + k)) {
+            newClassKey = 0;
+            e.consume();
+            EventQueue.invokeLater(() -> {
+                if (newClass(k)) assign(k);
+            });
+            return;
+        }
+        for (KeyListener l : imagejKeys) l.keyReleased(e);
     }
 
     private boolean handle(KeyEvent e) {
@@ -311,6 +331,10 @@ public final class AnnotationSession implements KeyListener {
             status("click an object first (or press n for a random one)");
             return;
         }
+        if (k > editor.classNames().size()) {
+            newClassKey = k;  // asked when the key is released: its typed digit must not land in the dialog
+            return;
+        }
         editor.annotate(current, k, currentX, currentY, currentZ, frame());
         RoiAnnotations.setGroupNames(editor.classNames());
         String done = "object " + current + " -> " + editor.className(k);
@@ -321,6 +345,45 @@ public final class AnnotationSession implements KeyListener {
         } else {
             refresh(done);
         }
+    }
+
+    /**
+     * Key {@code k} names no class yet: asks the user to confirm a new class k (and its name).
+     * Only the next class can be added; true when it was.
+     */
+    private boolean newClass(int k) {
+        List<String> names = editor.classNames();
+        if (k > names.size() + 1) {
+            status("key " + k + ": the classes are " + ClassNames.numbered(names) + "; key " + (names.size() + 1)
+                    + " adds a new class");
+            return false;
+        }
+        String name = confirmNewClass(k, names);
+        if (name == null) {
+            status("no new class: key " + k + " was cancelled");
+            sink.log("PhenoSort: no new class " + k + " in '" + image.getTitle() + "' (cancelled)");
+            return false;
+        }
+        name = name.trim();
+        if (name.isEmpty() || name.contains(",") || names.contains(name)) {
+            status("no new class: '" + name + "' is " + (name.isEmpty() ? "empty" : name.contains(",")
+                    ? "not a class name (a comma)" : "a class already"));
+            return false;
+        }
+        names.add(name);
+        RoiAnnotations.setGroupNames(names);
+        sink.log("PhenoSort: new class " + k + " '" + name + "' in '" + image.getTitle() + "'");
+        return true;
+    }
+
+    /** The GUI's confirmation of a new class: its name, or null when cancelled. */
+    private static String confirmNewClass(int k, List<String> names) {
+        ij.gui.GenericDialog gd = new ij.gui.GenericDialog("PhenoSort: new class");
+        gd.addMessage("Key " + k + " is not a class yet. The classes are:\n" + ClassNames.numbered(names)
+                + "\nAdd class " + k + "?");
+        gd.addStringField("Name", "class " + k, 20);
+        gd.showDialog();
+        return gd.wasCanceled() ? null : gd.getNextString();
     }
 
     private void undo() {
@@ -499,7 +562,7 @@ public final class AnnotationSession implements KeyListener {
         return current;
     }
 
-    private static void onEdt(Runnable r) {
+    static void onEdt(Runnable r) {
         if (EventQueue.isDispatchThread()) {
             r.run();
             return;

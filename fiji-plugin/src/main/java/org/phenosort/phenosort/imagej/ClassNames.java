@@ -24,6 +24,17 @@ public final class ClassNames {
         return parse(Roi.getGroupNames());
     }
 
+    /** "a (1), b (2)", or "none yet". */
+    public static String numbered(List<String> names) {
+        if (names.isEmpty()) return "none yet";
+        StringBuilder sb = new StringBuilder();
+        for (int i = 0; i < names.size(); i++) {
+            if (i > 0) sb.append(", ");
+            sb.append(names.get(i)).append(" (").append(i + 1).append(')');
+        }
+        return sb.toString();
+    }
+
     /** "a=3, b=0, c=1 (4 objects)". */
     public static String counts(List<String> names, int[] counts) {
         StringBuilder sb = new StringBuilder();

@@ -9,7 +9,8 @@ import java.util.Map;
 
 /**
  * One outline ROI per object of a label image, named, grouped and coloured by its class, e.g. to
- * show classified objects in the RoiManager or save them for QuPath.
+ * show classified objects in the RoiManager or save them for QuPath; tagged with the image's
+ * title ({@link RoiAnnotations#tag}), so that corrected ones train as that image's annotations.
  */
 public final class ObjectRois {
     private ObjectRois() {}
@@ -40,6 +41,7 @@ public final class ObjectRois {
                 roi = new PointRoi(p[0] + 0.5, p[1] + 0.5);
             }
             RoiAnnotations.style(roi, g.label, k, k <= classNames.size() ? classNames.get(k - 1) : "class " + k);
+            if (image != labels) RoiAnnotations.tag(roi, image, labels);  // in the ROI Manager, they are this image's
             ObjectOutlines.setPosition(roi, image, z, frame);
             rois.add(roi);
         }

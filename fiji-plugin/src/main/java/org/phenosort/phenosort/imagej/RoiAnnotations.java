@@ -21,8 +21,18 @@ import java.util.regex.Pattern;
  * property, an index or a name; (3) its name, "&lt;class&gt;-&lt;digits&gt;" or the class name itself
  * (ImageJ's automatic "0012-0345" names carry no class). A point annotates the object under it
  * (each point of a multi-point ROI); an area ROI the object covering most of its pixels.
+ *
+ * <p>The ROI Manager is one list for every image, so the annotations PhenoSort makes carry the
+ * title of their image (property "image") and of its label image ("label_image"): a ROI whose
+ * "image" names another image is that image's, and is not read as an annotation of this one.
+ * ROIs without it (drawn by hand, from older ROI zips) belong to whichever image reads them.
  */
 public final class RoiAnnotations {
+    /** ROI property: the title of the image an annotation belongs to. */
+    public static final String IMAGE = "image";
+    /** ROI property: the title of that image's label image. */
+    public static final String LABEL_IMAGE = "label_image";
+
     private static final Pattern INT = Pattern.compile("[+-]?\\d+");
     private static final Pattern AUTO_NAME = Pattern.compile("[\\d-]+");
     private static final Pattern SUFFIXED = Pattern.compile("(.+)-\\d+");
@@ -37,6 +47,8 @@ public final class RoiAnnotations {
         public final List<String> classNames = new ArrayList<>();
         /** Why a ROI (or a point of one) annotated nothing, or changed an earlier annotation. */
         public final List<String> skipped = new ArrayList<>();
+        /** ROIs left out because their "image" property names another image. */
+        public int otherImages;
 
         /** Number of annotations per class, index k-1 for class k. */
         public int[] counts() {
@@ -58,6 +70,10 @@ public final class RoiAnnotations {
         r.classNames.addAll(classNames);
         for (int i = 0; i < rois.length; i++) {
             Roi roi = rois[i];
+            if (image != null && !belongsTo(roi, image)) {
+                r.otherImages++;
+                continue;
+            }
             String what = "ROI " + (i + 1) + (roi.getName() != null ? " '" + roi.getName() + "'" : "");
             int k = classOf(roi, r.classNames);
             if (k == 0) {
@@ -74,6 +90,37 @@ public final class RoiAnnotations {
             }
         }
         return r;
+    }
+
+    /** Marks {@code roi} as an annotation of {@code image}, whose label image is {@code labels}. */
+    public static void tag(Roi roi, ImagePlus image, ImagePlus labels) {
+        roi.setProperty(IMAGE, image.getTitle());
+        if (labels != null) roi.setProperty(LABEL_IMAGE, labels.getTitle());
+    }
+
+    /** The title of the image {@code roi} is tagged with, or null when it names none. */
+    public static String imageOf(Roi roi) {
+        String t = roi.getProperty(IMAGE);
+        return t == null || t.trim().isEmpty() ? null : t.trim();
+    }
+
+    /** The title of the label image {@code roi} is tagged with, or null. */
+    public static String labelImageOf(Roi roi) {
+        String t = roi.getProperty(LABEL_IMAGE);
+        return t == null || t.trim().isEmpty() ? null : t.trim();
+    }
+
+    /** True unless {@code roi} is tagged as an annotation of an image other than {@code image}. */
+    public static boolean belongsTo(Roi roi, ImagePlus image) {
+        String t = imageOf(roi);
+        return t == null || t.equals(image.getTitle());
+    }
+
+    /** The ROIs of {@code rois} tagged as annotations of the image titled {@code title}. */
+    public static Roi[] taggedFor(Roi[] rois, String title) {
+        List<Roi> out = new ArrayList<>();
+        for (Roi r : rois) if (title.equals(imageOf(r))) out.add(r);
+        return out.toArray(new Roi[0]);
     }
 
     /** The class index (1-based) a ROI states, adding new class names to {@code names}; 0: none. */

@@ -90,7 +90,8 @@ public interface RoiList {
         return java.util.Objects.equals(a.getName(), b.getName()) && a.getType() == b.getType()
                 && a.getBounds().equals(b.getBounds()) && a.getPosition() == b.getPosition()
                 && a.getZPosition() == b.getZPosition() && a.getTPosition() == b.getTPosition()
-                && java.util.Objects.equals(a.getProperty("label"), b.getProperty("label"));
+                && java.util.Objects.equals(a.getProperty("label"), b.getProperty("label"))
+                && java.util.Objects.equals(a.getProperty(RoiAnnotations.IMAGE), b.getProperty(RoiAnnotations.IMAGE));
     }
 
     /** The image's Overlay, minus the session's drawings. */

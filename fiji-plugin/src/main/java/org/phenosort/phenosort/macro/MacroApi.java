@@ -81,11 +81,16 @@ public final class MacroApi {
     }
 
     /**
-     * Trains {@code model} on the annotations of an image: ROIs from {@code rois=<zip>} in the
-     * options, else the ROI Manager or the image's overlay. Options (all optional): rois, classes
-     * (comma-separated), network, patch, epochs, augmentation, normalization, validation, continue.
-     * Returns "version=N objects=N [accuracy=A macro_f1=F] verdict=V" ("state=cancelled" when cancelled);
-     * V is the chance check: better, uncertain (too few labels to tell) or chance (learnt nothing that shows).
+     * Adds the annotations of an image to {@code model}'s training set and trains on the whole
+     * set: ROIs from {@code rois=<zip>} in the options, else the ROI Manager or the image's
+     * overlay. Options (all optional): rois, classes (comma-separated), network, patch, epochs,
+     * augmentation, normalization, validation, continue, all_images (also the annotations of
+     * every open annotated image: ROIs tagged with its title, in the zip or ROI Manager, else on
+     * its overlay), add_only (do not train). Returns "version=N objects=N set_objects=S
+     * set_images=I [accuracy=A macro_f1=F] verdict=V" (objects: those added now; S, I: the
+     * training set trained on), "added=N set_objects=S set_images=I" with add_only, or
+     * "state=cancelled"; V is the chance check: better, uncertain (too few labels to tell) or
+     * chance (learnt nothing that shows).
      */
     public static String train(String model, String image, String labels, String options) {
         return outcome(trainNow(model, image, labels, options));
@@ -104,18 +109,25 @@ public final class MacroApi {
             t.normalization = Macro.getValue(o, MacroKeys.NORMALIZATION, t.normalization);
             t.validation = number(Macro.getValue(o, MacroKeys.VALIDATION, "-1"));
             t.continueTraining = MacroKeys.flag(o, MacroKeys.CONTINUE);
+            t.allImages = MacroKeys.flag(o, MacroKeys.ALL_IMAGES);
+            t.addOnly = MacroKeys.flag(o, MacroKeys.ADD_ONLY);
             List<String> classes = ClassNames.parse(Macro.getValue(o, MacroKeys.CLASSES, ""));
             String zip = Macro.getValue(o, MacroKeys.ROIS, "");
-            Roi[] rois = zip.isEmpty() ? roisOf(imp) : readRoiZip(new File(zip));
-            AnnotatedImage.Collected data = AnnotatedImage.collect(imp, lab, rois, classes);
+            Roi[] shared = zip.isEmpty() ? managerRois() : readRoiZip(new File(zip));
+            Roi[] rois = zip.isEmpty() ? roisOf(imp) : shared;
+            AnnotatedImage.Collected data = t.allImages
+                    ? AnnotatedImage.collectAll(imp, lab, rois, shared, openImages(), classes)
+                    : AnnotatedImage.collect(imp, lab, rois, classes);
             for (String s : data.skipped) IJ.log("PhenoSort: " + s);
             Training.Result r;
             try (ClassifierClient client = ServerSettings.newClient()) {
                 r = Training.train(client, t, data.classNames, data.images, null, null);
             }
+            String set = " set_objects=" + Training.objects(r.trainingSet) + " set_images=" + r.trainingSet.getNImages();
+            if (t.addOnly) return "added=" + data.count() + set;
             if (r.job.getState() == JobState.JOB_STATE_CANCELLED) return "state=cancelled";
             if (r.job.getState() != JobState.JOB_STATE_SUCCEEDED) return "error: training failed: " + r.job.getMessage();
-            String out = "version=" + r.job.getVersion() + " objects=" + data.count();
+            String out = "version=" + r.job.getVersion() + " objects=" + data.count() + set;
             com.google.gson.JsonObject v = r.validation();
             if (v != null) {
                 out += String.format(Locale.ROOT, " accuracy=%.4f macro_f1=%.4f", v.get("accuracy").getAsDouble(),
@@ -272,6 +284,19 @@ public final class MacroApi {
         imp = IJ.openImage(f.getPath());
         if (imp == null) throw new IllegalArgumentException(f + ": ImageJ cannot open this file");
         return imp;
+    }
+
+    private static Roi[] managerRois() {
+        ij.plugin.frame.RoiManager rm =
+                java.awt.GraphicsEnvironment.isHeadless() ? null : ij.plugin.frame.RoiManager.getInstance2();
+        return rm == null ? new Roi[0] : rm.getRoisAsArray();
+    }
+
+    private static List<ImagePlus> openImages() {
+        List<ImagePlus> out = new ArrayList<>();
+        int[] ids = WindowManager.getIDList();
+        if (ids != null) for (int id : ids) if (WindowManager.getImage(id) != null) out.add(WindowManager.getImage(id));
+        return out;
     }
 
     private static Roi[] roisOf(ImagePlus imp) {

@@ -38,6 +38,10 @@ public final class MacroKeys {
     public static final String NORMALIZATION = "normalization";
     public static final String VALIDATION = "validation";
     public static final String CONTINUE = "continue";
+    /** Train Classifier (a check box), MacroApi.train: the annotations of every open annotated image too. */
+    public static final String ALL_IMAGES = "all_images";
+    /** Train Classifier (a check box), MacroApi.train: add the annotations to the training set, do not train. */
+    public static final String ADD_ONLY = "add_only";
     /** MacroApi.train: a ROI zip with the annotations. */
     public static final String ROIS = "rois";
 

@@ -12,6 +12,7 @@ import java.util.function.BooleanSupplier;
 import java.util.function.Consumer;
 import org.phenosort.phenosort.client.ClassifierClient;
 import org.phenosort.phenosort.client.ClassifierException;
+import org.phenosort.phenosort.proto.v1.ClassCount;
 import org.phenosort.phenosort.proto.v1.JobState;
 import org.phenosort.phenosort.proto.v1.ModelInfo;
 import org.phenosort.phenosort.proto.v1.TrainingJob;
@@ -103,7 +104,8 @@ public final class Training {
 
     /**
      * Creates the model when it does not exist, replaces these images' annotations in its
-     * training set, trains, and watches the job to its end.
+     * training set, and (unless {@link TrainingOptions#addOnly}) trains on the whole training
+     * set and watches the job to its end.
      *
      * @param classNames the annotations' class names in class order (a new model gets them)
      * @param onProgress called with every epoch (on the calling thread)
@@ -111,6 +113,17 @@ public final class Training {
      */
     public static Result train(ClassifierClient client, TrainingOptions options, List<String> classNames,
             List<AnnotatedImage> data, Consumer<TrainingProgress> onProgress, BooleanSupplier cancelled) {
+        Result result = add(client, options, classNames, data);
+        if (!options.addOnly) run(client, options, result, onProgress, cancelled);
+        return result;
+    }
+
+    /**
+     * Creates the model when it does not exist and replaces these images' annotations in its
+     * training set; {@link Result#trainingSet} then describes the whole set.
+     */
+    public static Result add(ClassifierClient client, TrainingOptions options, List<String> classNames,
+            List<AnnotatedImage> data) {
         if (data.isEmpty()) {
             throw new ClassifierException("no annotations: give objects a class first (Annotate Objects, or ROIs "
                     + "in the ROI Manager with groups or class names)");
@@ -125,7 +138,13 @@ public final class Training {
             }
             result.trainingSet = client.addTrainingData(options.model, a.upload(client), byIndex, true);
         }
-        TrainingJob job = client.startTraining(options.model, options.settingsJson(), options.continueTraining);
+        return result;
+    }
+
+    /** Trains a version on the model's training set ({@link #add} first) and watches it to its end. */
+    public static void run(ClassifierClient client, TrainingOptions options, Result result,
+            Consumer<TrainingProgress> onProgress, BooleanSupplier cancelled) {
+        TrainingJob job = client.startTraining(options.model, options.runSettingsJson(), options.continueTraining);
         boolean[] cancelSent = {false};
         result.job = client.watchTraining(job.getJobId(), 0, p -> {
             result.history.add(p);
@@ -142,7 +161,24 @@ public final class Training {
                 result.metadataJson = "";  // the training stands; the message names both causes
             }
         }
-        return result;
+    }
+
+    /** The labelled objects a training set holds: total, images, per class. */
+    public static long objects(TrainingSetSummary set) {
+        long n = 0;
+        for (ClassCount c : set.getCountsList()) n += c.getCount();
+        return n;
+    }
+
+    /** "47 labelled objects of 3 images (interphase=20, mitotic=27)". */
+    public static String describe(TrainingSetSummary set) {
+        StringBuilder counts = new StringBuilder();
+        for (ClassCount c : set.getCountsList()) {
+            counts.append(counts.length() == 0 ? "" : ", ").append(c.getClassName()).append('=').append(c.getCount());
+        }
+        long n = objects(set);
+        return n + " labelled object" + (n == 1 ? "" : "s") + " of " + set.getNImages() + " image"
+                + (set.getNImages() == 1 ? "" : "s") + " (" + counts + ")";
     }
 
     /** Both causes, when the metadata does not tell which. */

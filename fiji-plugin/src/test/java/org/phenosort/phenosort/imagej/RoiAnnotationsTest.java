@@ -3,6 +3,7 @@ package org.phenosort.phenosort.imagej;
 import static org.junit.Assert.assertEquals;
 import static org.junit.Assert.assertNotNull;
 import static org.junit.Assert.assertTrue;
+import static org.junit.Assert.fail;
 
 import ij.ImagePlus;
 import ij.ImageStack;
@@ -52,6 +53,34 @@ public class RoiAnnotationsTest {
     static Roi named(Roi roi, String name) {
         roi.setName(name);
         return roi;
+    }
+
+    @Test
+    public void roisTaggedWithAnotherImageAreThatImagesAnnotations() {
+        // the ROI Manager is one list for every image: an annotation names its image
+        ImagePlus labels = labels2d(), a = new ImagePlus("a.tif", new ShortProcessor(20, 20)),
+                b = new ImagePlus("b.tif", new ShortProcessor(20, 20));
+        PointRoi ofA = new PointRoi(3, 3), ofB = new PointRoi(11, 11), untagged = new PointRoi(11, 11);
+        ofA.setGroup(1);
+        ofB.setGroup(2);
+        untagged.setGroup(1);
+        RoiAnnotations.tag(ofA, a, labels);
+        RoiAnnotations.tag(ofB, b, labels);
+        assertEquals("a.tif", RoiAnnotations.imageOf(ofA));
+        assertEquals("labels", RoiAnnotations.labelImageOf(ofA));
+        RoiAnnotations.Result r = RoiAnnotations.read(new Roi[] {ofA, ofB}, labels, a, 1, AB);
+        assertEquals(Collections.singletonMap(1L, 1), r.classes);
+        assertEquals(1, r.otherImages);
+        assertTrue(r.skipped.toString(), r.skipped.isEmpty());
+        // an untagged ROI (drawn by hand, an older zip) belongs to the image that reads it
+        r = RoiAnnotations.read(new Roi[] {ofA, untagged}, labels, b, 1, AB);
+        assertEquals(Collections.singletonMap(2L, 1), r.classes);
+        assertEquals(1, RoiAnnotations.taggedFor(new Roi[] {ofA, ofB, untagged}, "b.tif").length);
+        // the editor tags what it makes
+        AnnotationEditor editor = new AnnotationEditor(a, labels, new RoiList.OnOverlay(a), new ArrayList<>(AB));
+        Roi made = editor.annotate(2, 2, 11, 11, 0, 1);
+        assertEquals("a.tif", RoiAnnotations.imageOf(made));
+        assertEquals("labels", RoiAnnotations.labelImageOf(made));
     }
 
     @Test
@@ -210,6 +239,7 @@ public class RoiAnnotationsTest {
     public void headlessApiPutsThePointOnTheObject() {
         ImagePlus labels = labels2d();
         ImagePlus image = new ImagePlus("image", new ShortProcessor(20, 20));
+        AnnotationClasses.define(image, labels, Arrays.asList("mitotic", "interphase"));
         Roi roi = AnnotationSession.annotate(image, labels, 2, 1, "mitotic");
         assertEquals("mitotic-2", roi.getName());
         assertNotNull(image.getOverlay());
@@ -219,6 +249,30 @@ public class RoiAnnotationsTest {
         assertEquals(again, image.getOverlay().get(0));
         assertEquals(11, (int) again.getXBase());
         assertEquals(11, (int) again.getYBase());
+    }
+
+    @Test
+    public void newClassesAreExplicit() {
+        ImagePlus labels = labels2d();
+        ImagePlus image = new ImagePlus("image", new ShortProcessor(20, 20));
+        AnnotationClasses.define(image, labels, Arrays.asList("a", "b"));
+        assertEquals(Arrays.asList("a", "b"), AnnotationClasses.known(image, labels));
+        AnnotationSession.annotate(image, labels, 1, 2, null);
+        try {  // a class index past the known classes makes no class
+            AnnotationSession.annotate(image, labels, 2, 3, null);
+            fail();
+        } catch (IllegalArgumentException e) {
+            assertTrue(e.getMessage(), e.getMessage().contains("class 3 is not one of the known classes a (1), b (2)"));
+        }
+        try {  // the image's annotation of class b (group 2) would be renamed
+            AnnotationClasses.define(image, labels, Arrays.asList("b", "a"));
+            fail();
+        } catch (IllegalArgumentException e) {
+            assertTrue(e.getMessage(), e.getMessage().contains("give 'b' as class 2"));
+        }
+        assertEquals(Arrays.asList("a", "b", "c"), AnnotationClasses.define(image, labels,
+                Arrays.asList("a", "b", "c")));
+        assertEquals("c-2", AnnotationSession.annotate(image, labels, 2, 3, "c").getName());
     }
 
     @Test

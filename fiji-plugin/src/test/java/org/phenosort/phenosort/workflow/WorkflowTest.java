@@ -25,6 +25,28 @@ public class WorkflowTest {
     }
 
     @Test
+    public void aRunResetsItsSettingsLeftAtDefaultToTheServiceDefaults() {
+        // "epochs 0 = default" is the service's default, not the epochs the model was created with
+        JsonObject s = JsonParser.parseString(new TrainingOptions().runSettingsJson()).getAsJsonObject();
+        assertEquals("default", s.get("train_epochs").getAsString());
+        assertEquals("default", s.get("train_val_fraction").getAsString());
+        assertEquals("default", s.get("aug_flip").getAsString());
+        assertEquals("default", s.get("aug_rot90").getAsString());
+        // the network, patch and normalisation made the weights: the model's own stay
+        assertNull(s.get("net_name"));
+        assertNull(s.get("patch_size"));
+        assertNull(s.get("norm_mode"));
+        TrainingOptions o = new TrainingOptions();
+        o.epochs = 7;
+        o.validation = 0;
+        o.augmentation = "none";
+        s = JsonParser.parseString(o.runSettingsJson()).getAsJsonObject();
+        assertEquals(7, s.get("train_epochs").getAsInt());
+        assertEquals(0, s.get("train_val_fraction").getAsDouble(), 0);
+        assertEquals(false, s.get("aug_flip").getAsBoolean());
+    }
+
+    @Test
     public void choicesBecomeModelConfigFields() {
         TrainingOptions o = new TrainingOptions();
         o.network = "resnet18";
