@@ -104,6 +104,16 @@ def diagnose(ij: subprocess.Popen, env: dict, folder: Path) -> str:
     return f"\nscreenshot {shot}, threads {folder / 'threads.txt'}"
 
 
+def start_imagej(macro: Path, folder: Path, imagej_home: Path, env: dict, sink) -> subprocess.Popen:
+    """ImageJ with the plugin and the Robot test classes, running ``macro`` in ``folder``
+    (its home), its output into ``sink``."""
+    return subprocess.Popen(
+        [_require("java"), "-Xmx1g", f"-Duser.home={folder}", f"-Dplugins.dir={imagej_home}",
+         "-cp", f"{IJ_JAR}:{TEST_CLASSES}", "ij.ImageJ", "-macro", str(macro)],
+        env=env, cwd=folder, stdout=sink, stderr=subprocess.STDOUT,
+    )  # fmt: skip
+
+
 def stop(proc: subprocess.Popen) -> None:
     """SIGTERM first: a killed Xvfb leaves its lock and socket behind."""
     proc.terminate()
@@ -253,15 +263,10 @@ def test_annotate_by_clicks_and_keys(imagej_home, server, tmp_path, stack):
     steps.write_text(STEPS.format(shot=tmp_path / "screen.png", **points))
     xvfb, display = start_xvfb()
     env = {**os.environ, "DISPLAY": display, "LC_ALL": "C"}
-    java = _require("java")
     log = tmp_path / "imagej.log"
     try:
         with log.open("w") as sink:
-            ij = subprocess.Popen(
-                [java, "-Xmx1g", f"-Duser.home={tmp_path}", f"-Dplugins.dir={imagej_home}",
-                 "-cp", f"{IJ_JAR}:{TEST_CLASSES}", "ij.ImageJ", "-macro", str(macro)],
-                env=env, cwd=tmp_path, stdout=sink, stderr=subprocess.STDOUT,
-            )  # fmt: skip
+            ij = start_imagej(macro, tmp_path, imagej_home, env, sink)
         try:
             assert xvfb.poll() is None, "Xvfb stopped"
             wait_for(ready, ij, log, env, 120)

@@ -8,19 +8,18 @@ from __future__ import annotations
 
 import os
 import shutil
-import subprocess
 
 import pytest
 import tifffile
 
 from phenosort.client import Client
 
-from .conftest import IJ_JAR, SENTINEL, _require
+from .conftest import SENTINEL
 from .test_annotate_clicks import (
     CENTRES,
     CLASSES,
-    TEST_CLASSES,
     play_and_finish,
+    start_imagej,
     start_xvfb,
     stop,
     wait_for,
@@ -184,12 +183,7 @@ def test_click_on_a_tile_selects_its_object_and_key_2_sets_its_class(
     shot = tmp_path / "screen.png"
     try:
         with log.open("w") as sink:
-            ij = subprocess.Popen(
-                [_require("java"), "-Xmx1g", f"-Duser.home={tmp_path}",
-                 f"-Dplugins.dir={imagej_home}", "-cp", f"{IJ_JAR}:{TEST_CLASSES}",
-                 "ij.ImageJ", "-macro", str(macro)],
-                env=env, cwd=tmp_path, stdout=sink, stderr=subprocess.STDOUT,
-            )  # fmt: skip
+            ij = start_imagej(macro, tmp_path, imagej_home, env, sink)
         try:
             wait_for(ready, ij, log, env, 180)
             canvas, tile_info = ready.read_text().splitlines()

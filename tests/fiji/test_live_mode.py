@@ -27,11 +27,11 @@ from phenosort.client import Client
 from phenosort.errors import InvalidInputError
 from phenosort.testing import make_objects
 
-from .conftest import IJ_JAR, SENTINEL, _require
+from .conftest import SENTINEL
 from .test_annotate_clicks import (
-    TEST_CLASSES,
     diagnose,
     robot_driver,
+    start_imagej,
     start_xvfb,
     stop,
     wait_for,
@@ -243,12 +243,7 @@ def test_live_mode_follows_the_labels_and_agrees_with_the_service(
     client = Client(server)
     try:
         with log.open("w") as sink:
-            ij = subprocess.Popen(
-                [_require("java"), "-Xmx1g", f"-Duser.home={tmp_path}",
-                 f"-Dplugins.dir={imagej_home}", "-cp", f"{IJ_JAR}:{TEST_CLASSES}",
-                 "ij.ImageJ", "-macro", str(macro)],
-                env=env, cwd=tmp_path, stdout=sink, stderr=subprocess.STDOUT,
-            )  # fmt: skip
+            ij = start_imagej(macro, tmp_path, imagej_home, env, sink)
         phases = Phases(ij, env, tmp_path, log)
         try:
             phases.ready(1, 180)
