@@ -396,17 +396,8 @@ public final class LiveMode {
     }
 
     private static <T> T onEdt(Supplier<T> get) {
-        if (EventQueue.isDispatchThread()) return get.get();
         List<T> out = new ArrayList<>(Collections.nCopies(1, (T) null));
-        try {
-            EventQueue.invokeAndWait(() -> out.set(0, get.get()));
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-        } catch (java.lang.reflect.InvocationTargetException e) {
-            Throwable c = e.getCause();
-            if (c instanceof RuntimeException) throw (RuntimeException) c;
-            throw new IllegalStateException(c);
-        }
+        AnnotationSession.onEdt(() -> out.set(0, get.get()));
         return out.get(0);
     }
 }
