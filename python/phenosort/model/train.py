@@ -131,6 +131,10 @@ def train_events(
     y_all = torch.from_numpy(targets.astype(np.int64))
     x_val = to_device(center_crop(x_all[val_index], patch_shape), device)
     y_val = to_device(y_all[val_index], device)
+    # the un-augmented training patches batch norm is recalibrated on, cut once for all epochs
+    x_recalibrate = None
+    if cfg.train_bn_recalibrate:
+        x_recalibrate = center_crop(x_all[train_index], patch_shape)
 
     net.to(device)
     weights = class_weights(targets[train_index], n_classes, cfg.train_class_weighting)
@@ -181,9 +185,8 @@ def train_events(
             total_loss += loss.item() * rows.size
             correct += int((logits.argmax(1) == yb).sum())
         lr = float(scheduler.get_last_lr()[0])
-        if cfg.train_bn_recalibrate and (val_index.size or epoch == cfg.train_epochs):
-            x_train = center_crop(x_all[train_index], patch_shape)
-            recalibrate_batch_norm(net, x_train, device, dtype, cfg.predict_batch_size)
+        if x_recalibrate is not None and (val_index.size or epoch == cfg.train_epochs):
+            recalibrate_batch_norm(net, x_recalibrate, device, dtype, cfg.predict_batch_size)
         with autocast(device, dtype):
             val = _evaluate(net, x_val, y_val, eval_loss, n_classes, cfg.predict_batch_size)
         if val is None:
