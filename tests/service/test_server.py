@@ -436,3 +436,32 @@ def test_phenosort_serve_subprocess(tmp_path):
         if proc.poll() is None:
             proc.kill()
             proc.communicate()
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="tgkill is Linux's")
+def test_serve_stops_when_another_thread_catches_the_sigterm(tmp_path):
+    """The kernel may give a process's SIGTERM to any of its threads. A main thread asleep
+    in ``Event.wait()`` then never ran the handler: a server in CI outlived its SIGTERM by
+    18 minutes. Aim the signal at a different one of the server's other threads each time."""
+    import ctypes
+
+    libc = ctypes.CDLL(None, use_errno=True)
+    command = [sys.executable, "-m", "phenosort.cli", "serve", "--port", "0",
+               "--store", str(tmp_path / "store")]  # fmt: skip
+    env = {**os.environ, "PHENOSORT_TOKEN": ""}
+    for attempt in range(3):
+        proc = subprocess.Popen(
+            command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        )
+        try:
+            line = next((line for line in proc.stdout if line.startswith("READY ")), "")
+            assert line, proc.communicate(timeout=60)
+            others = sorted(int(t) for t in os.listdir(f"/proc/{proc.pid}/task"))[1:]
+            target = others[(attempt * 3) % len(others)]
+            assert libc.tgkill(proc.pid, target, signal.SIGTERM) == 0, ctypes.get_errno()
+            out, err = proc.communicate(timeout=60)
+            assert "stopped" in out and proc.returncode == 0, err
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.communicate()

@@ -7,13 +7,14 @@ Python client's tests); :func:`serve` is the ``phenosort serve`` command: it pri
 
 from __future__ import annotations
 
+import contextlib
 import hmac
 import ipaddress
 import logging
 import os
 import signal
 import sys
-import threading
+from collections.abc import Callable, Iterator
 from concurrent import futures
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -275,11 +276,7 @@ def serve(
         stream=sys.stderr,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
-    stop = threading.Event()
-    previous = {
-        sig: signal.signal(sig, lambda *_: stop.set()) for sig in (signal.SIGINT, signal.SIGTERM)
-    }
-    try:
+    with _stop_signals() as wait_for_stop:
         running = create_server(**kwargs)
         host = kwargs.get("host", "127.0.0.1")
         where = f"{host}:{running.port}"
@@ -287,11 +284,41 @@ def serve(
             Path(port_file).write_text(f"{running.port}\n")
         print(f"phenosort serving on {where}", flush=True)
         print(f"READY {where}", flush=True)
-        stop.wait()  # a signal's handler sets it (no periodic wake-up: no CPU while idle)
+        wait_for_stop()
         log.info("stopping: cancelling training jobs")
         running.stop(grace=5.0)
         print("phenosort server stopped", flush=True)
         return 0
+
+
+_STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+_STOP_NUMBERS = {int(sig) for sig in _STOP_SIGNALS}
+
+
+@contextlib.contextmanager
+def _stop_signals() -> Iterator[Callable[[], None]]:
+    """Catch SIGINT and SIGTERM from here on; yields a function that blocks until one came.
+
+    The kernel may hand a process's signal to any of its threads (gRPC's, torch's). Python
+    then runs its handler in the main thread only when that thread next runs bytecode, so a
+    main thread asleep in ``Event.wait()`` can miss the signal forever. CPython's C-level
+    handler also writes the signal's number to the wake-up fd, from whichever thread caught
+    it: the main thread sleeps in ``os.read`` on that pipe (no periodic wake-up, no CPU).
+    """
+    read_fd, write_fd = os.pipe()
+    os.set_blocking(write_fd, False)
+    previous_fd = signal.set_wakeup_fd(write_fd, warn_on_full_buffer=False)
+    previous = {sig: signal.signal(sig, lambda *_: None) for sig in _STOP_SIGNALS}
+
+    def wait_for_stop() -> None:
+        while not _STOP_NUMBERS.intersection(os.read(read_fd, 64)):
+            pass
+
+    try:
+        yield wait_for_stop
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
+        signal.set_wakeup_fd(previous_fd)
+        os.close(read_fd)
+        os.close(write_fd)
