@@ -8,13 +8,11 @@ what training did. Unknown keys are errors, never silently dropped.
 
 from __future__ import annotations
 
-import json
-import math
-import typing
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass
 
 from ..errors import InvalidInputError
 from ..objects.normalize import CHANNEL_POLICIES
+from .field_types import type_errors, typed_values
 
 NETWORKS = ("light", "resnet18", "resnet34", "resnet50", "densenet121")
 NET_BLOCKS = ("conv-bn-relu", "conv-relu-bn")
@@ -23,7 +21,6 @@ FILE_DEFAULTS = {"net_block": "conv-relu-bn", "train_bn_recalibrate": False}
 DEVICES = ("auto", "cpu", "cuda", "mps")
 PRECISIONS = ("auto", "float32", "bfloat16", "float16")
 CLASS_WEIGHTINGS = ("balanced", "none")
-MAX_INT = 2**53  # integers a JSON client (JavaScript numbers) can hold exactly
 
 
 @dataclass(frozen=True)
@@ -184,7 +181,7 @@ class ModelConfig:
 
     def errors(self) -> list[str]:
         """Every problem with this config, one message each (empty when valid)."""
-        errs = _type_errors(asdict(self))
+        errs = type_errors(self)
         if errs:  # the range checks below compare values: only for well-typed ones
             return errs
 
@@ -339,85 +336,6 @@ class ModelConfig:
 
 
 def typed_settings(data: dict) -> dict:
-    """``data`` checked key by key against the field types of :class:`ModelConfig`, before
-    any range check can compare a wrong type: unknown keys, ``null`` where a value is needed,
-    strings for numbers, fractional or huge integers and non-finite floats raise one
-    :class:`InvalidInputError` naming every bad key and value. Integral floats (``3.0``)
-    become ints and ints of float fields become floats."""
-    if not isinstance(data, dict):
-        raise InvalidInputError(f"settings must be a mapping, got {type(data).__name__}")
-    hints = _field_types()
-    unknown = sorted(str(k) for k in data if k not in hints)
-    if unknown:
-        raise InvalidInputError(
-            f"unknown settings: {', '.join(unknown)}; known settings are {', '.join(sorted(hints))}"
-        )
-    out, errs = {}, []
-    for key, value in data.items():
-        converted = _convert(value, hints[key])
-        if converted is _BAD:
-            errs.append(f"{key} must be {_describe(hints[key])}, got {_show(value)}")
-        else:
-            out[key] = converted
-    if errs:
-        raise InvalidInputError("invalid settings: " + "; ".join(errs))
-    return out
-
-
-_BAD = object()
-
-
-def _field_types() -> dict[str, tuple[type, ...]]:
-    hints = typing.get_type_hints(ModelConfig)
-    return {f.name: typing.get_args(hints[f.name]) or (hints[f.name],) for f in fields(ModelConfig)}
-
-
-def _convert(value, types: tuple[type, ...]):
-    """``value`` as one of ``types`` (None, bool, int, float, str), or ``_BAD``."""
-    for kind in types:
-        if kind is type(None) and value is None:
-            return None
-        if kind is bool and isinstance(value, bool):
-            return value
-        if kind is str and isinstance(value, str):
-            return value
-        if isinstance(value, bool) or not isinstance(value, (int, float)):
-            continue
-        if kind is int:
-            if isinstance(value, float) and not (math.isfinite(value) and value.is_integer()):
-                continue
-            if abs(value) <= MAX_INT:
-                return int(value)
-        # abs() of a 400-digit int compares with 1e300 exactly: float() never overflows
-        if kind is float and abs(value) <= 1e300 and math.isfinite(value):
-            return float(value)
-    return _BAD
-
-
-def _describe(types: tuple[type, ...]) -> str:
-    words = {
-        int: "an integer (|n| <= 2^53)",
-        float: "a finite number",
-        bool: "true or false",
-        str: "a string",
-        type(None): "null",
-    }
-    return " or ".join(words[t] for t in types)
-
-
-def _show(value) -> str:
-    try:
-        return json.dumps(value, allow_nan=False)[:80]
-    except (TypeError, ValueError, OverflowError):
-        return repr(value)[:80]
-
-
-def _type_errors(values: dict) -> list[str]:
-    """Type errors of a constructed config (an integral float in an int field too)."""
-    hints = _field_types()
-    errs = []
-    for key, value in values.items():
-        converted = _convert(value, hints[key])
-        if converted is _BAD or (isinstance(value, float) and isinstance(converted, int)):
-            errs.append(f"{key} must be {_describe(hints[key])}, got {_show(value)}")
-    return errs
+    """``data`` checked key by key against :class:`ModelConfig`'s field types (see
+    :func:`~phenosort.model.field_types.typed_values`)."""
+    return typed_values(ModelConfig, data, "settings")
