@@ -19,7 +19,9 @@ open and no label change, the server process's CPU time (all threads, /proc) ove
 **Quality** (``--part quality``): the live model against a full training on the same
 labels. The live model is the engine (``phenosort.model.live_update``) driven as a session
 would drive it: labels arrive ``--labels-per-update`` at a time in random order, each
-update trains ``steps`` steps from the current weights. The full training is
+update trains ``steps`` steps from the current weights; after the last label, the
+refinement a session makes while the labels stay unchanged (``refine_steps`` in all, the
+learning rate decaying). Scored at the last label and after refinement. The full training is
 ``ObjectClassifier.fit`` with the default settings. Both are scored (macro-F1) on held-out
 images: generated tasks (one training image, two test images, as scripts/bench_quality.py)
 or the shared datasets with issue 8's protocol (by-image split, n labels per class).
@@ -160,8 +162,19 @@ def live_fit(names, train: list[Sample], settings: LiveSettings, per_update: int
             continue
         model.set_labels(labels)
         model.train_steps(settings.steps)
+        model.refit_head()
         updates += 1
-    return clf, updates, model.total_steps
+    return model, updates
+
+
+def refine(model: LiveModel) -> None:
+    """The refinement rounds a session makes once the user stops labelling."""
+    done = model.settings.steps  # the last update's steps count (as in the trainer)
+    while done < model.settings.refine_steps:
+        stats = model.refine(min(4 * model.settings.steps, model.settings.refine_steps - done),
+                             done)  # fmt: skip
+        assert stats is not None
+        done += stats.steps
 
 
 def quality(args) -> list[dict]:
@@ -185,25 +198,36 @@ def quality(args) -> list[dict]:
                 train_all, test = split_by_image(samples)
             train = [s for s in labels_per_class(train_all, n, seed) if s.annotations]
             start = time.perf_counter()
-            live, updates, steps = live_fit(names, train, settings, args.labels_per_update, seed)
+            model, updates = live_fit(names, train, settings, args.labels_per_update, seed)
             live_s = time.perf_counter() - start
+            steps = model.total_steps
+            at_last_label = score_samples(model.clf, test)["macro_f1"]
+            start = time.perf_counter()
+            refine(model)
+            refine_s = time.perf_counter() - start
             start = time.perf_counter()
             full = ObjectClassifier(names, train_seed=seed)
             full.fit(train)
             full_s = time.perf_counter() - start
             run = {
                 "seed": seed,
-                "live_macro_f1": score_samples(live, test)["macro_f1"],
+                "live_at_last_label_macro_f1": at_last_label,
+                "live_macro_f1": score_samples(model.clf, test)["macro_f1"],
                 "full_macro_f1": score_samples(full, test)["macro_f1"],
-                "live_s": live_s, "full_s": full_s, "updates": updates, "steps": steps,
+                "live_s": live_s, "refine_s": refine_s, "full_s": full_s, "updates": updates,
+                "steps": steps, "refined_steps": model.total_steps - steps,
             }  # fmt: skip
             runs.append(run)
-            print(f"{row} seed {seed}: live {run['live_macro_f1']:.3f} ({updates} updates, "
-                  f"{steps} steps, {live_s:.0f} s)  full {run['full_macro_f1']:.3f} "
-                  f"({full_s:.0f} s)", flush=True)  # fmt: skip
+            print(f"{row} seed {seed}: live at the last label {at_last_label:.3f} ({updates} "
+                  f"updates, {steps} steps, {live_s:.0f} s), refined "
+                  f"{run['live_macro_f1']:.3f} (+{run['refined_steps']} steps, {refine_s:.0f} s)"
+                  f"  full {run['full_macro_f1']:.3f} ({full_s:.0f} s)", flush=True)  # fmt: skip
         diff = np.array([r["live_macro_f1"] - r["full_macro_f1"] for r in runs])
         summary = {
             "row": row,
+            "live_at_last_label_macro_f1": float(
+                np.mean([r["live_at_last_label_macro_f1"] for r in runs])
+            ),
             "live_macro_f1": float(np.mean([r["live_macro_f1"] for r in runs])),
             "full_macro_f1": float(np.mean([r["full_macro_f1"] for r in runs])),
             "delta": float(diff.mean()),

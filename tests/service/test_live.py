@@ -24,7 +24,8 @@ from phenosort.v1 import phenosort_pb2_grpc as pb_grpc
 
 from .conftest import TINY, create_model, image_input, rpc_error
 
-LIVE = {"steps": 4, "steps_after_change": 2, "batch_size": 8}
+# refinement off: each test sees exactly the updates its label changes make
+LIVE = {"steps": 4, "steps_after_change": 2, "batch_size": 8, "refine_steps": 0}
 
 
 @pytest.fixture(scope="module")
@@ -142,7 +143,7 @@ def test_a_quick_update_comes_before_the_full_one(stub, data):
 def test_a_burst_of_changes_is_coalesced(service, stub, data):
     image = new_model(stub, "live-burst", data)
     info = open_session(stub, "live-burst", image, live_settings_json=json.dumps(
-        {"steps": 30, "steps_after_change": 4, "batch_size": 8}))  # fmt: skip
+        {"steps": 30, "steps_after_change": 4, "batch_size": 8, "refine_steps": 0}))  # fmt: skip
     ids = sorted(data.classes)
     versions = [label(stub, info.session_id, image.image_id, {i: data.classes[i]}) for i in ids]
     assert versions == list(range(1, len(ids) + 1))
@@ -274,6 +275,63 @@ def test_an_idle_session_sleeps(service, stub, data):
         time.sleep(1.0)
         assert worker_cpu_seconds(session.thread) == before
         stream.cancel()
+    stub.CloseLiveSession(pb.CloseLiveSessionRequest(session_id=info.session_id))
+
+
+@pytest.mark.skipif(not os.path.exists("/proc/self/task"), reason="needs Linux /proc")
+def test_unchanged_labels_are_refined_then_the_trainer_sleeps(service, stub, data):
+    """Without a label change, refinement updates come until refine_steps steps were made
+    on the labels; the last says settled, and then the worker uses no CPU."""
+    image = new_model(stub, "live-refine", data)
+    settings = {**LIVE, "refine_steps": 28}  # 4 steps, then rounds of 16 and 8
+    info = open_session(stub, "live-refine", image, live_settings_json=json.dumps(settings))
+    notes = {i: 1 for i in by_class(data, 1, 2)} | {i: 2 for i in by_class(data, 2, 2)}
+    version = label(stub, info.session_id, image.image_id, notes)
+    stream = stub.WatchLiveSession(pb.WatchLiveSessionRequest(session_id=info.session_id),
+                                   timeout=120)  # fmt: skip
+    full = []
+    for update in stream:
+        if update.sequence and not update.quick:
+            full.append(update)
+            if update.settled:
+                break
+    assert [u.steps for u in full] == [4, 16, 8], [u.steps for u in full]
+    assert [u.total_steps for u in full] == [4, 20, 28]
+    assert all(u.session.trained_version == version for u in full)
+    assert all(len(u.images[0].label_ids) == len(data.classes) for u in full)
+    session = service.live.of_model("live-refine")
+    assert (session.trainings, session.refinements) == (1, 2)
+    before = worker_cpu_seconds(session.thread)
+    time.sleep(1.0)  # the watch stream is still open
+    assert worker_cpu_seconds(session.thread) == before
+    # a change starts over: a full update, then refinement again
+    version = label(stub, info.session_id, image.image_id, {by_class(data, 1, 3)[2]: 1})
+    for update in stream:
+        if update.sequence and update.settled:
+            break
+    assert update.session.trained_version == version and update.total_steps == 56
+    stream.cancel()
+    stub.CloseLiveSession(pb.CloseLiveSessionRequest(session_id=info.session_id))
+
+
+def test_a_change_interrupts_refinement(service, stub, data):
+    """A label arriving during a long refinement is trained on at once: its update comes
+    after a few steps, not after the refinement's budget."""
+    image = new_model(stub, "live-interrupt", data)
+    settings = {**LIVE, "refine_steps": 1_000_000}
+    info = open_session(stub, "live-interrupt", image, live_settings_json=json.dumps(settings))
+    notes = {i: 1 for i in by_class(data, 1, 2)} | {i: 2 for i in by_class(data, 2, 2)}
+    version = label(stub, info.session_id, image.image_id, notes)
+    stream = stub.WatchLiveSession(pb.WatchLiveSessionRequest(session_id=info.session_id),
+                                   timeout=120)  # fmt: skip
+    next(u for u in stream if u.sequence and not u.quick and u.steps == 16)  # refining
+    session = service.live.of_model("live-interrupt")
+    refinements = session.refinements
+    version = label(stub, info.session_id, image.image_id, {by_class(data, 2, 3)[2]: 2})
+    update = next(u for u in stream if u.sequence and u.session.trained_version >= version)
+    assert not update.quick and update.steps < 16 and not update.settled
+    assert session.refinements <= refinements + 1  # the round it was in, no more
+    stream.cancel()
     stub.CloseLiveSession(pb.CloseLiveSessionRequest(session_id=info.session_id))
 
 

@@ -49,7 +49,9 @@ class LiveUpdate:
     change only (label counts, closing), ``images`` empty. ``updated_version`` is the labels
     version the predictions reflect; compare it with the version a change returned.
     ``quick``: only the last layer was refitted (a full update follows);
-    ``trained_version`` is the labels version of the last full update.
+    ``trained_version`` is the labels version of the last full update. ``settled``: the
+    last update on these labels (the refinement's steps are spent; the next comes after a
+    label change).
     """
 
     session_id: str
@@ -71,6 +73,7 @@ class LiveUpdate:
     message: str
     quick: bool = False
     trained_version: int = 0
+    settled: bool = False
 
     @property
     def closed(self) -> bool:
@@ -100,6 +103,7 @@ class LiveUpdate:
             info.message,
             msg.quick,
             info.trained_version,
+            msg.settled,
         )
 
 

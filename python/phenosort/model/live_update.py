@@ -24,6 +24,7 @@ thread-safe: the caller (``phenosort.service.live``) serialises calls.
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -46,6 +47,8 @@ from .live_settings import LiveSettings
 
 # a watched image's patch cache larger than this is not kept (cut per update instead)
 MAX_CACHE_BYTES = 1 << 30
+STEP_CHUNK = 2  # steps between looks at the label set (a change interrupts training)
+MIN_LR_SCALE = 0.02  # the end of the refinement's cosine decay
 
 
 @dataclass(frozen=True)
@@ -243,8 +246,9 @@ class LiveModel:
         self._x = torch.from_numpy(np.stack(patches)) if patches else None
         self._y = torch.tensor(targets, dtype=torch.int64)
 
-    def train_steps(self, n: int) -> StepStats:
-        """``n`` training steps on the current label set, from the current weights."""
+    def train_steps(self, n: int, lr_scale: float = 1.0) -> StepStats:
+        """``n`` training steps on the current label set, from the current weights, at the
+        settings' learning rate times ``lr_scale`` (the refinement's decay)."""
         import torch
         from torch import nn
 
@@ -259,10 +263,12 @@ class LiveModel:
         device, net = clf.device, clf.net
         assert net is not None and clf.patch_spec is not None and clf.augmentation is not None
         net.to(device)
+        lr = (s.lr or (1e-3 if self.warm else 3e-3)) * lr_scale
         if self._optimizer is None:
-            lr = s.lr or (1e-3 if self.warm else 3e-3)
             wd = clf.config.train_weight_decay
             self._optimizer = torch.optim.AdamW(net.parameters(), lr=lr, weight_decay=wd)
+        for group in self._optimizer.param_groups:
+            group["lr"] = lr
         if self._generator is None:
             self._generator = torch.Generator().manual_seed(s.seed)
         generator = self._generator
@@ -298,6 +304,27 @@ class LiveModel:
         clf._inference = None  # the weights changed: prediction makes a new inference copy
         self.total_steps += n
         return StepStats(n, total_loss / seen, correct / seen, time.perf_counter() - start)
+
+    def refine(
+        self, n: int, done_before: int, stop: Callable[[], bool] | None = None
+    ) -> StepStats | None:
+        """Up to ``n`` steps on an unchanged label set on which ``done_before`` steps were
+        made, the learning rate decaying along a cosine over the settings' ``refine_steps``
+        (to :data:`MIN_LR_SCALE`); ``stop()`` is asked every :data:`STEP_CHUNK` steps. None
+        when it said stop (the steps made so far are kept); the head is refitted after."""
+        budget = max(self.settings.refine_steps, 1)
+        start, done, loss, accuracy = time.perf_counter(), 0, 0.0, 0.0
+        while done < n:
+            if stop is not None and stop():
+                return None
+            k = min(STEP_CHUNK, n - done)
+            progress = (done_before + done) / budget
+            scale = max(MIN_LR_SCALE, 0.5 * (1 + math.cos(math.pi * progress)))
+            stats = self.train_steps(k, lr_scale=scale)
+            done, loss, accuracy = done + k, loss + stats.loss * k, accuracy + stats.accuracy * k
+        self.refit_head()
+        return StepStats(done, loss / max(done, 1), accuracy / max(done, 1),
+                         time.perf_counter() - start)  # fmt: skip
 
     # ------------------------------------------------------------------ prediction
     def _embeds(self) -> bool:

@@ -584,7 +584,7 @@ class LiveImagePrediction(_message.Message):
     def __init__(self, image_id: _Optional[str] = ..., label_ids: _Optional[_Iterable[int]] = ..., class_index: _Optional[_Iterable[int]] = ..., probabilities: _Optional[_Iterable[float]] = ..., confidence: _Optional[_Iterable[float]] = ..., margin: _Optional[_Iterable[float]] = ..., labelled: _Optional[_Iterable[bool]] = ...) -> None: ...
 
 class LiveUpdate(_message.Message):
-    __slots__ = ("session", "sequence", "images", "train_seconds", "predict_seconds", "latency_seconds", "steps", "total_steps", "train_loss", "train_accuracy", "quick")
+    __slots__ = ("session", "sequence", "images", "train_seconds", "predict_seconds", "latency_seconds", "steps", "total_steps", "train_loss", "train_accuracy", "quick", "settled")
     SESSION_FIELD_NUMBER: _ClassVar[int]
     SEQUENCE_FIELD_NUMBER: _ClassVar[int]
     IMAGES_FIELD_NUMBER: _ClassVar[int]
@@ -596,6 +596,7 @@ class LiveUpdate(_message.Message):
     TRAIN_LOSS_FIELD_NUMBER: _ClassVar[int]
     TRAIN_ACCURACY_FIELD_NUMBER: _ClassVar[int]
     QUICK_FIELD_NUMBER: _ClassVar[int]
+    SETTLED_FIELD_NUMBER: _ClassVar[int]
     session: LiveSessionInfo
     sequence: int
     images: _containers.RepeatedCompositeFieldContainer[LiveImagePrediction]
@@ -607,7 +608,8 @@ class LiveUpdate(_message.Message):
     train_loss: float
     train_accuracy: float
     quick: bool
-    def __init__(self, session: _Optional[_Union[LiveSessionInfo, _Mapping]] = ..., sequence: _Optional[int] = ..., images: _Optional[_Iterable[_Union[LiveImagePrediction, _Mapping]]] = ..., train_seconds: _Optional[float] = ..., predict_seconds: _Optional[float] = ..., latency_seconds: _Optional[float] = ..., steps: _Optional[int] = ..., total_steps: _Optional[int] = ..., train_loss: _Optional[float] = ..., train_accuracy: _Optional[float] = ..., quick: _Optional[bool] = ...) -> None: ...
+    settled: bool
+    def __init__(self, session: _Optional[_Union[LiveSessionInfo, _Mapping]] = ..., sequence: _Optional[int] = ..., images: _Optional[_Iterable[_Union[LiveImagePrediction, _Mapping]]] = ..., train_seconds: _Optional[float] = ..., predict_seconds: _Optional[float] = ..., latency_seconds: _Optional[float] = ..., steps: _Optional[int] = ..., total_steps: _Optional[int] = ..., train_loss: _Optional[float] = ..., train_accuracy: _Optional[float] = ..., quick: _Optional[bool] = ..., settled: _Optional[bool] = ...) -> None: ...
 
 class CommitLiveSessionResponse(_message.Message):
     __slots__ = ("session", "version", "labels_version", "training_set")

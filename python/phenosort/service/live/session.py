@@ -64,6 +64,8 @@ class LiveSession:
         self.closed = False
         self.close_reason = ""
         self.trainings = 0  # rounds of training started (coalescing is visible in it)
+        self.refinements = 0  # refinement rounds started (no label change)
+        self.steps_on_labels = 0  # steps trained on the current label set
         self.thread = threading.Thread(
             target=run_trainer, args=(self,), name=f"phenosort-live-{model}", daemon=True
         )

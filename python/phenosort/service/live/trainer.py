@@ -6,6 +6,11 @@ update (the last layer alone, refitted on cached features), trains on the latest
 (re-reading the label set between steps, so changes that arrive meanwhile join this round),
 predicts the watched images and publishes the update. A prediction made stale by a newer
 change is cancelled, unless the last update is older than ``max_wait_s``.
+
+While the labels stay unchanged, refinement rounds go on training (``refine_steps`` in all
+on one label set, the learning rate decaying along a cosine), each published as an update
+with no quick one before it; a change stops a refinement round at its next look at the
+label set. Once the budget is spent the worker sleeps.
 """
 
 from __future__ import annotations
@@ -19,6 +24,7 @@ import numpy as np
 
 from ...errors import Cancelled
 from ...model.live_head import margins
+from ...model.live_update import STEP_CHUNK
 from ...v1 import phenosort_pb2 as pb
 
 if TYPE_CHECKING:
@@ -26,7 +32,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("phenosort.service")
 
-STEP_CHUNK = 2  # steps between looks at the label set
+REFINE_ROUND = 4  # a refinement round's steps, in units of the settings' steps per update
 
 
 def run_trainer(session: LiveSession) -> None:
@@ -35,10 +41,15 @@ def run_trainer(session: LiveSession) -> None:
     try:
         while True:
             with session.cond:
-                if not _wait_for_work(session):
-                    break
-            session.trainings += 1
-            _round(session)
+                work = _wait_for_work(session)
+            if work is None:
+                break
+            if work == "refine":
+                session.refinements += 1
+                _refine(session)
+            else:
+                session.trainings += 1
+                _round(session)
     except Exception:  # a bug must not leave a session that never answers
         error_id = uuid.uuid4().hex[:12]
         log.exception("live session %s of %r failed (error id %s)", session.id, session.model,
@@ -48,14 +59,16 @@ def run_trainer(session: LiveSession) -> None:
         session._on_end(session)
 
 
-def _wait_for_work(session: LiveSession) -> bool:
-    """Sleep until labels changed (True) or the session ends (False); cond held."""
+def _wait_for_work(session: LiveSession) -> str | None:
+    """Sleep until labels changed ("train"), a refinement round is due ("refine") or the
+    session ends (None); cond held."""
     while True:
         if session.closed:
-            return False
+            return None
         if session.trained_version < session.labels_version:
             if session._n_classes_labelled() >= 2:
-                return True
+                return "train"
+            session.steps_on_labels = 0
             session.trained_version = session.labels_version
             session.updated_version = session.full_version = session.labels_version
             session._changed()  # WAITING: watchers see the new counts
@@ -67,7 +80,9 @@ def _wait_for_work(session: LiveSession) -> bool:
                 session._close_locked(
                     f"closed after {session.idle_timeout_s:g} s without a call or a watcher"
                 )
-                return False
+                return None
+        if 0 < session.steps_on_labels < session.settings.refine_steps:
+            return "refine"
         session.cond.wait(timeout)
 
 
@@ -115,6 +130,7 @@ def _round(session: LiveSession) -> None:
         session.engine.refit_head()
         with session.cond:
             session.trained_version = version
+            session.steps_on_labels = done
         train_s = time.perf_counter() - start
         start = time.perf_counter()
         try:
@@ -132,6 +148,43 @@ def _round(session: LiveSession) -> None:
         steps=done,
         train_loss=sum(losses) / max(done, 1),
         train_accuracy=sum(accs) / max(done, 1),
+        settled=done >= s.refine_steps,
+    )
+
+
+def _refine(session: LiveSession) -> None:
+    """A refinement round on the unchanged label set; a label change ends it unpublished
+    (the worker then trains on the new labels)."""
+    s = session.settings
+    with session.engine_lock:
+        version, labels, changed_at = _snapshot(session)
+        n = min(REFINE_ROUND * s.steps, s.refine_steps - session.steps_on_labels)
+        stats = session.engine.refine(
+            n,
+            session.steps_on_labels,
+            stop=lambda: session.closed or _peek(session)[0] != version,
+        )
+        if stats is None:
+            return  # a change arrived: the worker trains on it next
+        with session.cond:
+            session.steps_on_labels += stats.steps
+        start = time.perf_counter()
+        try:
+            images = _predict(session, version, labels)
+        except Cancelled:
+            return
+        predict_s = time.perf_counter() - start
+    _publish(
+        session,
+        images,
+        version,
+        changed_at,
+        train_seconds=stats.seconds,
+        predict_seconds=predict_s,
+        steps=stats.steps,
+        train_loss=stats.loss,
+        train_accuracy=stats.accuracy,
+        settled=session.steps_on_labels >= s.refine_steps,
     )
 
 
