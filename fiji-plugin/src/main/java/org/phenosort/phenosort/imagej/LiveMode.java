@@ -225,7 +225,7 @@ public final class LiveMode {
 
     /** Uploads the image and its labels (the calls thread); returns what the session refers to. */
     ImageInput upload(ClassifierClient client) {
-        input = client.imageInput(pixels, mask, voxelSize, name);
+        input = client.uploads().imageInput(pixels, mask, voxelSize, name);
         return input;
     }
 
