@@ -1,7 +1,6 @@
 package org.phenosort.phenosort.client;
 
 import io.grpc.Status;
-import io.grpc.StatusRuntimeException;
 
 /**
  * A failed call to the phenosort server: the gRPC status code and the server's message
@@ -53,9 +52,5 @@ public class ClassifierException extends RuntimeException {
     /** The server's message (status description), "" when it gave none. */
     public String getServerMessage() {
         return serverMessage;
-    }
-
-    static boolean isGrpc(Throwable t) {
-        return t instanceof StatusRuntimeException || t instanceof io.grpc.StatusException;
     }
 }

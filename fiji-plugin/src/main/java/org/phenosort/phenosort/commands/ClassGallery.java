@@ -70,7 +70,7 @@ public class ClassGallery implements PlugIn {
         try (ClassifierClient client = ServerSettings.newClient()) {
             LabelImages.checkPair(image, labels);
             int frame = image.getNFrames() > 1 ? image.getT() : 1;
-            List<GalleryMontage> montages = client.gallery(model, version,
+            List<GalleryMontage> montages = client.inspect().gallery(model, version,
                     AnnotatedImage.upload(client, image, labels, frame, image.getTitle()), perClass,
                     leastCertain == 0 ? -1 : leastCertain, tileSize, columns);
             String title = Classification.baseName(image.getTitle()) + "-gallery";

@@ -69,7 +69,7 @@ public class ExplainObject implements PlugIn {
         try (ClassifierClient client = ServerSettings.newClient()) {
             LabelImages.checkPair(image, labels);
             int frame = image.getNFrames() > 1 ? image.getT() : 1;
-            ExplainResponse r = client.explain(model, version,
+            ExplainResponse r = client.inspect().explain(model, version,
                     AnnotatedImage.upload(client, image, labels, frame, image.getTitle()), label, classIndex);
             ImagePlus heat = heatmapImage(r, image, label);
             overlay(image, heat);

@@ -90,10 +90,6 @@ public final class AnnotationEditor {
         return c.label;
     }
 
-    public int undoDepth() {
-        return history.size();
-    }
-
     /**
      * The ROIs that annotate object {@code label} and nothing else (single points, area ROIs).
      * Multi-point ROIs naming several objects are left alone: a later ROI wins over them anyway.

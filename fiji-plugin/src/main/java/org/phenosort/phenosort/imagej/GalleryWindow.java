@@ -103,7 +103,7 @@ public final class GalleryWindow {
                 char c = e.getKeyChar();
                 if (c < '1' || c > '9' || e.isControlDown() || e.isMetaDown() || e.isAltDown()) return;
                 AnnotationSession session = AnnotationSession.of(image);
-                if (session != null && session.currentObject() != 0) session.keyPressed(e);
+                if (session != null && session.currentObject() != 0) session.keys().keyPressed(e);
             }
         };
         for (java.awt.Component c : new java.awt.Component[] {canvas, win}) {

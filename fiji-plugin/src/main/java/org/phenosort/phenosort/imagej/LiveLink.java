@@ -76,7 +76,7 @@ final class LiveLink {
         CALLS.execute(() -> {
             try {
                 if (ended || sessionId == null) return;
-                LiveSessionInfo info = client.updateLiveSession(UpdateLiveSessionRequest.newBuilder()
+                LiveSessionInfo info = client.live().updateLiveSession(UpdateLiveSessionRequest.newBuilder()
                         .setSessionId(sessionId).addAllChanges(changes).build());
                 mode.sent(info);
             } catch (RuntimeException e) {
@@ -98,7 +98,7 @@ final class LiveLink {
                 return;
             }
             try {
-                onDone.accept(client.commitLiveSession(sessionId, true, COMMIT_TIMEOUT_MS));
+                onDone.accept(client.live().commitLiveSession(sessionId, true, COMMIT_TIMEOUT_MS));
             } catch (RuntimeException e) {
                 onError.accept(message(e));
             }
@@ -127,7 +127,7 @@ final class LiveLink {
             ImageInput input = mode.input();
             if (ended || sessionId == null || input == null) return;
             try {
-                client.updateLiveSession(UpdateLiveSessionRequest.newBuilder().setSessionId(sessionId)
+                client.live().updateLiveSession(UpdateLiveSessionRequest.newBuilder().setSessionId(sessionId)
                         .addAddImages(LiveImage.newBuilder().setImage(input).setWatch(false)).build());
             } catch (RuntimeException e) {
                 fail(e);
@@ -149,7 +149,7 @@ final class LiveLink {
                 sessionId = info.getSessionId();
                 watch();
             } else {
-                info = client.updateLiveSession(UpdateLiveSessionRequest.newBuilder().setSessionId(sessionId)
+                info = client.live().updateLiveSession(UpdateLiveSessionRequest.newBuilder().setSessionId(sessionId)
                         .addAddImages(image).build());
             }
             mode.opened(input, info);
@@ -178,17 +178,17 @@ final class LiveLink {
         OpenLiveSessionRequest.Builder request = OpenLiveSessionRequest.newBuilder().setModel(model).addImages(image);
         if (more) request.addAllClasses(classes);
         try {
-            return client.openLiveSession(request.build());
+            return client.live().openLiveSession(request.build());
         } catch (ClassifierException e) {
             if (e.getCode() != Status.Code.FAILED_PRECONDITION) throw e;
             // the model has a session this ImageJ did not open (another client's, or one left
             // by an ImageJ that quit): join it, with its classes
-            return client.openLiveSession(request.clearClasses().setAttach(true).build());
+            return client.live().openLiveSession(request.clearClasses().setAttach(true).build());
         }
     }
 
     private void watch() {
-        ServerStream<LiveUpdate> s = client.watchLiveSession(sessionId);
+        ServerStream<LiveUpdate> s = client.live().watchLiveSession(sessionId);
         stream = s;
         Thread t = new Thread(() -> read(s), "PhenoSort live updates (" + model + ")");
         t.setDaemon(true);
@@ -198,7 +198,7 @@ final class LiveLink {
     private void end() {
         ServerStream<LiveUpdate> s = stream;
         try {
-            if (sessionId != null) client.closeLiveSession(sessionId);
+            if (sessionId != null) client.live().closeLiveSession(sessionId);
         } catch (RuntimeException e) {
             // closed or timed out on the server already
         }

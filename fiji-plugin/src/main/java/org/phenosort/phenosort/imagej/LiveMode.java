@@ -5,9 +5,7 @@ import ij.gui.Roi;
 import java.awt.EventQueue;
 import java.util.ArrayList;
 import java.util.Collections;
-import java.util.HashMap;
 import java.util.HashSet;
-import java.util.Iterator;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
@@ -29,7 +27,7 @@ import org.phenosort.phenosort.proto.v1.Tensor;
 /**
  * Live mode of one Annotate Objects session: the image (one time point) is uploaded once into
  * its model's live session ({@link LiveLink}); every change of its annotations goes to the
- * server as label changes; each update the server streams restyles the live overlay
+ * server as label changes ({@link LiveLabelChanges}); each update the server streams restyles the live overlay
  * ({@link LiveOverlay}) and the status line ("live model: 12 labels, updated 1.3 s ago").
  * A server error turns live mode off with one Log line; annotating goes on.
  *
@@ -59,10 +57,8 @@ public final class LiveMode {
     private String offReason = "not started";
     private LiveSessionInfo info;
     private LiveResults results;
-    private int[] colours = new int[0];
     private LiveOverlay overlay;
-    private final Map<Long, String> sent = new HashMap<>();
-    private final Set<String> warned = new HashSet<>();
+    private final LiveLabelChanges labelChanges;
     private final Set<Long> proposed = new HashSet<>();
     private Timer clock;
     private String lastStatus;
@@ -79,6 +75,7 @@ public final class LiveMode {
         this.model = model;
         this.editor = editor;
         this.sink = sink;
+        this.labelChanges = new LiveLabelChanges(model, sink);
         this.frame = image.getNFrames() > 1 ? image.getT() : 1;
         this.openingClasses = new ArrayList<>(editor.classNames());
         this.pixels = TensorCodec.toTensor(image.getNFrames() > 1 ? SuggestionFetcher.frameOf(image, frame) : image);
@@ -129,37 +126,7 @@ public final class LiveMode {
     /** The annotations may have changed: sends what differs from what the session has. */
     void labelsChanged() {
         if (!on || imageId == null || info == null) return;
-        RoiAnnotations.Result now = editor.read(frame);
-        Map<Long, String> named = new HashMap<>();
-        for (Map.Entry<Long, Integer> a : now.classes.entrySet()) {
-            named.put(a.getKey(), now.classNames.get(a.getValue() - 1));
-        }
-        List<String> classes = info.getClassNamesList();
-        List<LabelChange> changes = new ArrayList<>();
-        for (Map.Entry<Long, String> a : named.entrySet()) {
-            long label = a.getKey();
-            String cls = a.getValue();
-            if (cls.equals(sent.get(label))) continue;
-            if (!classes.contains(cls)) {
-                if (warned.add(cls)) {
-                    sink.log("PhenoSort: class '" + cls + "' is not a class of the live session of '" + model + "' ("
-                            + String.join(", ", classes) + "): its labels do not train the live model. A session's "
-                            + "classes are fixed when it opens: list every class in Annotate Objects' classes.");
-                }
-                if (sent.remove(label) != null) changes.add(change(label).setRemove(true).build());
-                continue;
-            }
-            changes.add(change(label).setClassName(cls).build());
-            sent.put(label, cls);
-        }
-        for (Iterator<Long> it = sent.keySet().iterator(); it.hasNext(); ) {
-            long label = it.next();
-            if (!named.containsKey(label)) {
-                changes.add(change(label).setRemove(true).build());
-                it.remove();
-            }
-        }
-        send(changes);
+        send(labelChanges.since(imageId, editor.read(frame), info.getClassNamesList()));
     }
 
     /** Key l: shows or hides the live overlay; returns the status message. */
@@ -225,7 +192,7 @@ public final class LiveMode {
 
     /** Uploads the image and its labels (the calls thread); returns what the session refers to. */
     ImageInput upload(ClassifierClient client) {
-        input = client.imageInput(pixels, mask, voxelSize, name);
+        input = client.uploads().imageInput(pixels, mask, voxelSize, name);
         return input;
     }
 
@@ -300,7 +267,7 @@ public final class LiveMode {
         if (results == null) return;
         List<String> names = editor.classNames();
         int before = names.size();
-        colours = LiveStyles.colourClasses(results.classNames, names);
+        int[] colours = LiveStyles.colourClasses(results.classNames, names);
         if (names.size() > before) RoiAnnotations.setGroupNames(names);
         if (overlay != null) overlay.show(results, colours);
     }
@@ -311,21 +278,13 @@ public final class LiveMode {
      */
     private void dropStaleLabels() {
         if (sending.get() > 0 || results.quick || results.updatedVersion < sentVersion) return;
-        List<LabelChange> changes = new ArrayList<>();
-        for (LiveResults.Prediction p : results.objects().values()) {
-            if (p.labelled && !sent.containsKey(p.label)) changes.add(change(p.label).setRemove(true).build());
-        }
-        send(changes);
+        send(labelChanges.stale(imageId, results));
     }
 
     private void send(List<LabelChange> changes) {
         if (changes.isEmpty()) return;
         sending.incrementAndGet();
         link.send(this, changes);
-    }
-
-    private LabelChange.Builder change(long label) {
-        return LabelChange.newBuilder().setImageId(imageId).setLabel(label);
     }
 
     private void off(String reason) {

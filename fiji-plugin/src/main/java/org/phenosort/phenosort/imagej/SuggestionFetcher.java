@@ -36,8 +36,8 @@ public final class SuggestionFetcher {
         Thread t = new Thread(() -> {
             try (ClassifierClient client = ServerSettings.newClient()) {
                 client.setTimeoutMs(TIMEOUT_MS);
-                ImageInput input = client.imageInput(TensorCodec.toTensor(img), TensorCodec.labelsToTensor(lab),
-                        TensorCodec.voxelSize(img), image.getTitle());
+                ImageInput input = client.uploads().imageInput(TensorCodec.toTensor(img),
+                        TensorCodec.labelsToTensor(lab), TensorCodec.voxelSize(img), image.getTitle());
                 List<Long> out = new ArrayList<>();
                 for (Suggestion s : client.suggest(model, 0, input, n, skip)) out.add(s.getLabel());
                 EventQueue.invokeLater(() -> onResult.accept(out));

@@ -46,7 +46,7 @@ public final class AnnotatedImage {
     /** Uploads time point {@code frame} (1-based) of an image and its label image. */
     public static ImageInput upload(ClassifierClient client, ImagePlus image, ImagePlus labels, int frame,
             String name) {
-        return client.imageInput(TensorCodec.toTensor(Frames.of(image, frame)),
+        return client.uploads().imageInput(TensorCodec.toTensor(Frames.of(image, frame)),
                 TensorCodec.labelsToTensor(Frames.of(labels, frame)), TensorCodec.voxelSize(image), name);
     }
 

@@ -28,7 +28,7 @@ public final class ModelFiles {
         File part = new File(file.getPath() + ".part");
         long n;
         try (OutputStream out = new FileOutputStream(part)) {
-            n = client.exportModel(model, version, out);
+            n = client.modelFiles().exportModel(model, version, out);
         } catch (IOException | RuntimeException e) {
             Files.deleteIfExists(part.toPath());
             throw e;
@@ -51,7 +51,7 @@ public final class ModelFiles {
             return null;
         }
         try {
-            Files.write(page.toPath(), client.trainingReport(model, version));
+            Files.write(page.toPath(), client.modelFiles().trainingReport(model, version));
             log.accept("its training report is " + page);
             return page;
         } catch (IOException | RuntimeException e) {  // the model file is written: only say so
@@ -65,7 +65,7 @@ public final class ModelFiles {
             throws IOException {
         if (!file.isFile()) throw new IOException(file + ": file not found");
         try (InputStream in = new FileInputStream(file)) {
-            ModelInfo info = client.importModel(model, in);
+            ModelInfo info = client.modelFiles().importModel(model, in);
             log.accept("imported " + file + " as model '" + info.getName() + "' version "
                     + info.getVersions(info.getVersionsCount() - 1));
             return info;

@@ -1,6 +1,5 @@
 package org.phenosort.phenosort.client;
 
-import static org.junit.Assert.assertArrayEquals;
 import static org.junit.Assert.assertEquals;
 import static org.junit.Assert.assertFalse;
 import static org.junit.Assert.assertNotNull;
@@ -155,11 +154,11 @@ public class ClassifierClientTest {
     @Test
     public void b_uploadThenCacheSkip() {
         Tensor t = TensorCodec.toTensor(image);
-        ClassifierClient.Upload first = client.upload(t);
+        TensorUploadClient.Upload first = client.uploads().upload(t);
         assertTrue(first.sent);
-        assertEquals(ClassifierClient.contentId(t), first.id);
-        assertTrue(client.hasTensor(first.id));
-        ClassifierClient.Upload second = client.upload(t);
+        assertEquals(TensorUploadClient.contentId(t), first.id);
+        assertTrue(client.uploads().hasTensor(first.id));
+        TensorUploadClient.Upload second = client.uploads().upload(t);
         assertFalse(second.sent);
         assertEquals(first.id, second.id);
     }
@@ -176,9 +175,9 @@ public class ClassifierClientTest {
         }
         Tensor t = TensorCodec.toTensor(new ImagePlus("big", stack));
         assertTrue(t.getData().size() > 2 << 20);
-        ClassifierClient.Upload up = client.upload(t);
+        TensorUploadClient.Upload up = client.uploads().upload(t);
         assertTrue(up.sent);
-        assertTrue(client.hasTensor(up.id));
+        assertTrue(client.uploads().hasTensor(up.id));
     }
 
     @Test
@@ -189,8 +188,8 @@ public class ClassifierClientTest {
         for (ModelInfo m : client.listModels()) listed |= m.getName().equals("squares");
         assertTrue(listed);
 
-        ImageInput input = client.imageInput(TensorCodec.toTensor(image), TensorCodec.labelsToTensor(labels),
-                TensorCodec.voxelSize(image), "synthetic");
+        ImageInput input = client.uploads().imageInput(TensorCodec.toTensor(image),
+                TensorCodec.labelsToTensor(labels), TensorCodec.voxelSize(image), "synthetic");
         Map<Long, Integer> annotations = new LinkedHashMap<>();
         for (int k = 0; k < 16; k++) annotations.put(IDS[k], k % 2 == 0 ? 1 : 2);
         assertEquals(1, client.addTrainingData("squares", input, annotations, false).getNImages());
@@ -231,7 +230,7 @@ public class ClassifierClientTest {
             }
         }
 
-        byte[] model = client.exportModel("squares", 0);
+        byte[] model = client.modelFiles().exportModel("squares", 0);
         assertTrue(model.length > 1000);
     }
 
@@ -240,8 +239,8 @@ public class ClassifierClientTest {
         // its own model and job: no state from d_ (issue 18)
         client.createModel("replay", Arrays.asList("dim", "bright"), "{\"train_epochs\": 1, \"net_width\": 8, "
                 + "\"train_min_epoch_samples\": 32, \"patch_size\": 24, \"symmetry_probe_epochs\": 0}");
-        ImageInput input = client.imageInput(TensorCodec.toTensor(image), TensorCodec.labelsToTensor(labels),
-                TensorCodec.voxelSize(image), "synthetic");
+        ImageInput input = client.uploads().imageInput(TensorCodec.toTensor(image),
+                TensorCodec.labelsToTensor(labels), TensorCodec.voxelSize(image), "synthetic");
         Map<Long, Integer> annotations = new LinkedHashMap<>();
         for (int k = 0; k < 16; k++) annotations.put(IDS[k], k % 2 == 0 ? 1 : 2);
         client.addTrainingData("replay", input, annotations, false);
@@ -277,7 +276,7 @@ public class ClassifierClientTest {
             assertTrue(e.getServerMessage(), e.getServerMessage().contains("no-such-model"));
         }
         try {
-            client.exportModel("no-such-model", 0);
+            client.modelFiles().exportModel("no-such-model", 0);
             fail();
         } catch (ClassifierException e) {
             assertEquals("NOT_FOUND", e.getCodeName());

@@ -154,7 +154,7 @@ public class FakeServerTest {
         };
         ByteArrayOutputStream out = new ByteArrayOutputStream();
         try {
-            client.exportModel("cells", 0, out);
+            client.modelFiles().exportModel("cells", 0, out);
             fail("no exception");
         } catch (ClassifierException e) {
             assertEquals(Status.Code.RESOURCE_EXHAUSTED, e.getCode());
@@ -181,7 +181,7 @@ public class FakeServerTest {
             }
         };
         try {
-            client.exportModel("cells", 0, broken);
+            client.modelFiles().exportModel("cells", 0, broken);
             fail("no exception");
         } catch (IOException e) {
             assertEquals("no space left", e.getMessage());

@@ -278,7 +278,7 @@ public class TensorCodecTest {
         // python: content_id(TensorHeader(dtype="uint8", shape=[2, 2], axes="YX"), sha256(b"\x00\x01\x02\x03"))
         Tensor t = TensorCodec.tensor(com.google.protobuf.ByteString.copyFrom(new byte[] {0, 1, 2, 3}), "uint8",
                 new long[] {2, 2}, "YX");
-        String id = ClassifierClient.contentId(t);
+        String id = TensorUploadClient.contentId(t);
         assertEquals("sha256:765c1b3a140bf0e19c23c3f1dd62dc298fef7925be85a0121c43294cddd58bdc", id);
     }
 }
