@@ -64,7 +64,7 @@ function field(s, key) {{
     if (j < 0) return rest;
     return substring(rest, 0, j);
 }}
-// the overlay shows a full update that reflects every label sent
+// the overlay shows the settled update (refinement done) that reflects every label sent
 function caughtUp(n) {{
     s = state();
     labels = field(s, "labels");
@@ -73,7 +73,9 @@ function caughtUp(n) {{
     sequence = field(s, "sequence");
     updated = field(s, "updated_version");
     version = field(s, "labels_version");
+    settled = field(s, "settled");
     if (labels != "" + n || sending != "0" || quick != "false" || sequence == "0") return 0;
+    if (settled != "true") return 0;
     if (updated != version) return 0;
     return 1;
 }}
@@ -97,7 +99,7 @@ File.saveString(call("{screen}.canvas", "cells.tif"), "{dir}/ready1");
 // 1: the robot labels two dim and two bright objects
 waitFile("{dir}/done1");
 t0 = getTime();
-while (caughtUp(4) == 0 && getTime() - t0 < 60000) wait(200);
+while (caughtUp(4) == 0 && getTime() - t0 < 180000) wait(200);
 emit("state1=" + state());
 emit("overlay1=" + call("{api}.overlay", "cells.tif"));
 emit("status1=" + call("{screen}.statusBar", ""));

@@ -315,7 +315,7 @@ public final class LiveMode {
 
     /**
      * "live=on overlay=shown labels=N labels_version=L updated_version=U sequence=S quick=false
-     * objects=O model=M", or "live=off model=M reason=[...]".
+     * settled=true sending=0 objects=O model=M", or "live=off model=M reason=[...]".
      */
     public String state() {
         return onEdt(() -> {
@@ -327,6 +327,7 @@ public final class LiveMode {
                     + " updated_version=" + (results == null ? 0 : results.updatedVersion)
                     + " sequence=" + (results == null ? 0 : results.sequence)
                     + " quick=" + (results != null && results.quick)
+                    + " settled=" + (results != null && results.settled)
                     + " sending=" + sending.get()
                     + " objects=" + (results == null ? 0 : results.objects().size())
                     + " model=" + model;

@@ -44,6 +44,8 @@ public final class LiveResults {
     public final long updatedVersion;
     /** Only the last layer was refitted (a full update follows). */
     public final boolean quick;
+    /** The last update on these labels: the server's refinement is done until the next change. */
+    public final boolean settled;
     /** The session's classes, class k = index k-1. */
     public final List<String> classNames;
     /** When the update arrived (System.nanoTime). */
@@ -54,6 +56,7 @@ public final class LiveResults {
         this.sequence = update.getSequence();
         this.updatedVersion = update.getSession().getUpdatedVersion();
         this.quick = update.getQuick();
+        this.settled = update.getSettled();
         this.classNames = classNames;
         this.objects = objects;
         this.receivedNanos = receivedNanos;
@@ -136,6 +139,6 @@ public final class LiveResults {
         double ago = Math.max(0, nowNanos - last.receivedNanos) / 1e9;
         boolean behind = last.quick || last.updatedVersion < Math.max(sentVersion, info.getLabelsVersion());
         return String.format(Locale.ROOT, "live model: %s, updated %.1f s ago%s", labels, ago,
-                behind ? ", updating..." : "");
+                behind ? ", updating..." : last.settled ? "" : ", refining...");
     }
 }

@@ -23,8 +23,12 @@ public class LiveResultsTest {
                         ? "label objects of at least 2 classes to start the live model" : "").build();
     }
 
-    /** Objects 5, 9, 12, 30 of image "img": classes, margins, and 5 and 9 labelled. */
+    /** Objects 5, 9, 12, 30 of image "img": classes, margins, and 5 and 9 labelled; settled. */
     static LiveUpdate update(long sequence, long version, boolean quick) {
+        return update(sequence, version, quick, !quick);
+    }
+
+    static LiveUpdate update(long sequence, long version, boolean quick, boolean settled) {
         LiveImagePrediction p = LiveImagePrediction.newBuilder().setImageId("img")
                 .addAllLabelIds(Arrays.asList(5L, 9L, 12L, 30L))
                 .addAllClassIndex(Arrays.asList(1, 2, 2, 1))
@@ -33,7 +37,7 @@ public class LiveResultsTest {
                 .addAllLabelled(Arrays.asList(true, true, false, false)).build();
         LiveImagePrediction other = p.toBuilder().setImageId("other").build();
         return LiveUpdate.newBuilder().setSession(info(LiveState.LIVE_STATE_IDLE, 2, version, version))
-                .setSequence(sequence).setQuick(quick).addImages(other).addImages(p).build();
+                .setSequence(sequence).setQuick(quick).setSettled(settled).addImages(other).addImages(p).build();
     }
 
     @Test
@@ -99,5 +103,9 @@ public class LiveResultsTest {
         LiveResults quick = LiveResults.of(update(4, 2, true), "img", 10 * second);
         assertEquals("live model: 2 labels, updated 0.5 s ago, updating...",
                 LiveResults.status(idle, quick, 2, 10 * second + 500_000_000L));
+        // the labels did not change, and the server is still refining the model on them
+        LiveResults refining = LiveResults.of(update(5, 2, false, false), "img", 10 * second);
+        assertEquals("live model: 2 labels, updated 0.2 s ago, refining...",
+                LiveResults.status(idle, refining, 2, 10 * second + 200_000_000L));
     }
 }
