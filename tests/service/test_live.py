@@ -335,6 +335,31 @@ def test_a_change_interrupts_refinement(service, stub, data):
     stub.CloseLiveSession(pb.CloseLiveSessionRequest(session_id=info.session_id))
 
 
+def test_an_image_that_joins_is_predicted_without_a_label(stub, data):
+    """A watched image added to a session whose model is trained gets its predictions at
+    once (no training steps), not at the next label."""
+    image = new_model(stub, "live-join", data)
+    info = open_session(stub, "live-join", image)
+    notes = {i: 1 for i in by_class(data, 1, 2)} | {i: 2 for i in by_class(data, 2, 2)}
+    version = label(stub, info.session_id, image.image_id, notes)
+    first = wait_update(stub, info.session_id, version)
+    other = make_objects("brightness", grid=(3, 3), seed=11)
+    joined = image_input(stub, other, name="joined")
+    added = [pb.LiveImage(image=joined, watch=True)]
+    stub.UpdateLiveSession(pb.UpdateLiveSessionRequest(session_id=info.session_id,
+                                                       add_images=added))  # fmt: skip
+    stream = stub.WatchLiveSession(pb.WatchLiveSessionRequest(session_id=info.session_id),
+                                   timeout=60)  # fmt: skip
+    update = next(u for u in stream if u.sequence > first.sequence)
+    stream.cancel()
+    assert update.steps == 0 and update.total_steps == first.total_steps
+    assert update.session.trained_version == version
+    by_image = {m.image_id: m for m in update.images}
+    assert sorted(by_image[joined.image_id].label_ids) == sorted(other.classes)
+    assert list(by_image[image.image_id].class_index) == list(first.images[0].class_index)
+    stub.CloseLiveSession(pb.CloseLiveSessionRequest(session_id=info.session_id))
+
+
 def test_python_client_live_loop(service, data):
     with Client(service.address, timeout=60) as client:
         client.create_model("live-client", data.class_names, **TINY)

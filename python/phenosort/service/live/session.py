@@ -66,6 +66,7 @@ class LiveSession:
         self.trainings = 0  # rounds of training started (coalescing is visible in it)
         self.refinements = 0  # refinement rounds started (no label change)
         self.steps_on_labels = 0  # steps trained on the current label set
+        self.predict_due = False  # a watched image joined after the last update
         self.thread = threading.Thread(
             target=run_trainer, args=(self,), name=f"phenosort-live-{model}", daemon=True
         )

@@ -157,6 +157,9 @@ class LiveSessions:
                 )
             with session.cond:
                 session.images[image.image_id] = live
+                # a model exists: predict the new image now, not at the next label
+                if live.watch and session.sequence and session._n_classes_labelled() >= 2:
+                    session.predict_due = True
                 session._changed()
 
     def _load_training_set(self, session: LiveSession) -> None:

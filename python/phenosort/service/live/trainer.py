@@ -7,6 +7,7 @@ update (the last layer alone, refitted on cached features), trains on the latest
 predicts the watched images and publishes the update. A prediction made stale by a newer
 change is cancelled, unless the last update is older than ``max_wait_s``.
 
+A watched image added to a session that has a model is predicted at once, without training.
 While the labels stay unchanged, refinement rounds go on training (``refine_steps`` in all
 on one label set, the learning rate decaying along a cosine), each published as an update
 with no quick one before it; a change stops a refinement round at its next look at the
@@ -44,7 +45,9 @@ def run_trainer(session: LiveSession) -> None:
                 work = _wait_for_work(session)
             if work is None:
                 break
-            if work == "refine":
+            if work == "predict":
+                _predict_round(session)
+            elif work == "refine":
                 session.refinements += 1
                 _refine(session)
             else:
@@ -60,8 +63,9 @@ def run_trainer(session: LiveSession) -> None:
 
 
 def _wait_for_work(session: LiveSession) -> str | None:
-    """Sleep until labels changed ("train"), a refinement round is due ("refine") or the
-    session ends (None); cond held."""
+    """Sleep until labels changed ("train"), an added image waits for predictions
+    ("predict"), a refinement round is due ("refine") or the session ends (None); cond
+    held."""
     while True:
         if session.closed:
             return None
@@ -81,6 +85,8 @@ def _wait_for_work(session: LiveSession) -> str | None:
                     f"closed after {session.idle_timeout_s:g} s without a call or a watcher"
                 )
                 return None
+        if session.predict_due:
+            return "predict"
         if 0 < session.steps_on_labels < session.settings.refine_steps:
             return "refine"
         session.cond.wait(timeout)
@@ -152,6 +158,23 @@ def _round(session: LiveSession) -> None:
     )
 
 
+def _predict_round(session: LiveSession) -> None:
+    """Predictions of every watched image with the current weights (an image joined)."""
+    with session.engine_lock:
+        _, labels, changed_at = _snapshot(session)
+        with session.cond:
+            session.predict_due = False
+            version = session.trained_version  # the labels the weights reflect
+        start = time.perf_counter()
+        try:
+            images = _predict(session, version, labels)
+        except Cancelled:
+            return  # a change came: the training round predicts the new image too
+        predict_s = time.perf_counter() - start
+    _publish(session, images, version, changed_at, predict_seconds=predict_s,
+             settled=session.steps_on_labels >= session.settings.refine_steps)  # fmt: skip
+
+
 def _refine(session: LiveSession) -> None:
     """A refinement round on the unchanged label set; a label change ends it unpublished
     (the worker then trains on the new labels)."""
@@ -192,6 +215,7 @@ def _publish(session: LiveSession, images, version: int, changed_at: float, **fi
     """Make an update the latest one and wake the watchers."""
     with session.cond:
         session.sequence += 1
+        session.predict_due = False  # every watched image is in this update
         session.updated_version = version
         if not fields.get("quick"):
             session.full_version = version

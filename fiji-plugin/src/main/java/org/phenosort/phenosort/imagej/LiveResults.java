@@ -133,7 +133,7 @@ public final class LiveResults {
         }
         if (last == null) {
             return "live model: " + labels + (info.getUpdatedVersion() > 0
-                    ? ", no predictions for this image yet (they come with the next label)"
+                    ? ", predicting this image..."
                     : ", training the first model...");
         }
         double ago = Math.max(0, nowNanos - last.receivedNanos) / 1e9;
