@@ -19,9 +19,9 @@ open and no label change, the server process's CPU time (all threads, /proc) ove
 **Quality** (``--part quality``): the live model against a full training on the same
 labels. The live model is the engine (``phenosort.model.live_update``) driven as a session
 would drive it: labels arrive ``--labels-per-update`` at a time in random order, each
-update trains ``steps`` steps from the current weights; after the last label, the
-refinement a session makes while the labels stay unchanged (``refine_steps`` in all, the
-learning rate decaying). Scored at the last label and after refinement. The full training is
+update trains ``steps`` steps from the current weights; after the last label, the full
+training a session makes once the labels settle (``phenosort.model.live_settle``). Scored
+at the last label and settled. The full training is
 ``ObjectClassifier.fit`` with the default settings. Both are scored (macro-F1) on held-out
 images: generated tasks (one training image, two test images, as scripts/bench_quality.py)
 or the shared datasets with issue 8's protocol (by-image split, n labels per class).
@@ -36,6 +36,7 @@ import argparse
 import json
 import os
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -46,6 +47,7 @@ from phenosort.classifier import ObjectClassifier, Sample
 from phenosort.client import Client
 from phenosort.evaluation import score_samples
 from phenosort.model.live_settings import LiveSettings
+from phenosort.model.live_settle import full_training
 from phenosort.model.live_update import LiveModel
 from phenosort.sample_sets import labels_per_class, load_sample_set, split_by_image
 from phenosort.service.local import LocalService
@@ -164,17 +166,12 @@ def live_fit(names, train: list[Sample], settings: LiveSettings, per_update: int
         model.train_steps(settings.steps)
         model.refit_head()
         updates += 1
-    return model, updates
+    return model, updates, labels
 
 
-def refine(model: LiveModel) -> None:
-    """The refinement rounds a session makes once the user stops labelling."""
-    done = model.settings.steps  # the last update's steps count (as in the trainer)
-    while done < model.settings.refine_steps:
-        stats = model.refine(min(4 * model.settings.steps, model.settings.refine_steps - done),
-                             done)  # fmt: skip
-        assert stats is not None
-        done += stats.steps
+def settle(model: LiveModel, labels) -> None:
+    """What a session does once the labels stop changing: a full training, adopted."""
+    model.adopt(full_training(model, labels, threading.Event()), labels)
 
 
 def quality(args) -> list[dict]:
@@ -198,13 +195,14 @@ def quality(args) -> list[dict]:
                 train_all, test = split_by_image(samples)
             train = [s for s in labels_per_class(train_all, n, seed) if s.annotations]
             start = time.perf_counter()
-            model, updates = live_fit(names, train, settings, args.labels_per_update, seed)
+            model, updates, labels = live_fit(names, train, settings, args.labels_per_update,
+                                              seed)  # fmt: skip
             live_s = time.perf_counter() - start
             steps = model.total_steps
             at_last_label = score_samples(model.clf, test)["macro_f1"]
             start = time.perf_counter()
-            refine(model)
-            refine_s = time.perf_counter() - start
+            settle(model, labels)
+            settle_s = time.perf_counter() - start
             start = time.perf_counter()
             full = ObjectClassifier(names, train_seed=seed)
             full.fit(train)
@@ -214,13 +212,13 @@ def quality(args) -> list[dict]:
                 "live_at_last_label_macro_f1": at_last_label,
                 "live_macro_f1": score_samples(model.clf, test)["macro_f1"],
                 "full_macro_f1": score_samples(full, test)["macro_f1"],
-                "live_s": live_s, "refine_s": refine_s, "full_s": full_s, "updates": updates,
-                "steps": steps, "refined_steps": model.total_steps - steps,
+                "live_s": live_s, "settle_s": settle_s, "full_s": full_s, "updates": updates,
+                "steps": steps,
             }  # fmt: skip
             runs.append(run)
             print(f"{row} seed {seed}: live at the last label {at_last_label:.3f} ({updates} "
-                  f"updates, {steps} steps, {live_s:.0f} s), refined "
-                  f"{run['live_macro_f1']:.3f} (+{run['refined_steps']} steps, {refine_s:.0f} s)"
+                  f"updates, {steps} steps, {live_s:.0f} s), settled "
+                  f"{run['live_macro_f1']:.3f} ({settle_s:.0f} s)"
                   f"  full {run['full_macro_f1']:.3f} ({full_s:.0f} s)", flush=True)  # fmt: skip
         diff = np.array([r["live_macro_f1"] - r["full_macro_f1"] for r in runs])
         summary = {

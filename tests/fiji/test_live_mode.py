@@ -64,7 +64,7 @@ function field(s, key) {{
     if (j < 0) return rest;
     return substring(rest, 0, j);
 }}
-// the overlay shows the settled update (refinement done) that reflects every label sent
+// the overlay shows the settled update (the full training) that reflects every label sent
 function caughtUp(n) {{
     s = state();
     labels = field(s, "labels");
@@ -195,7 +195,8 @@ def live_data(server, tmp_path_factory):
     tifffile.imwrite(img, np.round(image).astype(data.image.dtype), imagej=True)
     tifffile.imwrite(lab, data.labels, imagej=True)
     with Client(server) as client:
-        client.create_model(MODEL, data.class_names, net_width=8, patch_size=32)
+        # few epochs: the full training on the settled labels stays short on a loaded machine
+        client.create_model(MODEL, data.class_names, net_width=8, patch_size=32, train_epochs=10)
     return data, img, lab
 
 

@@ -16,6 +16,7 @@ import grpc
 import numpy as np
 import pytest
 
+from phenosort.classifier import ObjectClassifier, Sample
 from phenosort.client import Client
 from phenosort.errors import InvalidInputError
 from phenosort.testing import make_objects
@@ -24,8 +25,8 @@ from phenosort.v1 import phenosort_pb2_grpc as pb_grpc
 
 from .conftest import TINY, create_model, image_input, rpc_error
 
-# refinement off: each test sees exactly the updates its label changes make
-LIVE = {"steps": 4, "steps_after_change": 2, "batch_size": 8, "refine_steps": 0}
+# no full training on settled labels: each test sees exactly the updates its changes make
+LIVE = {"steps": 4, "steps_after_change": 2, "batch_size": 8, "settle": False}
 
 
 @pytest.fixture(scope="module")
@@ -143,7 +144,7 @@ def test_a_quick_update_comes_before_the_full_one(stub, data):
 def test_a_burst_of_changes_is_coalesced(service, stub, data):
     image = new_model(stub, "live-burst", data)
     info = open_session(stub, "live-burst", image, live_settings_json=json.dumps(
-        {"steps": 30, "steps_after_change": 4, "batch_size": 8, "refine_steps": 0}))  # fmt: skip
+        {"steps": 30, "steps_after_change": 4, "batch_size": 8, "settle": False}))  # fmt: skip
     ids = sorted(data.classes)
     versions = [label(stub, info.session_id, image.image_id, {i: data.classes[i]}) for i in ids]
     assert versions == list(range(1, len(ids) + 1))
@@ -279,59 +280,69 @@ def test_an_idle_session_sleeps(service, stub, data):
 
 
 @pytest.mark.skipif(not os.path.exists("/proc/self/task"), reason="needs Linux /proc")
-def test_unchanged_labels_are_refined_then_the_trainer_sleeps(service, stub, data):
-    """Without a label change, refinement updates come until refine_steps steps were made
-    on the labels; the last says settled, and then the worker uses no CPU."""
-    image = new_model(stub, "live-refine", data)
-    settings = {**LIVE, "refine_steps": 28}  # 4 steps, then rounds of 16 and 8
-    info = open_session(stub, "live-refine", image, live_settings_json=json.dumps(settings))
-    notes = {i: 1 for i in by_class(data, 1, 2)} | {i: 2 for i in by_class(data, 2, 2)}
+def test_settled_labels_get_a_full_training_then_the_trainer_sleeps(service, stub, data):
+    """Once the labels stop changing, the live model becomes what a full training on them
+    makes (the same classifier for the same labels, settings and seed); its update says
+    settled, and then the worker uses no CPU."""
+    image = new_model(stub, "live-settle", data)
+    settings = {**LIVE, "settle": True, "settle_after_s": 0.5}
+    info = open_session(stub, "live-settle", image, live_settings_json=json.dumps(settings))
+    notes = {i: 1 for i in by_class(data, 1, 3)} | {i: 2 for i in by_class(data, 2, 3)}
     version = label(stub, info.session_id, image.image_id, notes)
     stream = stub.WatchLiveSession(pb.WatchLiveSessionRequest(session_id=info.session_id),
                                    timeout=120)  # fmt: skip
-    full = []
+    updates = []
     for update in stream:
         if update.sequence and not update.quick:
-            full.append(update)
+            updates.append(update)
             if update.settled:
                 break
-    assert [u.steps for u in full] == [4, 16, 8], [u.steps for u in full]
-    assert [u.total_steps for u in full] == [4, 20, 28]
-    assert all(u.session.trained_version == version for u in full)
-    assert all(len(u.images[0].label_ids) == len(data.classes) for u in full)
-    session = service.live.of_model("live-refine")
-    assert (session.trainings, session.refinements) == (1, 2)
+    assert [u.settled for u in updates] == [False, True]
+    assert all(u.session.trained_version == version for u in updates)
+    full = ObjectClassifier(data.class_names, **TINY)
+    full.fit([Sample(data.image, data.labels, notes, data.axes, name="cells")])
+    (result,) = updates[-1].images
+    expected = full.predict(data.image, data.labels, axes=data.axes)
+    assert list(result.label_ids) == expected.label_id.tolist()
+    probabilities = np.array(result.probabilities).reshape(len(result.label_ids), -1)
+    np.testing.assert_allclose(probabilities, expected.probabilities, atol=1e-5)
+    session = service.live.of_model("live-settle")
+    assert (session.trainings, session.settlings) == (1, 1)
     before = worker_cpu_seconds(session.thread)
     time.sleep(1.0)  # the watch stream is still open
     assert worker_cpu_seconds(session.thread) == before
-    # a change starts over: a full update, then refinement again
-    version = label(stub, info.session_id, image.image_id, {by_class(data, 1, 3)[2]: 1})
+    # a change: a warm-started update, then a full training again, from those weights
+    version = label(stub, info.session_id, image.image_id, {by_class(data, 1, 4)[3]: 1})
     for update in stream:
         if update.sequence and update.settled:
             break
-    assert update.session.trained_version == version and update.total_steps == 56
+    assert update.session.trained_version == version and session.settlings == 2
     stream.cancel()
     stub.CloseLiveSession(pb.CloseLiveSessionRequest(session_id=info.session_id))
 
 
-def test_a_change_interrupts_refinement(service, stub, data):
-    """A label arriving during a long refinement is trained on at once: its update comes
-    after a few steps, not after the refinement's budget."""
-    image = new_model(stub, "live-interrupt", data)
-    settings = {**LIVE, "refine_steps": 1_000_000}
-    info = open_session(stub, "live-interrupt", image, live_settings_json=json.dumps(settings))
+def test_a_change_cancels_the_full_training(service, stub, data):
+    """A label arriving during the full training on settled labels cancels it: the update
+    for the change comes after a few steps, not after the training."""
+    name = "live-interrupt"
+    slow = json.dumps({**TINY, "train_epochs": 100000})
+    stub.CreateModel(pb.CreateModelRequest(name=name, class_names=data.class_names,
+                                           settings_json=slow))  # fmt: skip
+    image = image_input(stub, data, name=f"{name}-image")
+    settings = {**LIVE, "settle": True, "settle_after_s": 0.0}
+    info = open_session(stub, name, image, live_settings_json=json.dumps(settings))
     notes = {i: 1 for i in by_class(data, 1, 2)} | {i: 2 for i in by_class(data, 2, 2)}
-    version = label(stub, info.session_id, image.image_id, notes)
-    stream = stub.WatchLiveSession(pb.WatchLiveSessionRequest(session_id=info.session_id),
-                                   timeout=120)  # fmt: skip
-    next(u for u in stream if u.sequence and not u.quick and u.steps == 16)  # refining
-    session = service.live.of_model("live-interrupt")
-    refinements = session.refinements
+    label(stub, info.session_id, image.image_id, notes)
+    session = service.live.of_model(name)
+    deadline = time.monotonic() + 60
+    while session.settle_cancel is None and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert session.settle_cancel is not None, "the full training did not start"
+    start = time.monotonic()
     version = label(stub, info.session_id, image.image_id, {by_class(data, 2, 3)[2]: 2})
-    update = next(u for u in stream if u.sequence and u.session.trained_version >= version)
-    assert not update.quick and update.steps < 16 and not update.settled
-    assert session.refinements <= refinements + 1  # the round it was in, no more
-    stream.cancel()
+    update = wait_update(stub, info.session_id, version)
+    assert not update.settled and time.monotonic() - start < 30
+    assert session.settled_version < version  # (a second full training may have started)
     stub.CloseLiveSession(pb.CloseLiveSessionRequest(session_id=info.session_id))
 
 

@@ -308,7 +308,7 @@ class Client(Connection):
 
         ``classes``: the model's classes then any new ones (the only way to add a class);
         ``live_settings``: ``steps``, ``steps_after_change``, ``max_wait_s``, ``batch_size``,
-        ``lr``, ``seed``, ``refine_steps`` (see the proto). Add images with
+        ``lr``, ``seed``, ``settle``, ``settle_after_s`` (see the proto). Add images with
         :meth:`LiveSession.add_image`.
         """
         request = pb.OpenLiveSessionRequest(

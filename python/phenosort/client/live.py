@@ -50,8 +50,8 @@ class LiveUpdate:
     version the predictions reflect; compare it with the version a change returned.
     ``quick``: only the last layer was refitted (a full update follows);
     ``trained_version`` is the labels version of the last full update. ``settled``: the
-    last update on these labels (the refinement's steps are spent; the next comes after a
-    label change).
+    live model is now a full training on these labels (the last update until the next
+    change).
     """
 
     session_id: str

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 
 from ..errors import InvalidInputError
+from .field_types import typed_values
 
 
 @dataclass(frozen=True)
@@ -28,13 +29,14 @@ class LiveSettings:
         AdamW learning rate; None: 1e-3 when starting from trained weights, 3e-3 otherwise.
     seed : int
         Seed of the batches and augmentation.
-    refine_steps : int
-        While the labels stay unchanged, training goes on in rounds (each one published as
-        an update, with a learning rate that decays along a cosine) until this many steps
-        were made on the same label set; then the trainer sleeps until the next change.
-        The default, 960 steps of 16, sees as many patches as a full training of 40 labels
-        (60 epochs of 256): a user who pauses gets the quality of a full training, and an
-        idle session still uses no CPU once it is reached. 0: no refinement.
+    settle : bool
+        Once the labels have not changed for ``settle_after_s``, train a new classifier on
+        them as a full training does (:mod:`.live_settle`) and let the live model adopt
+        it; a change cancels that training. The update it makes says ``settled``; then the
+        trainer sleeps until the next change.
+    settle_after_s : float
+        Seconds without a label change before the full training starts (a click every
+        second or two never starts one only to cancel it).
     """
 
     steps: int = 16
@@ -43,28 +45,25 @@ class LiveSettings:
     batch_size: int = 16
     lr: float | None = None
     seed: int = 0
-    refine_steps: int = 960
+    settle: bool = True
+    settle_after_s: float = 3.0
 
     def __post_init__(self) -> None:
-        if (
-            self.steps < 1
-            or self.steps_after_change < 0
-            or self.batch_size < 2
-            or self.refine_steps < 0
-        ):
+        if self.steps < 1 or self.steps_after_change < 0 or self.batch_size < 2:
             raise InvalidInputError(
-                f"live settings need steps >= 1, steps_after_change >= 0, batch_size >= 2 and "
-                f"refine_steps >= 0; got {self.steps}, {self.steps_after_change}, "
-                f"{self.batch_size}, {self.refine_steps}"
+                f"live settings need steps >= 1, steps_after_change >= 0 and batch_size >= 2; "
+                f"got {self.steps}, {self.steps_after_change}, {self.batch_size}"
             )
-        if self.steps > 100_000 or self.batch_size > 4096 or self.refine_steps > 10_000_000:
-            raise InvalidInputError(
-                "live settings: steps <= 100000, batch_size <= 4096, refine_steps <= 10000000"
-            )
+        if self.steps > 100_000 or self.batch_size > 4096:
+            raise InvalidInputError("live settings: steps <= 100000 and batch_size <= 4096")
         if not self.max_wait_s >= 0 or (self.lr is not None and not 0 < self.lr < 1):
             raise InvalidInputError(
                 f"live settings need max_wait_s >= 0 and 0 < lr < 1; got {self.max_wait_s}, "
                 f"{self.lr}"
+            )
+        if not 0 <= self.settle_after_s <= 86_400:
+            raise InvalidInputError(
+                f"live setting settle_after_s must be in 0..86400, got {self.settle_after_s}"
             )
 
     @classmethod
@@ -78,24 +77,7 @@ class LiveSettings:
             raise InvalidInputError(f"live_settings_json is not valid JSON: {exc}") from None
         if not isinstance(data, dict):
             raise InvalidInputError("live_settings_json must be a JSON object")
-        known = {f.name: f for f in fields(cls)}
-        unknown = sorted(set(data) - set(known))
-        if unknown:
-            raise InvalidInputError(
-                f"unknown live setting(s) {', '.join(unknown)}; known: {', '.join(known)}"
-            )
-        typed: dict = {}
-        for key, value in data.items():
-            want = float if key in ("max_wait_s", "lr") else int
-            if key == "lr" and value is None:
-                typed[key] = None
-                continue
-            if isinstance(value, bool) or not isinstance(value, (int, float)):
-                raise InvalidInputError(f"live setting {key} must be a number, got {value!r}")
-            if want is int and value != int(value):
-                raise InvalidInputError(f"live setting {key} must be an integer, got {value}")
-            typed[key] = want(value)
-        return cls(**typed)
+        return cls(**typed_values(cls, data, "live settings"))
 
 
 def _no_constant(name: str):

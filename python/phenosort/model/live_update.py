@@ -24,7 +24,6 @@ thread-safe: the caller (``phenosort.service.live``) serialises calls.
 
 from __future__ import annotations
 
-import math
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -47,8 +46,6 @@ from .live_settings import LiveSettings
 
 # a watched image's patch cache larger than this is not kept (cut per update instead)
 MAX_CACHE_BYTES = 1 << 30
-STEP_CHUNK = 2  # steps between looks at the label set (a change interrupts training)
-MIN_LR_SCALE = 0.02  # the end of the refinement's cosine decay
 
 
 @dataclass(frozen=True)
@@ -246,9 +243,8 @@ class LiveModel:
         self._x = torch.from_numpy(np.stack(patches)) if patches else None
         self._y = torch.tensor(targets, dtype=torch.int64)
 
-    def train_steps(self, n: int, lr_scale: float = 1.0) -> StepStats:
-        """``n`` training steps on the current label set, from the current weights, at the
-        settings' learning rate times ``lr_scale`` (the refinement's decay)."""
+    def train_steps(self, n: int) -> StepStats:
+        """``n`` training steps on the current label set, from the current weights."""
         import torch
         from torch import nn
 
@@ -263,12 +259,10 @@ class LiveModel:
         device, net = clf.device, clf.net
         assert net is not None and clf.patch_spec is not None and clf.augmentation is not None
         net.to(device)
-        lr = (s.lr or (1e-3 if self.warm else 3e-3)) * lr_scale
         if self._optimizer is None:
+            lr = s.lr or (1e-3 if self.warm else 3e-3)
             wd = clf.config.train_weight_decay
             self._optimizer = torch.optim.AdamW(net.parameters(), lr=lr, weight_decay=wd)
-        for group in self._optimizer.param_groups:
-            group["lr"] = lr
         if self._generator is None:
             self._generator = torch.Generator().manual_seed(s.seed)
         generator = self._generator
@@ -305,26 +299,18 @@ class LiveModel:
         self.total_steps += n
         return StepStats(n, total_loss / seen, correct / seen, time.perf_counter() - start)
 
-    def refine(
-        self, n: int, done_before: int, stop: Callable[[], bool] | None = None
-    ) -> StepStats | None:
-        """Up to ``n`` steps on an unchanged label set on which ``done_before`` steps were
-        made, the learning rate decaying along a cosine over the settings' ``refine_steps``
-        (to :data:`MIN_LR_SCALE`); ``stop()`` is asked every :data:`STEP_CHUNK` steps. None
-        when it said stop (the steps made so far are kept); the head is refitted after."""
-        budget = max(self.settings.refine_steps, 1)
-        start, done, loss, accuracy = time.perf_counter(), 0, 0.0, 0.0
-        while done < n:
-            if stop is not None and stop():
-                return None
-            k = min(STEP_CHUNK, n - done)
-            progress = (done_before + done) / budget
-            scale = max(MIN_LR_SCALE, 0.5 * (1 + math.cos(math.pi * progress)))
-            stats = self.train_steps(k, lr_scale=scale)
-            done, loss, accuracy = done + k, loss + stats.loss * k, accuracy + stats.accuracy * k
-        self.refit_head()
-        return StepStats(done, loss / max(done, 1), accuracy / max(done, 1),
-                         time.perf_counter() - start)  # fmt: skip
+    def adopt(self, clf: ObjectClassifier, labels: Mapping[str, Mapping[int, int]]) -> None:
+        """Continue from ``clf`` (a full training on ``labels``, :mod:`.live_settle`): its
+        patch geometry and normalisation may differ, so every image is prepared and every
+        watched image's patches cut again; later updates warm-start from its weights."""
+        self.clf, self.warm, self._optimizer = clf, True, None
+        self._train_patches.clear()
+        for entry in self.images.values():
+            entry.prep = clf._prepare(*entry.raw)
+            entry.features, entry.features_at = None, -1
+            if entry.watch:
+                self._cache(entry)
+        self.set_labels(labels)
 
     # ------------------------------------------------------------------ prediction
     def _embeds(self) -> bool:

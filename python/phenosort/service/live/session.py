@@ -64,8 +64,9 @@ class LiveSession:
         self.closed = False
         self.close_reason = ""
         self.trainings = 0  # rounds of training started (coalescing is visible in it)
-        self.refinements = 0  # refinement rounds started (no label change)
-        self.steps_on_labels = 0  # steps trained on the current label set
+        self.settlings = 0  # full trainings started on settled labels
+        self.settled_version = 0  # labels version of the last full training adopted
+        self.settle_cancel: threading.Event | None = None  # set: that training stops
         self.predict_due = False  # a watched image joined after the last update
         self.thread = threading.Thread(
             target=run_trainer, args=(self,), name=f"phenosort-live-{model}", daemon=True
@@ -177,6 +178,8 @@ class LiveSession:
             if changes or removed_images:
                 self.labels_version += 1
                 self.change_time = time.monotonic()
+                if self.settle_cancel is not None:  # that training's labels are stale
+                    self.settle_cancel.set()
             self.last_call = time.monotonic()
             self._changed()
 
@@ -258,5 +261,7 @@ class LiveSession:
     def _close_locked(self, reason: str) -> None:
         if not self.closed:
             self.closed, self.close_reason = True, reason
+            if self.settle_cancel is not None:
+                self.settle_cancel.set()
             log.info("live session %s of %r: %s", self.id, self.model, reason)
             self._changed()

@@ -8,15 +8,15 @@ predicts the watched images and publishes the update. A prediction made stale by
 change is cancelled, unless the last update is older than ``max_wait_s``.
 
 A watched image added to a session that has a model is predicted at once, without training.
-While the labels stay unchanged, refinement rounds go on training (``refine_steps`` in all
-on one label set, the learning rate decaying along a cosine), each published as an update
-with no quick one before it; a change stops a refinement round at its next look at the
-label set. Once the budget is spent the worker sleeps.
+Once the labels have not changed for ``settle_after_s``, a full training on them runs
+(:mod:`phenosort.model.live_settle`; a change cancels it between batches), the live model
+adopts its classifier, and its update says ``settled``; then the worker sleeps.
 """
 
 from __future__ import annotations
 
 import logging
+import threading
 import time
 import uuid
 from typing import TYPE_CHECKING
@@ -25,7 +25,7 @@ import numpy as np
 
 from ...errors import Cancelled
 from ...model.live_head import margins
-from ...model.live_update import STEP_CHUNK
+from ...model.live_settle import full_training
 from ...v1 import phenosort_pb2 as pb
 
 if TYPE_CHECKING:
@@ -33,7 +33,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("phenosort.service")
 
-REFINE_ROUND = 4  # a refinement round's steps, in units of the settings' steps per update
+STEP_CHUNK = 2  # steps between looks at the label set
 
 
 def run_trainer(session: LiveSession) -> None:
@@ -47,9 +47,9 @@ def run_trainer(session: LiveSession) -> None:
                 break
             if work == "predict":
                 _predict_round(session)
-            elif work == "refine":
-                session.refinements += 1
-                _refine(session)
+            elif work == "settle":
+                session.settlings += 1
+                _settle(session)
             else:
                 session.trainings += 1
                 _round(session)
@@ -64,16 +64,14 @@ def run_trainer(session: LiveSession) -> None:
 
 def _wait_for_work(session: LiveSession) -> str | None:
     """Sleep until labels changed ("train"), an added image waits for predictions
-    ("predict"), a refinement round is due ("refine") or the session ends (None); cond
-    held."""
+    ("predict"), the labels settled ("settle") or the session ends (None); cond held."""
     while True:
         if session.closed:
             return None
         if session.trained_version < session.labels_version:
             if session._n_classes_labelled() >= 2:
                 return "train"
-            session.steps_on_labels = 0
-            session.trained_version = session.labels_version
+            session.trained_version = session.settled_version = session.labels_version
             session.updated_version = session.full_version = session.labels_version
             session._changed()  # WAITING: watchers see the new counts
             continue
@@ -87,8 +85,11 @@ def _wait_for_work(session: LiveSession) -> str | None:
                 return None
         if session.predict_due:
             return "predict"
-        if 0 < session.steps_on_labels < session.settings.refine_steps:
-            return "refine"
+        if session.settings.settle and session.settled_version < session.trained_version:
+            due = session.change_time + session.settings.settle_after_s - time.monotonic()
+            if due <= 0:
+                return "settle"
+            timeout = due if timeout is None else min(timeout, due)
         session.cond.wait(timeout)
 
 
@@ -136,7 +137,6 @@ def _round(session: LiveSession) -> None:
         session.engine.refit_head()
         with session.cond:
             session.trained_version = version
-            session.steps_on_labels = done
         train_s = time.perf_counter() - start
         start = time.perf_counter()
         try:
@@ -154,7 +154,6 @@ def _round(session: LiveSession) -> None:
         steps=done,
         train_loss=sum(losses) / max(done, 1),
         train_accuracy=sum(accs) / max(done, 1),
-        settled=done >= s.refine_steps,
     )
 
 
@@ -172,43 +171,43 @@ def _predict_round(session: LiveSession) -> None:
             return  # a change came: the training round predicts the new image too
         predict_s = time.perf_counter() - start
     _publish(session, images, version, changed_at, predict_seconds=predict_s,
-             settled=session.steps_on_labels >= session.settings.refine_steps)  # fmt: skip
+             settled=session.settled_version == version)  # fmt: skip
 
 
-def _refine(session: LiveSession) -> None:
-    """A refinement round on the unchanged label set; a label change ends it unpublished
-    (the worker then trains on the new labels)."""
-    s = session.settings
+def _settle(session: LiveSession) -> None:
+    """A full training on the settled labels, adopted by the live model and published; a
+    label change (or the session's end) cancels it between batches."""
     with session.engine_lock:
         version, labels, changed_at = _snapshot(session)
-        n = min(REFINE_ROUND * s.steps, s.refine_steps - session.steps_on_labels)
-        stats = session.engine.refine(
-            n,
-            session.steps_on_labels,
-            stop=lambda: session.closed or _peek(session)[0] != version,
-        )
-        if stats is None:
-            return  # a change arrived: the worker trains on it next
+        cancel = threading.Event()
         with session.cond:
-            session.steps_on_labels += stats.steps
+            if session.closed or session.trained_version != version:
+                return  # changed since the worker woke: train on the change first
+            session.settle_cancel = cancel
+        start = time.perf_counter()
+        try:
+            clf = full_training(session.engine, labels, cancel)
+        except Cancelled:
+            return
+        finally:
+            with session.cond:
+                session.settle_cancel = None
+        with session.cond:
+            if session.labels_version != version:
+                return  # a change came as it finished: the next round trains on it
+            session.settled_version = version
+        session.engine.adopt(clf, labels)
+        train_s = time.perf_counter() - start
         start = time.perf_counter()
         try:
             images = _predict(session, version, labels)
         except Cancelled:
             return
         predict_s = time.perf_counter() - start
-    _publish(
-        session,
-        images,
-        version,
-        changed_at,
-        train_seconds=stats.seconds,
-        predict_seconds=predict_s,
-        steps=stats.steps,
-        train_loss=stats.loss,
-        train_accuracy=stats.accuracy,
-        settled=session.steps_on_labels >= s.refine_steps,
-    )
+    last = clf.history[-1] if clf.history else {}
+    _publish(session, images, version, changed_at, train_seconds=train_s,
+             predict_seconds=predict_s, settled=True, train_loss=last.get("train_loss", 0.0),
+             train_accuracy=last.get("train_accuracy", 0.0))  # fmt: skip
 
 
 def _publish(session: LiveSession, images, version: int, changed_at: float, **fields) -> None:

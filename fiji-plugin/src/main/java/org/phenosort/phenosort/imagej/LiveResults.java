@@ -44,7 +44,7 @@ public final class LiveResults {
     public final long updatedVersion;
     /** Only the last layer was refitted (a full update follows). */
     public final boolean quick;
-    /** The last update on these labels: the server's refinement is done until the next change. */
+    /** The live model is a full training on these labels (settled), not a preview of a few steps. */
     public final boolean settled;
     /** The session's classes, class k = index k-1. */
     public final List<String> classNames;
@@ -139,6 +139,6 @@ public final class LiveResults {
         double ago = Math.max(0, nowNanos - last.receivedNanos) / 1e9;
         boolean behind = last.quick || last.updatedVersion < Math.max(sentVersion, info.getLabelsVersion());
         return String.format(Locale.ROOT, "live model: %s, updated %.1f s ago%s", labels, ago,
-                behind ? ", updating..." : last.settled ? "" : ", refining...");
+                behind ? ", updating..." : last.settled ? "" : ", preview (a full training follows)");
     }
 }

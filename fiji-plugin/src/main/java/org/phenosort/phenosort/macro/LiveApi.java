@@ -24,8 +24,8 @@ public final class LiveApi {
     /**
      * The live mode of the session on the image: "ok live=on overlay=shown|hidden labels=N
      * labels_version=L updated_version=U sequence=S quick=false settled=true sending=0 objects=O
-     * model=M current=C" (U = L: the overlay reflects every label sent; settled: the server has
-     * stopped refining it until the next label; C: the clicked or proposed object), or
+     * model=M current=C" (U = L: the overlay reflects every label sent; settled: the live model is
+     * the server's full training on these labels; C: the clicked or proposed object), or
      * "ok live=off model=M reason=[...] current=C".
      */
     public static String state(String imageTitle) {

@@ -103,9 +103,9 @@ public class LiveResultsTest {
         LiveResults quick = LiveResults.of(update(4, 2, true), "img", 10 * second);
         assertEquals("live model: 2 labels, updated 0.5 s ago, updating...",
                 LiveResults.status(idle, quick, 2, 10 * second + 500_000_000L));
-        // the labels did not change, and the server is still refining the model on them
-        LiveResults refining = LiveResults.of(update(5, 2, false, false), "img", 10 * second);
-        assertEquals("live model: 2 labels, updated 0.2 s ago, refining...",
-                LiveResults.status(idle, refining, 2, 10 * second + 200_000_000L));
+        // every label is in, and the server's full training on them has not replaced the preview yet
+        LiveResults preview = LiveResults.of(update(5, 2, false, false), "img", 10 * second);
+        assertEquals("live model: 2 labels, updated 0.2 s ago, preview (a full training follows)",
+                LiveResults.status(idle, preview, 2, 10 * second + 200_000_000L));
     }
 }
