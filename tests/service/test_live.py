@@ -306,6 +306,11 @@ def test_settled_labels_get_a_full_training_then_the_trainer_sleeps(service, stu
     assert list(result.label_ids) == expected.label_id.tolist()
     probabilities = np.array(result.probabilities).reshape(len(result.label_ids), -1)
     np.testing.assert_allclose(probabilities, expected.probabilities, atol=1e-5)
+    # the full training's own quality estimate comes with it (here the 2-fold estimate)
+    assert full.assessment is not None and updates[0].estimate_source == ""
+    assert updates[-1].estimate_source == full.assessment["source"] == "2-fold estimate"
+    assert updates[-1].estimate_verdict == full.assessment["verdict"]
+    assert updates[-1].estimate_balanced_accuracy == full.assessment["balanced_accuracy"]
     session = service.live.of_model("live-settle")
     assert (session.trainings, session.settlings) == (1, 1)
     before = worker_cpu_seconds(session.thread)

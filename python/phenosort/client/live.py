@@ -51,7 +51,9 @@ class LiveUpdate:
     ``quick``: only the last layer was refitted (a full update follows);
     ``trained_version`` is the labels version of the last full update. ``settled``: the
     live model is now a full training on these labels (the last update until the next
-    change).
+    change); ``estimate``: then its quality estimate from that training, ``{"source":
+    "hold-out" or "2-fold estimate", "balanced_accuracy", "verdict": "better", "uncertain"
+    or "chance"}``, or None.
     """
 
     session_id: str
@@ -74,6 +76,7 @@ class LiveUpdate:
     quick: bool = False
     trained_version: int = 0
     settled: bool = False
+    estimate: dict | None = None
 
     @property
     def closed(self) -> bool:
@@ -104,6 +107,13 @@ class LiveUpdate:
             msg.quick,
             info.trained_version,
             msg.settled,
+            {
+                "source": msg.estimate_source,
+                "balanced_accuracy": msg.estimate_balanced_accuracy,
+                "verdict": msg.estimate_verdict,
+            }
+            if msg.estimate_source
+            else None,
         )
 
 

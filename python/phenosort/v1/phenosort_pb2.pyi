@@ -584,7 +584,7 @@ class LiveImagePrediction(_message.Message):
     def __init__(self, image_id: _Optional[str] = ..., label_ids: _Optional[_Iterable[int]] = ..., class_index: _Optional[_Iterable[int]] = ..., probabilities: _Optional[_Iterable[float]] = ..., confidence: _Optional[_Iterable[float]] = ..., margin: _Optional[_Iterable[float]] = ..., labelled: _Optional[_Iterable[bool]] = ...) -> None: ...
 
 class LiveUpdate(_message.Message):
-    __slots__ = ("session", "sequence", "images", "train_seconds", "predict_seconds", "latency_seconds", "steps", "total_steps", "train_loss", "train_accuracy", "quick", "settled")
+    __slots__ = ("session", "sequence", "images", "train_seconds", "predict_seconds", "latency_seconds", "steps", "total_steps", "train_loss", "train_accuracy", "quick", "settled", "estimate_source", "estimate_balanced_accuracy", "estimate_verdict")
     SESSION_FIELD_NUMBER: _ClassVar[int]
     SEQUENCE_FIELD_NUMBER: _ClassVar[int]
     IMAGES_FIELD_NUMBER: _ClassVar[int]
@@ -597,6 +597,9 @@ class LiveUpdate(_message.Message):
     TRAIN_ACCURACY_FIELD_NUMBER: _ClassVar[int]
     QUICK_FIELD_NUMBER: _ClassVar[int]
     SETTLED_FIELD_NUMBER: _ClassVar[int]
+    ESTIMATE_SOURCE_FIELD_NUMBER: _ClassVar[int]
+    ESTIMATE_BALANCED_ACCURACY_FIELD_NUMBER: _ClassVar[int]
+    ESTIMATE_VERDICT_FIELD_NUMBER: _ClassVar[int]
     session: LiveSessionInfo
     sequence: int
     images: _containers.RepeatedCompositeFieldContainer[LiveImagePrediction]
@@ -609,7 +612,10 @@ class LiveUpdate(_message.Message):
     train_accuracy: float
     quick: bool
     settled: bool
-    def __init__(self, session: _Optional[_Union[LiveSessionInfo, _Mapping]] = ..., sequence: _Optional[int] = ..., images: _Optional[_Iterable[_Union[LiveImagePrediction, _Mapping]]] = ..., train_seconds: _Optional[float] = ..., predict_seconds: _Optional[float] = ..., latency_seconds: _Optional[float] = ..., steps: _Optional[int] = ..., total_steps: _Optional[int] = ..., train_loss: _Optional[float] = ..., train_accuracy: _Optional[float] = ..., quick: _Optional[bool] = ..., settled: _Optional[bool] = ...) -> None: ...
+    estimate_source: str
+    estimate_balanced_accuracy: float
+    estimate_verdict: str
+    def __init__(self, session: _Optional[_Union[LiveSessionInfo, _Mapping]] = ..., sequence: _Optional[int] = ..., images: _Optional[_Iterable[_Union[LiveImagePrediction, _Mapping]]] = ..., train_seconds: _Optional[float] = ..., predict_seconds: _Optional[float] = ..., latency_seconds: _Optional[float] = ..., steps: _Optional[int] = ..., total_steps: _Optional[int] = ..., train_loss: _Optional[float] = ..., train_accuracy: _Optional[float] = ..., quick: _Optional[bool] = ..., settled: _Optional[bool] = ..., estimate_source: _Optional[str] = ..., estimate_balanced_accuracy: _Optional[float] = ..., estimate_verdict: _Optional[str] = ...) -> None: ...
 
 class CommitLiveSessionResponse(_message.Message):
     __slots__ = ("session", "version", "labels_version", "training_set")

@@ -205,9 +205,13 @@ def _settle(session: LiveSession) -> None:
             return
         predict_s = time.perf_counter() - start
     last = clf.history[-1] if clf.history else {}
+    estimate = clf.assessment or {}
     _publish(session, images, version, changed_at, train_seconds=train_s,
              predict_seconds=predict_s, settled=True, train_loss=last.get("train_loss", 0.0),
-             train_accuracy=last.get("train_accuracy", 0.0))  # fmt: skip
+             train_accuracy=last.get("train_accuracy", 0.0),
+             estimate_source=estimate.get("source", ""),
+             estimate_balanced_accuracy=estimate.get("balanced_accuracy", 0.0),
+             estimate_verdict=estimate.get("verdict", ""))  # fmt: skip
 
 
 def _publish(session: LiveSession, images, version: int, changed_at: float, **fields) -> None:

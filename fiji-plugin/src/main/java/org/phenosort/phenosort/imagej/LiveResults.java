@@ -46,6 +46,8 @@ public final class LiveResults {
     public final boolean quick;
     /** The live model is a full training on these labels (settled), not a preview of a few steps. */
     public final boolean settled;
+    /** A settled model's quality estimate, e.g. "2-fold estimate 0.86", or "" without one. */
+    public final String estimate;
     /** The session's classes, class k = index k-1. */
     public final List<String> classNames;
     /** When the update arrived (System.nanoTime). */
@@ -57,6 +59,7 @@ public final class LiveResults {
         this.updatedVersion = update.getSession().getUpdatedVersion();
         this.quick = update.getQuick();
         this.settled = update.getSettled();
+        this.estimate = estimateOf(update);
         this.classNames = classNames;
         this.objects = objects;
         this.receivedNanos = receivedNanos;
@@ -139,6 +142,16 @@ public final class LiveResults {
         double ago = Math.max(0, nowNanos - last.receivedNanos) / 1e9;
         boolean behind = last.quick || last.updatedVersion < Math.max(sentVersion, info.getLabelsVersion());
         return String.format(Locale.ROOT, "live model: %s, updated %.1f s ago%s", labels, ago,
-                behind ? ", updating..." : last.settled ? "" : ", preview (a full training follows)");
+                behind ? ", updating..." : last.settled
+                        ? (last.estimate.isEmpty() ? "" : ", " + last.estimate)
+                        : ", preview (a full training follows)");
+    }
+
+    private static String estimateOf(LiveUpdate update) {
+        if (!update.getSettled() || update.getEstimateSource().isEmpty()) return "";
+        String verdict = update.getEstimateVerdict();
+        return String.format(Locale.ROOT, "%s %.2f%s", update.getEstimateSource(),
+                update.getEstimateBalancedAccuracy(), "chance".equals(verdict) ? " (not better than chance)"
+                        : "uncertain".equals(verdict) ? " (label more to know)" : "");
     }
 }

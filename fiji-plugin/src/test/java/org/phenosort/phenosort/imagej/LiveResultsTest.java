@@ -107,5 +107,10 @@ public class LiveResultsTest {
         LiveResults preview = LiveResults.of(update(5, 2, false, false), "img", 10 * second);
         assertEquals("live model: 2 labels, updated 0.2 s ago, preview (a full training follows)",
                 LiveResults.status(idle, preview, 2, 10 * second + 200_000_000L));
+        // settled: the full training's own estimate, and what its chance check said
+        LiveUpdate estimated = update(6, 2, false, true).toBuilder().setEstimateSource("2-fold estimate")
+                .setEstimateBalancedAccuracy(0.857).setEstimateVerdict("uncertain").build();
+        assertEquals("live model: 2 labels, updated 0.0 s ago, 2-fold estimate 0.86 (label more to know)",
+                LiveResults.status(idle, LiveResults.of(estimated, "img", 10 * second), 2, 10 * second));
     }
 }
