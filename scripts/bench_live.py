@@ -72,6 +72,7 @@ def latency(args) -> dict:
     assert service.process is not None
     pid = service.process.pid
     rows = []
+    live_settings = LiveSettings(**args.live)
     try:
         with Client(address, timeout=600) as client:
             client.create_model("live", data.class_names)
@@ -110,6 +111,26 @@ def latency(args) -> dict:
                       f"{update.steps} steps, acc {rows[-1]['accuracy']:.3f}; server CPU "
                       f"{cpu:.2f} s)",
                       flush=True)  # fmt: skip
+            # a user who pauses: the full training on the settled labels starts, and the
+            # next label cancels it
+            settle_after = live_settings.settle_after_s
+            time.sleep(settle_after + 1.0)
+            label = int(order[args.labels])
+            start = time.perf_counter()
+            version = live.label(key, label, data.classes[label])
+            update = next(u for u in updates if u.updated_version >= version)
+            cancel_first_s = time.perf_counter() - start
+            while update.quick or update.trained_version < version:
+                update = next(updates)
+            cancel_full_s = time.perf_counter() - start
+            print(f"a label during the full training: first update {cancel_first_s:.2f} s, "
+                  f"full {cancel_full_s:.2f} s", flush=True)  # fmt: skip
+            while not update.settled:
+                update = next(updates)
+            settle_s = time.perf_counter() - start
+            settled = float((update.images[key].class_index == truth[key]).mean())
+            print(f"settled {settle_s:.1f} s after the last label (accuracy {settled:.3f}, "
+                  f"estimate {update.estimate})", flush=True)  # fmt: skip
             time.sleep(1.0)  # let the last stream message and log lines settle
             before = cpu_seconds(pid)
             time.sleep(10.0)
@@ -132,6 +153,10 @@ def latency(args) -> dict:
         "server_cpu_median_s": float(np.median([r["server_cpu_s"] for r in kept])),
         "n_updates": len(timed),
         "final_accuracy": rows[-1]["accuracy"],
+        "label_during_full_training_first_s": cancel_first_s,
+        "label_during_full_training_full_s": cancel_full_s,
+        "settled_s_after_last_label": settle_s,
+        "settled_accuracy": settled,
         "idle_cpu_s_per_10s": idle,
         "updates": rows,
     }

@@ -57,8 +57,9 @@ def main(argv: list[str] | None = None) -> int:
                 class_names = args.classes.split(",")
             if class_names is None:  # the first image's ROIs name the classes
                 labels = labels_from_imageplus(session.open_image(pairs[0].mask_path))
-                class_names = read_roi_annotations(roi_dir / f"{pairs[0].stem}.zip",
-                                                   labels).class_names  # fmt: skip
+                first = read_roi_annotations(roi_dir / f"{pairs[0].stem}.zip", labels,
+                                             image=pairs[0].image_path.name)  # fmt: skip
+                class_names = first.class_names
             return each(class_names), class_names
 
         def each(class_names):  # one image at a time: opened, converted, sent

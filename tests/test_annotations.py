@@ -374,6 +374,26 @@ def test_group_named_by_property_and_conflicts():
         annotations_from_rois(named, labels, ["a", "b"])
 
 
+def test_rois_of_other_images_in_a_shared_set_are_left_out(tmp_path):
+    """Fiji's Train Classifier with all_images saves the ROIs of several images in one set,
+    each with an ``image`` property: only this image's (or untagged) ROIs annotate it, and
+    its title matches the file name with or without extensions."""
+    labels = _labels2d()
+    rois = [
+        _point(6, 6, group=1, name="a1", props={"image": "a.ome.tif", "label_image": "l.tif"}),
+        _point(60, 22, group=2, name="b1", props={"image": "b.tif"}),
+        _point(15, 40, group=2, name="u1"),  # untagged: any image's
+    ]
+    roifile.roiwrite(tmp_path / "set.zip", rois)
+    got = read_roi_annotations(tmp_path / "set.zip", labels, ["x", "y"], image="a.ome.tif")
+    assert got.annotations == {7: 1, HUGE: 2}
+    assert got.skipped == ["ROI 2 ('b1'): a ROI of image 'b.tif', not of 'a.ome.tif'"]
+    assert annotations_from_rois(rois, labels, ["x", "y"], image="/data/images/a").annotations \
+        == {7: 1, HUGE: 2}  # fmt: skip
+    every = annotations_from_rois(rois, labels, ["x", "y"])  # no image named: all of them
+    assert every.annotations == {7: 1, 12: 2, HUGE: 2}
+
+
 def test_read_roi_annotations_single_file_and_errors(tmp_path):
     labels = _labels2d()
     _point(60, 22, group=1).tofile(tmp_path / "one.roi")

@@ -70,7 +70,7 @@ def _from_roi_sets(
         if pair is None:
             raise InvalidInputError(f"ROI set {roi_path.name} matches no image stem")
         image, labels = load_pair(pair)
-        rois = read_roi_annotations(roi_path, labels, names or None)
+        rois = read_roi_annotations(roi_path, labels, names or None, pair.image_path.name)
         for message in rois.skipped:
             warn(f"{roi_path.name}: {message}")
         names = rois.class_names

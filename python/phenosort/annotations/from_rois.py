@@ -16,6 +16,11 @@ The class of a ROI, in order of precedence:
 
 Class names are resolved against ``class_names``; names it lacks are appended in order of
 first appearance and groups without a name are called ``"class k"``.
+
+A ROI set saved from Fiji may hold the ROIs of several images: the plugin gives each ROI an
+``image`` property, the title of its image. When the image is named (``image=``), a ROI whose
+``image`` property names another one is left out (and said so in ``skipped``); a title
+matches the image's file name with or without its extension.
 """
 
 from __future__ import annotations
@@ -76,6 +81,21 @@ def _roi_class(roi: ImagejRoi) -> tuple[int, str | None]:
         return 0, None
     match = _NAME_WITH_ID.match(name)
     return 0, match.group(1).strip() if match else name
+
+
+def _other_image(roi: ImagejRoi, image: str | None) -> str | None:
+    """The title in ``roi``'s ``image`` property when it names an image other than
+    ``image`` (compared with and without extensions), else None."""
+    title = (roi.properties or {}).get("image", "") if image else ""
+    if not title:
+        return None
+    return None if _bare(title) == _bare(image or "") else title
+
+
+def _bare(name: str) -> str:
+    """A file name or title without folder and extensions ("a.ome.tif" -> "a")."""
+    base = Path(name.replace("\\", "/")).name
+    return base.split(".", 1)[0] if "." in base[1:] else base
 
 
 def _majority(values: np.ndarray) -> int:
@@ -148,6 +168,7 @@ def annotations_from_rois(
     rois: ImagejRoi | Iterable[ImagejRoi],
     labels: np.ndarray,
     class_names: Sequence[str] | None = None,
+    image: str | None = None,
 ) -> RoiAnnotations:
     """Turn ImageJ ROIs into object class annotations of one label mask.
 
@@ -167,6 +188,9 @@ def annotations_from_rois(
         Instance label mask (Y, X) or (Z, Y, X), 0 = background; not modified.
     class_names : sequence of str, optional
         Known classes; other names are appended.
+    image : str, optional
+        The image's file name or title: ROIs of another image (their ``image`` property) are
+        left out.
 
     Raises
     ------
@@ -180,6 +204,10 @@ def annotations_from_rois(
     used, skipped = [], []  # used: (desc, index, name, hits)
     for i, roi in enumerate(rois):
         desc = f"ROI {i + 1}" + (f" ({roi.name!r})" if roi.name else "")
+        other = _other_image(roi, image)
+        if other is not None:
+            skipped.append(f"{desc}: a ROI of image {other!r}, not of {image!r}")
+            continue
         index, name = _roi_class(roi)
         if not index and name is None:
             skipped.append(f"{desc}: no class (group 0, no 'class' property, no class name)")
@@ -228,8 +256,10 @@ def read_roi_annotations(
     path: str | os.PathLike[str],
     labels: np.ndarray,
     class_names: Sequence[str] | None = None,
+    image: str | None = None,
 ) -> RoiAnnotations:
-    """Read an ImageJ ``.roi`` or ``.zip`` ROI set and turn it into class annotations.
+    """Read an ImageJ ``.roi`` or ``.zip`` ROI set and turn it into class annotations of
+    the mask ``labels`` of ``image`` (its file name or title; None: every ROI is its).
 
     See :func:`annotations_from_rois` for the rules; errors name the file.
     """
@@ -241,6 +271,6 @@ def read_roi_annotations(
     except _ROI_READ_ERRORS as exc:
         raise InvalidInputError(f"cannot read ImageJ ROIs from {path}: {exc}") from exc
     try:
-        return annotations_from_rois(rois, labels, class_names)
+        return annotations_from_rois(rois, labels, class_names, image)
     except InvalidInputError as exc:
         raise InvalidInputError(f"{path}: {exc}") from exc

@@ -47,12 +47,16 @@ def group_names(rois: Sequence[ImagejRoi]) -> list[str]:
 
 
 def annotations_from_java_rois(
-    rois: Iterable, labels, class_names: Sequence[str] | None = None
+    rois: Iterable,
+    labels,
+    class_names: Sequence[str] | None = None,
+    title: str | None = None,
 ) -> RoiAnnotations:
-    """Annotations of ``labels`` (ImagePlus or array) from Java ROIs; rules as for ROI zips."""
+    """Annotations of ``labels`` (ImagePlus or array) from Java ROIs; rules as for ROI zips
+    (``title``: the image's, to leave out ROIs of other images)."""
     encoded = [to_roifile(r) for r in rois]
     names = list(class_names) if class_names is not None else group_names(encoded)
-    return annotations_from_rois(encoded, _labels(labels), names)
+    return annotations_from_rois(encoded, _labels(labels), names, title)
 
 
 def current_rois(image=None) -> list:
@@ -71,17 +75,22 @@ def annotations_from_imagej(
     *,
     image=None,
     class_names: Sequence[str] | None = None,
+    title: str | None = None,
 ) -> RoiAnnotations:
     """Annotations of ``labels`` from ``rois``: Java ROIs, a ``.zip``/``.roi`` path, or None
-    for the RoiManager (else the overlay of ``image``, as the plugin does)."""
+    for the RoiManager (else the overlay of ``image``, as the plugin does). ROIs whose
+    ``image`` property names another image than ``title`` (default: ``image``'s title) are
+    left out, as the plugin does with ROI sets of several images."""
+    if title is None and image is not None and hasattr(image, "getTitle"):
+        title = str(image.getTitle())
     if isinstance(rois, (str, os.PathLike)):
         if not Path(rois).is_file():
             raise InvalidInputError(f"ROI file {rois} does not exist")
-        return read_roi_annotations(rois, _labels(labels), class_names)
+        return read_roi_annotations(rois, _labels(labels), class_names, title)
     found = current_rois(image) if rois is None else list(rois)
     if not found:
         raise InvalidInputError(
             "no ROIs: the RoiManager is empty and the image has no overlay; annotate objects "
             "with point or area ROIs (group = class) first"
         )
-    return annotations_from_java_rois(found, labels, class_names)
+    return annotations_from_java_rois(found, labels, class_names, title)

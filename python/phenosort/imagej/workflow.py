@@ -72,7 +72,8 @@ def training_sample(
     from ..classifier import Sample
 
     img, lab = _pair(image, labels, ij)
-    found = annotations_from_imagej(lab, rois, image=image, class_names=class_names)
+    found = annotations_from_imagej(lab, rois, image=image, class_names=class_names,
+                                    title=img.title)  # fmt: skip
     if not found.annotations:
         raise InvalidInputError(f"the ROIs annotate no object of '{img.title}': {found.skipped}")
     notes = {label: found.class_names[k - 1] for label, k in found.annotations.items()}
