@@ -10,7 +10,8 @@ import pytest
 import tifffile
 from matplotlib.image import imread
 
-from phenosort.classifier import Sample, class_colors
+from phenosort.classes import class_colors
+from phenosort.classifier import Sample
 from phenosort.cli import main
 from phenosort.errors import InvalidInputError
 from phenosort.gallery import (

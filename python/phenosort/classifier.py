@@ -21,9 +21,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from . import __version__
 from .axes import to_channel_first
-from .classes import class_colors, class_index_of
+from .classes import class_index_of
 from .errors import InvalidInputError
 from .model.config import ModelConfig
 from .objects.normalize import Normalization
@@ -343,31 +342,9 @@ class ObjectClassifier:
     # ------------------------------------------------------------------ persistence
     def metadata(self) -> dict:
         """Everything about the model except its weights (JSON-serialisable)."""
-        import torch
+        from .model.file import metadata_of
 
-        _, spec, norm, aug = self._require_trained()
-        ndim = self.ndim
-        return {
-            "class_names": self.class_names,
-            "class_colors": class_colors(len(self.class_names)),
-            "config": self.config.to_dict(),
-            "ndim": ndim,
-            "in_channels": self.in_channels,
-            "axes": "CZYX" if ndim == 3 else "CYX",
-            "patch": spec.to_dict(),
-            "normalization": norm.to_dict(),
-            "augmentation": aug.to_dict(),
-            "symmetry": self.symmetry,
-            "assessment": self.assessment,
-            "voxel_size": list(self.voxel_size) if self.voxel_size else None,
-            "training_data": self.training_data,
-            "validation": self.validation,
-            "history": self.history,
-            "version": self.version,
-            "created": self.created,
-            "phenosort_version": __version__,
-            "torch_version": torch.__version__,
-        }
+        return metadata_of(self)
 
     def save(self, path: str | Path, *, overwrite: bool = False) -> Path:
         """Write the single model file (weights + metadata; see :mod:`phenosort.model.file`)."""

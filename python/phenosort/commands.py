@@ -16,7 +16,8 @@ from .batch.outputs import check_out_dir
 from .batch.remote import server_predictor
 from .batch.runner import absolute_pairs, predict_folder
 from .batch.serial import load_classifier, local_predictor
-from .classifier import ObjectClassifier, class_index_of
+from .classes import class_index_of
+from .classifier import ObjectClassifier
 from .dataio.pairs import Pair, find_pairs, load_pair
 from .dataio.write import write_float_image
 from .errors import InvalidInputError

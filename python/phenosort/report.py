@@ -202,7 +202,7 @@ def build_report(
 
 
 def _colors(meta: dict) -> list[str]:
-    from .classifier import class_colors
+    from .classes import class_colors
 
     return meta.get("class_colors") or class_colors(len(meta["class_names"]))
 

@@ -67,7 +67,8 @@ def run_gallery(args: Namespace) -> int:
 
     from tqdm import tqdm
 
-    from .classifier import ObjectClassifier, class_colors
+    from .classes import class_colors
+    from .classifier import ObjectClassifier
     from .dataio.pairs import find_pairs, load_pair
     from .gallery.drawing import Source, draw
     from .gallery.montages import gallery_paths

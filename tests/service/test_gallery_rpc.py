@@ -11,7 +11,8 @@ import pytest
 from grpc import StatusCode as Code
 from matplotlib.image import imread
 
-from phenosort.classifier import ObjectClassifier, class_colors
+from phenosort.classes import class_colors
+from phenosort.classifier import ObjectClassifier
 from phenosort.client import Client
 from phenosort.gallery import LEAST_CERTAIN, MANIFEST, spread
 from phenosort.testing import make_objects

@@ -44,7 +44,7 @@ def training_gallery(
 ) -> Gallery:
     """Per labelled class, its objects with the least sure first (lowest probability of the
     labelled class, so the wrong ones lead), ``per_class`` of them."""
-    from ..classifier import class_colors
+    from ..classes import class_colors
 
     names = [s.name or f"sample {i + 1}" for i, s in enumerate(samples)]
     tiles = [t for s, n in zip(samples, names) for t in labelled_tiles(clf, s, name=n)]

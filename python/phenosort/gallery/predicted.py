@@ -72,7 +72,7 @@ def build_gallery(
     columns: int = 8,
 ) -> Gallery:
     """The class gallery of the predictions of ``sources`` (one or more images)."""
-    from ..classifier import class_colors
+    from ..classes import class_colors
 
     tiles = [
         t

@@ -13,13 +13,19 @@ import json
 import os
 import uuid
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
 
+from .. import __version__
+from ..classes import class_colors
 from ..errors import InvalidInputError, ModelFileError
 from ..jsonutil import dumps
 from .config import FILE_DEFAULTS
+
+if TYPE_CHECKING:
+    from ..classifier import ObjectClassifier
 
 FORMAT = "phenosort-model"
 FORMAT_VERSION = 1
@@ -155,3 +161,30 @@ def model_checksum(path: str | Path) -> str:
     if not isinstance(digest, str):
         raise ModelFileError(f"{path} is not a phenosort model file (no checksum)")
     return digest
+
+
+def metadata_of(clf: ObjectClassifier) -> dict:
+    """Everything the model file records of a trained classifier but its weights."""
+    _, spec, norm, aug = clf._require_trained()
+    ndim = clf.ndim
+    return {
+        "class_names": clf.class_names,
+        "class_colors": class_colors(len(clf.class_names)),
+        "config": clf.config.to_dict(),
+        "ndim": ndim,
+        "in_channels": clf.in_channels,
+        "axes": "CZYX" if ndim == 3 else "CYX",
+        "patch": spec.to_dict(),
+        "normalization": norm.to_dict(),
+        "augmentation": aug.to_dict(),
+        "symmetry": clf.symmetry,
+        "assessment": clf.assessment,
+        "voxel_size": list(clf.voxel_size) if clf.voxel_size else None,
+        "training_data": clf.training_data,
+        "validation": clf.validation,
+        "history": clf.history,
+        "version": clf.version,
+        "created": clf.created,
+        "phenosort_version": __version__,
+        "torch_version": torch.__version__,
+    }

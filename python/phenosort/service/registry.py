@@ -20,7 +20,8 @@ from pathlib import Path
 import numpy as np
 
 from ..axes import check_labels, check_voxel_size, to_channel_first
-from ..classifier import ObjectClassifier, Sample, class_index_of
+from ..classes import class_index_of
+from ..classifier import ObjectClassifier, Sample
 from ..errors import AlreadyExistsError, InvalidInputError, ModelNotFoundError, PreconditionError
 from ..jsonutil import dumps
 from ..model.config import ModelConfig

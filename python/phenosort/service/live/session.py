@@ -15,7 +15,7 @@ import time
 import uuid
 from collections.abc import Callable, Iterator, Sequence
 
-from ...classifier import class_index_of
+from ...classes import class_index_of
 from ...errors import InvalidInputError, NotFoundError, PreconditionError
 from ...model.live_settings import LiveSettings
 from ...model.live_update import LiveModel
