@@ -210,6 +210,9 @@ def test_bad_input_gets_a_clear_error(stub, data):
     error = rpc_error(open_session, stub, "live-bad", image,
                       live_settings_json=json.dumps({"stepz": 3}))  # fmt: skip
     assert error.code() == grpc.StatusCode.INVALID_ARGUMENT and "stepz" in error.details()
+    error = rpc_error(open_session, stub, "live-bad", image, live_settings_json="[" * 100_000)
+    assert error.code() == grpc.StatusCode.INVALID_ARGUMENT  # too deep to parse: not INTERNAL
+    assert "live_settings_json is not valid JSON" in error.details()
     missing = pb.ImageInput(image_id="sha256:" + "0" * 64, labels_id=image.labels_id)
     error = rpc_error(open_session, stub, "live-bad", missing)
     assert error.code() == grpc.StatusCode.NOT_FOUND and "0000" in error.details()

@@ -19,6 +19,20 @@ MAX_INT = 2**53  # integers a JSON client (JavaScript numbers) can hold exactly
 _BAD = object()
 
 
+def json_object(text: str, what: str) -> dict:
+    """The JSON object in ``text`` (``{}`` when blank); NaN and Infinity, other JSON values
+    and nesting too deep to parse fail naming ``what`` (the field, e.g. "settings_json")."""
+    if not text.strip():
+        return {}
+    try:
+        data = json.loads(text, parse_constant=_no_constant)
+    except (ValueError, RecursionError) as exc:
+        raise InvalidInputError(f"{what} is not valid JSON: {exc}") from None
+    if not isinstance(data, dict):
+        raise InvalidInputError(f"{what} must be a JSON object, got {type(data).__name__}")
+    return data
+
+
 def typed_values(cls: type, data: dict, what: str) -> dict:
     """``data`` converted to the field types of the dataclass ``cls``; raises one
     :class:`InvalidInputError` naming every bad key and value (``what``: "settings")."""
@@ -96,3 +110,7 @@ def _show(value) -> str:
         return json.dumps(value, allow_nan=False)[:80]
     except (TypeError, ValueError, OverflowError):
         return repr(value)[:80]
+
+
+def _no_constant(name: str):
+    raise ValueError(f"{name} is not a JSON number")

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 
 from ..errors import InvalidInputError
-from .field_types import typed_values
+from .field_types import json_object, typed_values
 
 
 @dataclass(frozen=True)
@@ -69,16 +68,5 @@ class LiveSettings:
     @classmethod
     def from_json(cls, text: str) -> LiveSettings:
         """Parse ``live_settings_json``; unknown keys and wrong types fail naming the key."""
-        if not text.strip():
-            return cls()
-        try:
-            data = json.loads(text, parse_constant=_no_constant)
-        except ValueError as exc:
-            raise InvalidInputError(f"live_settings_json is not valid JSON: {exc}") from None
-        if not isinstance(data, dict):
-            raise InvalidInputError("live_settings_json must be a JSON object")
+        data = json_object(text, "live_settings_json")
         return cls(**typed_values(cls, data, "live settings"))
-
-
-def _no_constant(name: str):
-    raise ValueError(f"{name} is not a JSON number")

@@ -12,7 +12,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 from collections.abc import Iterable
 from pathlib import Path
@@ -20,6 +19,7 @@ from pathlib import Path
 from ..axes import MAX_LABEL_ID
 from ..errors import InvalidInputError
 from ..model.config import ModelConfig, typed_settings
+from ..model.field_types import json_object
 
 DEFAULT = "default"
 """A settings value that stands for the service's default of its key."""
@@ -30,15 +30,7 @@ def parse_settings(text: str, what: str = "settings_json") -> dict:
     wrong types and bad ranges fail naming the key). A value ``"default"`` becomes the
     service's default of its key: ``{"train_epochs": "default"}`` in StartTraining trains
     ModelConfig's default epochs, not the ones the model was created with."""
-    if not text.strip():
-        return {}
-    try:
-        settings = json.loads(text, parse_constant=_no_constant)
-    except (ValueError, RecursionError) as exc:
-        raise InvalidInputError(f"{what} is not valid JSON: {exc}") from None
-    if not isinstance(settings, dict):
-        raise InvalidInputError(f"{what} must be a JSON object, got {type(settings).__name__}")
-    settings = typed_settings(_defaults_filled(settings))
+    settings = typed_settings(_defaults_filled(json_object(text, what)))
     ModelConfig.from_dict(settings)  # range checks, naming each bad key
     return settings
 
@@ -48,10 +40,6 @@ def _defaults_filled(settings: dict) -> dict:
     (unknown keys stay, for :func:`typed_settings` to name)."""
     defaults = ModelConfig().to_dict()
     return {k: defaults[k] if v == DEFAULT and k in defaults else v for k, v in settings.items()}
-
-
-def _no_constant(name: str):
-    raise ValueError(f"{name} is not a JSON number")
 
 
 def check_label_id(value: int, what: str = "label") -> int:
