@@ -162,7 +162,6 @@ def _predict_round(session: LiveSession) -> None:
     with session.engine_lock:
         _, labels, changed_at = _snapshot(session)
         with session.cond:
-            session.predict_due = False
             version = session.trained_version  # the labels the weights reflect
         start = time.perf_counter()
         try:
@@ -218,7 +217,6 @@ def _publish(session: LiveSession, images, version: int, changed_at: float, **fi
     """Make an update the latest one and wake the watchers."""
     with session.cond:
         session.sequence += 1
-        session.predict_due = False  # every watched image is in this update
         session.updated_version = version
         if not fields.get("quick"):
             session.full_version = version
@@ -244,11 +242,13 @@ def _predict(session: LiveSession, version: int, labels: dict[str, dict[int, int
         fresh_enough = time.monotonic() - latest_time < session.settings.max_wait_s
         return session.closed or (newest != version and fresh_enough)
 
+    with session.cond:  # an image added after this line sets predict_due again
+        session.predict_due = False
+        watched = [key for key, image in session.images.items() if image.watch]
     out = []
-    for key, image in list(session.images.items()):
-        if image.watch:
-            ids, probs = session.engine.predict(key, cancel=stale)
-            out.append(_image_message(key, ids, probs, labels))
+    for key in watched:
+        ids, probs = session.engine.predict(key, cancel=stale)
+        out.append(_image_message(key, ids, probs, labels))
     return out
 
 
