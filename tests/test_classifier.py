@@ -272,6 +272,7 @@ def _fit(small, annotations=None, **kw):
         ({"net_name": "vgg"}, "net_name"),
         ({"train_val_fraction": 1.5, "net_depth": 0}, "net_depth.*train_val_fraction"),
         ({"train_label_smoothing": 1.0}, "train_label_smoothing must be in"),
+        ({"train_mixup": -0.5}, "train_mixup must be in"),
         ({"train_val_min_per_class": 0}, "train_val_min_per_class must be >= 1"),
     ],
 )
@@ -390,3 +391,24 @@ def test_label_smoothing_keeps_probabilities_off_certainty(brightness_data):
         confidence[smoothing] = float(pred.probabilities.max(axis=1).mean())
     # smoothing 0.3 over 2 classes aims at 0.85 for the true class; plain training nears 1
     assert confidence[0.3] < 0.9 < confidence[0.0]
+
+
+def test_mixup_blends_targets_but_not_the_symmetry_probes(brightness_data):
+    """Mixup keeps an easy task learnt and its probabilities off certainty (blended targets),
+    gives the same model twice for a seed, and leaves the probes (which must see each
+    object's own cue) and so the symmetry decision and the estimate as they were."""
+    train, test = brightness_data
+    fitted = {}
+    for alpha in (0.0, 1.0, 1.0):
+        clf = ObjectClassifier(train.class_names, **{**FAST, "train_mixup": alpha})
+        clf.fit([sample_of(train)])
+        pred = clf.predict(test.image, test.labels, axes=test.axes)
+        assert accuracy(pred, test.classes) >= 0.9
+        fitted.setdefault(alpha, []).append((pred.probabilities, clf.symmetry))
+    (plain, plain_symmetry), = fitted[0.0]
+    (mixed, mixed_symmetry), (again, _) = fitted[1.0]
+    np.testing.assert_array_equal(mixed, again)
+    assert mixed.max(axis=1).mean() < 0.97 < plain.max(axis=1).mean()
+    for record in (plain_symmetry, mixed_symmetry):
+        record.pop("seconds")
+    assert mixed_symmetry == plain_symmetry

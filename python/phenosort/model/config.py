@@ -82,6 +82,9 @@ class ModelConfig:
         Cross-entropy label smoothing (0 disables): the target puts this much probability
         mass evenly on all classes, which keeps a network trained on a few labels from
         becoming over-confident.
+    train_mixup : float
+        Mixup (0 disables): each training batch is blended with a shuffled copy of
+        itself, patches and targets alike, with a weight drawn from Beta(a, a).
     train_class_weighting : str
         ``balanced`` weights the loss by inverse class frequency; ``none``.
     train_bn_recalibrate : bool
@@ -159,6 +162,7 @@ class ModelConfig:
     train_val_fraction: float = 0.2
     train_val_min_per_class: int = 5
     train_label_smoothing: float = 0.0
+    train_mixup: float = 0.0
     train_class_weighting: str = "balanced"
     train_bn_recalibrate: bool = True
     train_min_epoch_samples: int = 256
@@ -254,6 +258,10 @@ class ModelConfig:
         need(
             0 <= self.train_label_smoothing < 1,
             f"train_label_smoothing must be in [0, 1), got {self.train_label_smoothing}",
+        )
+        need(
+            0 <= self.train_mixup <= 10,
+            f"train_mixup must be in [0, 10], got {self.train_mixup}",
         )
         need(
             self.train_val_min_per_class >= 1,

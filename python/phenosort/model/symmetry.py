@@ -294,6 +294,7 @@ def _probe(
         train_epochs=_probe_epochs(cfg),
         train_patience=0,
         train_pseudo_threshold=0.0,
+        train_mixup=0.0,  # a probe must see the cue itself, not blends of two objects
     )
     fold_probs: list[np.ndarray] = []
     p_true: list[np.ndarray] = []

@@ -173,8 +173,14 @@ def train_events(
                          generator)  # fmt: skip
             yb = y_epoch[s : s + batch]
             with autocast(device, dtype):
-                logits = net(xb)
-                loss = loss_fn(logits, yb)
+                if cfg.train_mixup > 0:
+                    lam, other = _mixup_draw(cfg.train_mixup, rows.size, generator)
+                    other = other.to(xb.device)
+                    logits = net(lam * xb + (1 - lam) * xb[other])
+                    loss = lam * loss_fn(logits, yb) + (1 - lam) * loss_fn(logits, yb[other])
+                else:
+                    logits = net(xb)
+                    loss = loss_fn(logits, yb)
             optimizer.zero_grad(set_to_none=True)
             scaler.scale(loss).backward()
             scale = scaler.get_scale()  # 1.0 when disabled
@@ -233,6 +239,14 @@ def recalibrate_batch_norm(
     chunks = torch.tensor_split(x, -(-x.shape[0] // batch)) if x.shape[0] else ()
     with autocast(device, dtype):
         update_bn((to_device(c, device) for c in chunks if c.shape[0] > 1), net)
+
+
+def _mixup_draw(alpha: float, n: int, generator: torch.Generator) -> tuple[float, torch.Tensor]:
+    """Mixup's weight, Beta(alpha, alpha) folded to >= 0.5 so the row's own target leads,
+    and the batch's partner rows; both from the training generator (one seed, one run)."""
+    rng = np.random.default_rng(int(torch.randint(2**31, (1,), generator=generator)))
+    lam = float(rng.beta(alpha, alpha))
+    return max(lam, 1 - lam), torch.randperm(n, generator=generator)
 
 
 def _epoch_order(index: np.ndarray, minimum: int, generator: torch.Generator) -> np.ndarray:
