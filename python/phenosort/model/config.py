@@ -68,6 +68,9 @@ class ModelConfig:
         to initialise the network from; layers whose shape differs are left as initialised.
     train_epochs : int
         Maximum number of epochs (a cosine schedule spans them; early stopping may end sooner).
+    train_weight_decay : float
+        AdamW's decoupled weight decay (also the live model's). 0.05 instead of 1e-4 moved
+        issue 8's rows by -0.013 to +0.017, all within noise (docs/benchmarks.md, issue 14).
     train_patience : int
         Epochs without a better validation score before stopping (0 disables).
     train_val_fraction : float
