@@ -405,7 +405,7 @@ def test_mixup_blends_targets_but_not_the_symmetry_probes(brightness_data):
         pred = clf.predict(test.image, test.labels, axes=test.axes)
         assert accuracy(pred, test.classes) >= 0.9
         fitted.setdefault(alpha, []).append((pred.probabilities, clf.symmetry))
-    (plain, plain_symmetry), = fitted[0.0]
+    ((plain, plain_symmetry),) = fitted[0.0]
     (mixed, mixed_symmetry), (again, _) = fitted[1.0]
     np.testing.assert_array_equal(mixed, again)
     assert mixed.max(axis=1).mean() < 0.97 < plain.max(axis=1).mean()
