@@ -86,8 +86,9 @@ class ModelConfig:
         mass evenly on all classes, which keeps a network trained on a few labels from
         becoming over-confident.
     train_mixup : float
-        Mixup (0 disables): each training batch is blended with a shuffled copy of
-        itself, patches and targets alike, with a weight drawn from Beta(a, a).
+        Mixup (0 disables): the image channels of each training batch are blended with a
+        shuffled copy of the batch, and the targets alike, with a weight drawn from
+        Beta(a, a) (folded to >= 0.5); the mask channel stays the row's own object's.
     train_class_weighting : str
         ``balanced`` weights the loss by inverse class frequency; ``none``.
     train_bn_recalibrate : bool

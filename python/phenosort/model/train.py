@@ -176,7 +176,12 @@ def train_events(
                 if cfg.train_mixup > 0:
                     lam, other = _mixup_draw(cfg.train_mixup, rows.size, generator)
                     other = other.to(xb.device)
-                    logits = net(lam * xb + (1 - lam) * xb[other])
+                    # image channels blend; the mask stays the row's own object's: two
+                    # half-weight masks would not say which object is classified (PanNuke
+                    # lost 0.038 with blended masks, 0.018 with this; docs/benchmarks.md)
+                    mixed = lam * xb + (1 - lam) * xb[other]
+                    mixed[:, -1:] = xb[:, -1:]
+                    logits = net(mixed)
                     loss = lam * loss_fn(logits, yb) + (1 - lam) * loss_fn(logits, yb[other])
                 else:
                     logits = net(xb)
