@@ -89,6 +89,8 @@ class ModelConfig:
         Mixup (0 disables): the image channels of each training batch are blended with a
         shuffled copy of the batch, and the targets alike, with a weight drawn from
         Beta(a, a) (folded to >= 0.5); the mask channel stays the row's own object's.
+        Off by default: +0.040 on wbc:10 but -0.018 on PanNuke:10 and -0.27 on a
+        stripe-direction task, whose blends are cross-hatches (docs/benchmarks.md).
     train_class_weighting : str
         ``balanced`` weights the loss by inverse class frequency; ``none``.
     train_bn_recalibrate : bool
