@@ -91,6 +91,8 @@ class ModelConfig:
         Beta(a, a) (folded to >= 0.5); the mask channel stays the row's own object's.
         Off by default: +0.040 on wbc:10 but -0.018 on PanNuke:10 and -0.27 on a
         stripe-direction task, whose blends are cross-hatches (docs/benchmarks.md).
+        Full trainings only (a live session's settled model included); the live preview's
+        quick steps and the symmetry probes do not blend.
     train_class_weighting : str
         ``balanced`` weights the loss by inverse class frequency; ``none``.
     train_bn_recalibrate : bool
