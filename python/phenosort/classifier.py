@@ -259,6 +259,7 @@ class ObjectClassifier:
             self._patches(prep, table)[0],
             gradcam_layer(cfg.net_name, cfg.net_depth),
             class_index,
+            inference=self._inference_network(net, device),
             views=self._tta_views(),
             device=device,
             dtype=autocast_dtype(device, cfg.precision),  # as predict(): the same row

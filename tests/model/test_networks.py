@@ -13,7 +13,7 @@ from phenosort.model.file import load_model_file, save_model_file
 from phenosort.model.networks import build_network, inference_network
 
 
-def _trained_like(net: torch.nn.Module) -> torch.nn.Module:
+def _trained_like(net: torch.nn.Module, negative_scales: bool = True) -> torch.nn.Module:
     """``net`` with batch-norm statistics and affine terms far from their initial values, so
     that a wrong fold (or none) shows."""
     gen = torch.Generator().manual_seed(0)
@@ -22,34 +22,41 @@ def _trained_like(net: torch.nn.Module) -> torch.nn.Module:
             n = m.num_features
             m.running_mean.copy_(torch.randn(n, generator=gen))
             m.running_var.copy_(torch.rand(n, generator=gen) * 3 + 0.1)
-            m.weight.data.copy_(torch.randn(n, generator=gen))  # negative scales too
+            scale = torch.randn(n, generator=gen)
+            m.weight.data.copy_(scale if negative_scales else scale.abs() + 0.05)
             m.bias.data.copy_(torch.randn(n, generator=gen))
     return net.eval()
 
 
 @pytest.mark.parametrize(
-    "name, shape, block",
+    "name, shape, block, negative_scales",
     [
-        ("light", (32, 32), "conv-bn-relu"),
-        ("light", (32, 32), "conv-relu-bn"),
-        ("light", (8, 24, 24), "conv-bn-relu"),
-        ("resnet18", (32, 32), "conv-bn-relu"),
+        ("light", (32, 32), "conv-bn-relu", True),
+        ("light", (32, 32), "conv-relu-bn", False),
+        ("light", (32, 32), "conv-relu-bn", True),  # cannot fold: kept as trained
+        ("light", (8, 24, 24), "conv-bn-relu", True),
+        ("light", (8, 24, 24), "conv-relu-bn", False),
+        ("resnet18", (32, 32), "conv-bn-relu", True),
     ],
 )
-def test_inference_copy_predicts_what_the_trained_network_does(name, shape, block):
+def test_inference_copy_predicts_what_the_trained_network_does(name, shape, block, negative_scales):
     torch.manual_seed(0)
-    net = _trained_like(build_network(name, len(shape), 3, 4, shape, width=8, block=block))
+    net = build_network(name, len(shape), 3, 4, shape, width=8, block=block)
+    net = _trained_like(net, negative_scales)
     before = {k: v.clone() for k, v in net.state_dict().items()}
     fast = inference_network(net)
     x = torch.randn(6, 3, *shape) * 2
     with torch.inference_mode():
         expected, got = net(x), fast(x)
     torch.testing.assert_close(got, expected, rtol=1e-4, atol=1e-4)
+    if name == "light":  # the live model fits heads on these: the trained network's features
+        with torch.inference_mode():
+            torch.testing.assert_close(fast.embed(x), net.embed(x), rtol=1e-4, atol=1e-4)
     # the trained network is left as it was: same tensors, its batch norms still there
     after = net.state_dict()
     assert before.keys() == after.keys()
     assert all(torch.equal(before[k], after[k]) for k in before)
-    if name == "light" and block == "conv-bn-relu":
+    if name == "light" and (block == "conv-bn-relu" or not negative_scales):
         kinds = {type(m).__name__ for m in fast.modules()}
         assert not any("BatchNorm" in k for k in kinds), kinds  # folded away
 

@@ -20,6 +20,7 @@ def explain_patch(
     layer: str,
     class_index: int | None,
     *,
+    inference: nn.Module,
     views: list[View],
     device: torch.device,
     dtype: torch.dtype | None,
@@ -29,11 +30,13 @@ def explain_patch(
 
     Grad-CAM hooks the network and fills its gradients, so it runs on a private copy of
     ``net``: a shared model goes on serving predictions and other explanations meanwhile.
-    The probabilities are predict's (the same views and autocast type).
+    The probabilities are predict's: its ``inference`` network (batch norm folded), views
+    and autocast type.
     """
-    net = on_device(copy.deepcopy(net), device).eval()
     with torch.inference_mode(), autocast(device, dtype):
-        probs = predict_proba(net, to_device(patch[np.newaxis], device), views)[0].cpu().numpy()
+        x = to_device(patch[np.newaxis], device)
+        probs = predict_proba(inference, x, views)[0].cpu().numpy()
+    net = on_device(copy.deepcopy(net), device).eval()
     n_classes = probs.shape[0]
     if class_index is None:
         class_index = int(probs.argmax()) + 1

@@ -141,20 +141,35 @@ def initial_network(
 def inference_network(net: nn.Module) -> nn.Module:
     """The copy of a trained ``net`` that prediction runs (``net`` itself is left as it is).
 
-    For the light network in ``conv-bn-relu`` order, each batch norm is folded into the
-    convolution before it (exact, in eval mode) and pooling moves before the ReLU (the two
-    commute; a quarter of the ReLU work). Every network then takes the channels-last layout,
-    in which oneDNN's CPU convolutions run fastest; on a GPU it suits tensor cores too.
+    For the light network every batch norm goes (exact, in eval mode): in ``conv-bn-relu``
+    order into the convolution before it, in ``conv-relu-bn`` order into the layers on
+    either side (:func:`_fold_after_relu`). Pooling moves before the ReLU (the two commute;
+    a quarter of the ReLU work). Every network then takes the channels-last layout, in
+    which oneDNN's CPU convolutions run fastest; on a GPU it suits tensor cores too.
     """
     fast = copy.deepcopy(net).eval()
     if isinstance(fast, LightCNN) and all(_foldable(b) for b in fast.features):
         fast.features = nn.Sequential(*(_folded(b) for b in fast.features))
-    ndim = next(fast.parameters()).dim()
-    if ndim not in (4, 5):
-        return fast
-    layout = torch.channels_last if ndim == 4 else torch.channels_last_3d
+    elif isinstance(fast, LightCNN):
+        _fold_after_relu(fast)
+    layout = fast_layout(fast)
+    return fast if layout is None else with_layout(fast, layout)
+
+
+def fast_layout(net: nn.Module) -> torch.memory_format | None:
+    """The memory layout oneDNN's convolutions run fastest in for ``net``: channels-last for
+    2D and 3D convolution networks (1.3-1.6x per training step on a CPU, and more at
+    prediction; docs/benchmarks.md), None for anything else."""
+    first = next(net.parameters(), None)
+    if first is None or first.dim() not in (4, 5):
+        return None
+    return torch.channels_last if first.dim() == 4 else torch.channels_last_3d
+
+
+def with_layout(net: nn.Module, layout: torch.memory_format) -> nn.Module:
+    """``net`` with its weights in ``layout``, in place (the values do not change)."""
     # torch's type stub of Module.to lacks the memory_format keyword
-    return fast.to(memory_format=layout)  # type: ignore[call-overload]
+    return net.to(memory_format=layout)  # type: ignore[call-overload]
 
 
 def _foldable(block: nn.Module) -> bool:
@@ -174,6 +189,65 @@ def _folded(block: nn.Module) -> nn.Sequential:
     assert isinstance(conv, nn.modules.conv._ConvNd)
     assert isinstance(norm, nn.modules.batchnorm._BatchNorm)
     return nn.Sequential(fuse_conv_bn_eval(conv, norm), pool, nn.ReLU())
+
+
+class _FloorAt(nn.Module):
+    """``max(x, floor)`` per channel: a ReLU whose threshold moved with a folded shift."""
+
+    def __init__(self, floor: torch.Tensor, ndim: int) -> None:
+        super().__init__()
+        self.register_buffer("floor", floor.reshape(1, -1, *([1] * ndim)).clone())
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.maximum(x, self.floor)
+
+
+class _Scale(nn.Module):
+    """``x * scale`` per channel."""
+
+    def __init__(self, scale: torch.Tensor, ndim: int) -> None:
+        super().__init__()
+        self.register_buffer("scale", scale.reshape(1, -1, *([1] * ndim)).clone())
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x * self.scale
+
+
+def _fold_after_relu(net: LightCNN) -> None:
+    """Fold the batch norms of Conv-ReLU-BN-Pool blocks away, in place (exact, eval mode).
+
+    A block's output is ``a * pool(relu(z)) + b`` per channel (``a``, ``b`` the norm's scale
+    and shift). With ``c = b / a`` that is ``a * max(pool(z + c), c)`` when ``a > 0`` (max
+    pooling commutes with a positive scale and with the floor): ``c`` goes into the
+    convolution's bias, the floor replaces the ReLU (on the pooled, quarter-size map), and
+    ``a`` into the next convolution's weights; scaling a convolution's input scales its zero
+    padding by the same factor, so borders stay exact too. The last block keeps its scale
+    (on its small pooled map), so that ``embed`` gives the trained network's features, which
+    the live model fits heads on. A norm with a scale <= 0 cannot move through max pooling:
+    the network is then left as it is.
+    """
+    blocks = [list(b.children()) for b in net.features]
+    if not all(len(b) == 4 and isinstance(b[2], nn.modules.batchnorm._BatchNorm) for b in blocks):
+        return
+    norms = [b[2] for b in blocks]
+    scales = [n.weight / torch.sqrt(n.running_var + n.eps) for n in norms]  # type: ignore[operator]
+    if not all(bool((a > 0).all()) for a in scales):
+        return
+    folded, previous = [], None
+    with torch.no_grad():
+        for i, ((conv, _, norm, pool), a) in enumerate(zip(blocks, scales)):
+            ndim = conv.weight.dim() - 2
+            shift = norm.bias - norm.running_mean * a  # type: ignore[operator]
+            floor = shift / a
+            if previous is not None:  # the previous block's scale, on this one's input
+                conv.weight.mul_(previous.reshape(1, -1, *([1] * ndim)))
+            conv.bias.add_(floor)
+            layers = [conv, pool, _FloorAt(floor, ndim)]
+            if i == len(blocks) - 1:
+                layers.append(_Scale(a, ndim))
+            folded.append(nn.Sequential(*layers))
+            previous = a
+    net.features = nn.Sequential(*folded)
 
 
 def _monai_network(name: str, ndim: int, in_channels: int, n_classes: int) -> nn.Module:
