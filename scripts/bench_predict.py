@@ -233,6 +233,7 @@ def bench_case(
         "ratio_total_over_forward_cpu": total[1] / stages["forward"][1],
         "multiply_adds_per_patch": macs,
         "forward_gmac_per_s": macs * n_objects / stages["forward"][0] / 1e9,
+        "batch_norm_folded": _folded(clf),
     }
     if ref_runs:
         ref_macs = multiply_adds(ref_net, shape, channels)
@@ -248,6 +249,14 @@ def bench_case(
         result["ratio_total_over_reference"] = total[0] / ref_total[0]
         result["ratio_total_over_reference_cpu"] = total[1] / ref_total[1]
     return result
+
+
+def _folded(clf: ObjectClassifier) -> bool:
+    """Whether the network prediction runs has no batch norm left (all folded)."""
+    import torch
+
+    net = clf._inference_network(clf.net, torch.device("cpu"))
+    return not any(isinstance(m, torch.nn.modules.batchnorm._BatchNorm) for m in net.modules())
 
 
 def time_reference(pairs: list[Pair], net, clf: ObjectClassifier, out: Path) -> dict:
@@ -329,7 +338,8 @@ def print_case(case: dict) -> None:
     )
     print(
         f"  network: {case['multiply_adds_per_patch'] / 1e6:.2f} M multiply-adds per patch, "
-        f"{case['forward_gmac_per_s']:.1f} GMAC/s"
+        f"{case['forward_gmac_per_s']:.1f} GMAC/s, batch norm folded: "
+        f"{'yes' if case['batch_norm_folded'] else 'no'}"
     )
     ref = case.get("reference")
     if ref:
