@@ -6,6 +6,8 @@ import json
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from phenosort.axes import to_channel_first
 from phenosort.errors import InvalidInputError
@@ -314,3 +316,45 @@ def test_channel_percentiles_match_float32_to_the_bit_and_leave_the_image(dtype)
         want_lo, want_hi = _float32_percentiles(image, low, high)
         assert lo.tobytes() == want_lo.tobytes() and hi.tobytes() == want_hi.tobytes()
         assert np.array_equal(image, before)  # partitioned in place only on a private copy
+
+
+def _percentiles_by_partition(image_cf, low, high, channels):
+    """What channel_percentiles computed before it sorted 8/16-bit samples by counting:
+    percentile straight on the image's values (small images: no subsampling)."""
+    n = image_cf.shape[0]
+    if channels == "white":
+        sample = image_cf.reshape(n, -1).astype(np.float32)
+        hi = np.percentile(sample, high, axis=1).astype(np.float32)
+        white = np.where(hi > 0, hi, 1.0).astype(np.float32)
+        lo = (float(np.percentile(sample / white[:, None], low)) * white).astype(np.float32)
+    else:
+        groups = [slice(0, n)] if channels == "joint" else [slice(c, c + 1) for c in range(n)]
+        lo, hi = np.empty(n, np.float32), np.empty(n, np.float32)
+        for g in groups:
+            lo[g], hi[g] = np.percentile(np.array(image_cf[g]), [low, high])
+    return lo, np.where(hi > lo, hi, lo + 1.0).astype(np.float32)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    dtype=st.sampled_from([np.uint8, np.uint16]),
+    channels=st.sampled_from(["each", "joint", "white"]),
+    n_channels=st.integers(1, 3),
+    shape=st.tuples(st.integers(1, 40), st.integers(1, 40)),
+    top=st.integers(0, 65535),
+    low=st.floats(0, 50),
+    seed=st.integers(0, 2**16),
+)
+def test_counted_percentiles_are_those_of_the_values_to_the_bit(
+    dtype, channels, n_channels, shape, top, low, seed
+):
+    """8/16-bit samples are sorted by counting before percentile: the same bits as
+    percentile on the image's own order, for every channel policy."""
+    top = min(top, np.iinfo(dtype).max)
+    rng = np.random.default_rng(seed)
+    image = rng.integers(0, top + 1, (*shape, n_channels), endpoint=False).astype(dtype)
+    image_cf = to_channel_first(image, "YXC")  # a strided, channel-last view
+    got = channel_percentiles(image_cf, low, 99.8, channels=channels)
+    expected = _percentiles_by_partition(image_cf, low, 99.8, channels)
+    np.testing.assert_array_equal(got[0], expected[0])
+    np.testing.assert_array_equal(got[1], expected[1])

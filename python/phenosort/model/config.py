@@ -59,10 +59,10 @@ class ModelConfig:
     net_block : str
         Layer order in the light network's blocks: ``conv-relu-bn`` (default; the Svetlana
         paper's order, which model files made before this setting existed have) or
-        ``conv-bn-relu``, whose batch norm prediction folds into the convolution: about
-        2x the prediction throughput on a CPU at the same width (docs/benchmarks.md, issue
-        15). Not the default yet: it held the quality table, but learns more slowly in
-        very short runs (3-epoch probes learnt nothing where this order learns at once).
+        ``conv-bn-relu``. Prediction folds the batch norms away in both orders, at the
+        same cost. With ``net_width=16`` the second is the fast preset: a quarter of the
+        default's arithmetic, -0.019 macro-F1 on PanNuke at 10 labels per class
+        (docs/benchmarks.md, issue 15), hence not the default.
     net_weights : str or None
         Path of a state_dict (``.pt`` loaded with ``weights_only=True``, or ``.safetensors``)
         to initialise the network from; layers whose shape differs are left as initialised.

@@ -3,8 +3,8 @@
 Every network returns logits (softmax only at inference; the reference applied it twice).
 :func:`build_network` checks with a dummy forward pass that the patch fits the network, so
 a bad combination fails with a clear message before any training starts.
-:func:`inference_network` makes the copy that prediction runs: batch norm folded into the
-convolutions and a channels-last layout, about twice the throughput of the trained module
+:func:`inference_network` makes the copy that prediction runs: every batch norm folded
+away (exactly) and a channels-last layout, 1.3-1.5x the throughput of the trained module
 on a CPU at the same arithmetic (docs/benchmarks.md, issue 15).
 """
 
@@ -26,10 +26,11 @@ class LightCNN(nn.Module):
     """Blocks of convolution, batch norm, ReLU and max-pooling with doubling width, then
     average pooling and a linear head.
 
-    ``block`` orders each block's layers: ``conv-bn-relu`` (Conv-BN-ReLU-MaxPool, the
-    default) lets prediction fold the batch norm into the convolution exactly;
-    ``conv-relu-bn`` (Conv-ReLU-BN-MaxPool, the Svetlana paper's order) is kept for model
-    files made before. Layer 2 of every block is its last activation map (Grad-CAM's).
+    ``block`` orders each block's layers: ``conv-relu-bn`` (Conv-ReLU-BN-MaxPool, the
+    Svetlana paper's order and the ``net_block`` setting's default) or ``conv-bn-relu``
+    (Conv-BN-ReLU-MaxPool, the fast preset's); prediction folds the batch norms of either
+    away (:func:`inference_network`). Layer 2 of every block is its last activation map
+    (Grad-CAM's).
 
     Pooling halves only axes that are still >= 2 voxels, so a 3D patch with few Z planes
     (anisotropic stacks) is pooled in-plane only once Z is exhausted.

@@ -158,20 +158,39 @@ def channel_percentiles(
 
 
 def _white_balance(view: np.ndarray, low: float, high: float) -> tuple[np.ndarray, np.ndarray]:
-    sample = np.asarray(view, np.float32).reshape(view.shape[0], -1)
-    hi = np.percentile(sample, high, axis=1).astype(np.float32)
+    if view.dtype in _COUNTED:  # the same multisets of float32 values, sorted by counting
+        counts = [np.bincount(np.ravel(channel)) for channel in view]
+        levels = [np.arange(c.size, dtype=np.float32) for c in counts]
+        channels = [np.repeat(v, c) for v, c in zip(levels, counts)]
+        hi = np.array([np.percentile(c, high) for c in channels], np.float32)
+    else:
+        sample = np.asarray(view, np.float32).reshape(view.shape[0], -1)
+        hi = np.percentile(sample, high, axis=1).astype(np.float32)
     white = np.where(hi > 0, hi, 1.0).astype(np.float32)  # a dark channel is not rescaled
-    black = float(np.percentile(sample / white[:, None], low))
+    if view.dtype in _COUNTED:
+        balanced = np.concatenate([v / w for v, w in zip(levels, white)])
+        order = np.argsort(balanced, kind="stable")
+        ranked = np.repeat(balanced[order], np.concatenate(counts)[order])
+        black = float(np.percentile(ranked, low))
+    else:
+        black = float(np.percentile(sample / white[:, None], low))
     lo = (black * white).astype(np.float32)
     return lo, _not_flat(lo, hi)
 
 
+_COUNTED = (np.uint8, np.uint16)  # few levels: sorted by counting, not partitioned
+
+
 def _own_copy(view: np.ndarray, image_cf: np.ndarray) -> np.ndarray:
-    """A copy of the sample that percentile may partition in place. uint8/uint16 stay as they
-    are (half the time of float32): their values and the interpolation between them are
-    exact in float32 and float64, so the percentiles are the same to the bit."""
-    if image_cf.dtype in (np.uint8, np.uint16):
-        return np.array(view)
+    """A copy of the sample that percentile may partition in place.
+
+    uint8/uint16 samples come back sorted, by counting (one ``bincount``): percentile's
+    partition then runs over sorted values, 3-5x faster than over the image's order, and
+    the values, hence the percentiles, are the same to the bit.
+    """
+    if image_cf.dtype in _COUNTED:
+        counts = np.bincount(np.ravel(view))
+        return np.repeat(np.arange(counts.size, dtype=image_cf.dtype), counts)
     sample = np.asarray(view, np.float32)
     return sample.copy() if np.shares_memory(sample, image_cf) else sample
 
