@@ -10,7 +10,9 @@ on a CPU at the same arithmetic (docs/benchmarks.md, issue 15).
 
 from __future__ import annotations
 
+import contextlib
 import copy
+from collections.abc import Iterator
 from pathlib import Path
 
 import torch
@@ -171,6 +173,23 @@ def with_layout(net: nn.Module, layout: torch.memory_format) -> nn.Module:
     """``net`` with its weights in ``layout``, in place (the values do not change)."""
     # torch's type stub of Module.to lacks the memory_format keyword
     return net.to(memory_format=layout)  # type: ignore[call-overload]
+
+
+@contextlib.contextmanager
+def training_layout(net: nn.Module, device: torch.device) -> Iterator[torch.memory_format | None]:
+    """Train ``net`` in its :func:`fast_layout` on a CPU or a CUDA GPU (the same arithmetic,
+    1.2-1.7x faster steps on a CPU); yields the layout batches should take (None: as they
+    are). The weights go back to the usual layout at the end, also on an error or a cancel:
+    model files need contiguous tensors. The parameters stay the same objects, so an
+    optimizer made before or during keeps them."""
+    layout = fast_layout(net) if device.type in ("cpu", "cuda") else None
+    if layout is not None:
+        with_layout(net, layout)
+    try:
+        yield layout
+    finally:
+        if layout is not None:
+            with_layout(net, torch.contiguous_format)
 
 
 def _foldable(block: nn.Module) -> bool:

@@ -27,7 +27,7 @@ from .augment import Augmentation, augment, center_crop
 from .config import ModelConfig
 from .device import autocast, autocast_dtype, grad_scaler, host_batch, to_device
 from .metrics import confusion_matrix, report
-from .networks import fast_layout, with_layout
+from .networks import training_layout
 
 
 @dataclass(frozen=True)
@@ -137,11 +137,6 @@ def train_events(
         x_recalibrate = center_crop(x_all[train_index], patch_shape)
 
     net.to(device)
-    # channels-last while training: the same arithmetic, 1.3-1.6x faster steps on a CPU;
-    # the weights go back to the usual layout at the end (model files need contiguous ones)
-    layout = fast_layout(net) if device.type in ("cpu", "cuda") else None
-    if layout is not None:
-        with_layout(net, layout)
     weights = class_weights(targets[train_index], n_classes, cfg.train_class_weighting)
     weights = None if weights is None else weights.to(device)
     loss_fn = nn.CrossEntropyLoss(weight=weights, label_smoothing=cfg.train_label_smoothing)
@@ -161,7 +156,7 @@ def train_events(
     scaler = grad_scaler(device, dtype)  # a pass-through unless float16
     result = TrainResult(state_dict=_snapshot(net))
     best_key, stale = None, 0
-    try:
+    with training_layout(net, device) as layout:
         for epoch in range(1, cfg.train_epochs + 1):
             start = time.perf_counter()
             net.train()
@@ -238,9 +233,6 @@ def train_events(
             yield event
             if val is not None and cfg.train_patience and stale >= cfg.train_patience:
                 break
-    finally:  # also when cancelled: the caller's network keeps its layout
-        if layout is not None:
-            with_layout(net, torch.contiguous_format)
     net.load_state_dict(result.state_dict)
     yield result
 
