@@ -214,6 +214,8 @@ def _folded(block: nn.Module) -> nn.Sequential:
 class _FloorAt(nn.Module):
     """``max(x, floor)`` per channel: a ReLU whose threshold moved with a folded shift."""
 
+    floor: torch.Tensor
+
     def __init__(self, floor: torch.Tensor, ndim: int) -> None:
         super().__init__()
         self.register_buffer("floor", floor.reshape(1, -1, *([1] * ndim)).clone())
@@ -224,6 +226,8 @@ class _FloorAt(nn.Module):
 
 class _Scale(nn.Module):
     """``x * scale`` per channel."""
+
+    scale: torch.Tensor
 
     def __init__(self, scale: torch.Tensor, ndim: int) -> None:
         super().__init__()
@@ -246,28 +250,46 @@ def _fold_after_relu(net: LightCNN) -> None:
     the live model fits heads on. A norm with a scale <= 0 cannot move through max pooling:
     the network is then left as it is.
     """
-    blocks = [list(b.children()) for b in net.features]
-    if not all(len(b) == 4 and isinstance(b[2], nn.modules.batchnorm._BatchNorm) for b in blocks):
+    blocks = []
+    for block in net.features:
+        layers = list(block.children())
+        if len(layers) != 4:
+            return
+        conv, _, norm, pool = layers
+        if not isinstance(conv, nn.modules.conv._ConvNd) or conv.bias is None:
+            return
+        if not isinstance(norm, nn.modules.batchnorm._BatchNorm):
+            return
+        blocks.append((conv, conv.bias, _affine_of(norm), pool))
+    if not all(bool((a > 0).all()) for _, _, (a, _), _ in blocks):
         return
-    norms = [b[2] for b in blocks]
-    scales = [n.weight / torch.sqrt(n.running_var + n.eps) for n in norms]  # type: ignore[operator]
-    if not all(bool((a > 0).all()) for a in scales):
-        return
-    folded, previous = [], None
+    folded: list[nn.Module] = []
+    previous: torch.Tensor | None = None
     with torch.no_grad():
-        for i, ((conv, _, norm, pool), a) in enumerate(zip(blocks, scales)):
+        for i, (conv, bias, (a, shift), pool) in enumerate(blocks):
             ndim = conv.weight.dim() - 2
-            shift = norm.bias - norm.running_mean * a  # type: ignore[operator]
             floor = shift / a
             if previous is not None:  # the previous block's scale, on this one's input
                 conv.weight.mul_(previous.reshape(1, -1, *([1] * ndim)))
-            conv.bias.add_(floor)
+            bias.add_(floor)
             layers = [conv, pool, _FloorAt(floor, ndim)]
             if i == len(blocks) - 1:
                 layers.append(_Scale(a, ndim))
             folded.append(nn.Sequential(*layers))
             previous = a
     net.features = nn.Sequential(*folded)
+
+
+def _affine_of(norm: nn.modules.batchnorm._BatchNorm) -> tuple[torch.Tensor, torch.Tensor]:
+    """A batch norm in eval mode as ``x * a + b`` per channel: ``(a, b)``."""
+    assert norm.running_mean is not None and norm.running_var is not None
+    a = torch.rsqrt(norm.running_var + norm.eps)
+    if norm.weight is not None:
+        a = a * norm.weight
+    b = -norm.running_mean * a
+    if norm.bias is not None:
+        b = b + norm.bias
+    return a.detach(), b.detach()
 
 
 def _monai_network(name: str, ndim: int, in_channels: int, n_classes: int) -> nn.Module:
