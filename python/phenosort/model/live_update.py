@@ -250,7 +250,6 @@ class LiveModel:
 
         from ..model.augment import augment, center_crop
         from ..model.device import autocast, autocast_dtype, to_device
-        from ..model.networks import training_layout
         from ..model.train import class_weights, recalibrate_batch_norm
 
         clf, s = self.clf, self.settings
@@ -277,28 +276,24 @@ class LiveModel:
         dtype = autocast_dtype(device, clf.config.precision)
         total_loss, correct, seen = 0.0, 0, 0
         net.train()
-        with training_layout(net, device) as layout:
-            for _ in range(n):
-                rows = torch.randint(0, len(y), (s.batch_size,), generator=generator)
-                xb = augment(
-                    to_device(self._x[rows], device), clf.patch_spec.shape, clf.augmentation,
-                    generator,
-                )  # fmt: skip
-                if layout is not None:
-                    xb = xb.contiguous(memory_format=layout)
-                yb = to_device(self._y[rows], device)
-                with autocast(device, dtype):
-                    logits = net(xb)
-                    loss = loss_fn(logits, yb)
-                self._optimizer.zero_grad(set_to_none=True)
-                loss.backward()
-                self._optimizer.step()
-                total_loss += float(loss.detach()) * len(rows)
-                correct += int((logits.argmax(1) == yb).sum())
-                seen += len(rows)
-            if clf.config.train_bn_recalibrate:  # a few steps leave the momentum averages behind
-                x = center_crop(self._x, clf.patch_spec.shape)
-                recalibrate_batch_norm(net, x, device, dtype, clf.config.predict_batch_size)
+        for _ in range(n):
+            rows = torch.randint(0, len(y), (s.batch_size,), generator=generator)
+            xb = augment(
+                to_device(self._x[rows], device), clf.patch_spec.shape, clf.augmentation, generator,
+            )  # fmt: skip
+            yb = to_device(self._y[rows], device)
+            with autocast(device, dtype):
+                logits = net(xb)
+                loss = loss_fn(logits, yb)
+            self._optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            self._optimizer.step()
+            total_loss += float(loss.detach()) * len(rows)
+            correct += int((logits.argmax(1) == yb).sum())
+            seen += len(rows)
+        if clf.config.train_bn_recalibrate:  # a few steps leave the momentum averages behind
+            x = center_crop(self._x, clf.patch_spec.shape)
+            recalibrate_batch_norm(net, x, device, dtype, clf.config.predict_batch_size)
         net.eval()
         clf._inference = None  # the weights changed: prediction makes a new inference copy
         self.total_steps += n

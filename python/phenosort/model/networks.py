@@ -10,9 +10,7 @@ on a CPU at the same arithmetic (docs/benchmarks.md, issue 15).
 
 from __future__ import annotations
 
-import contextlib
 import copy
-from collections.abc import Iterator
 from pathlib import Path
 
 import torch
@@ -161,8 +159,9 @@ def inference_network(net: nn.Module) -> nn.Module:
 
 def fast_layout(net: nn.Module) -> torch.memory_format | None:
     """The memory layout oneDNN's convolutions run fastest in for ``net``: channels-last for
-    2D and 3D convolution networks (1.3-1.6x per training step on a CPU, and more at
-    prediction; docs/benchmarks.md), None for anything else."""
+    2D and 3D convolution networks, None for anything else. Prediction only: training in it
+    was 1.2-1.7x faster but lost 0.026 macro-F1 on PanNuke with all labels (5 seeds,
+    docs/benchmarks.md), unexplained, so training keeps the usual layout."""
     first = next(net.parameters(), None)
     if first is None or first.dim() not in (4, 5):
         return None
@@ -173,23 +172,6 @@ def with_layout(net: nn.Module, layout: torch.memory_format) -> nn.Module:
     """``net`` with its weights in ``layout``, in place (the values do not change)."""
     # torch's type stub of Module.to lacks the memory_format keyword
     return net.to(memory_format=layout)  # type: ignore[call-overload]
-
-
-@contextlib.contextmanager
-def training_layout(net: nn.Module, device: torch.device) -> Iterator[torch.memory_format | None]:
-    """Train ``net`` in its :func:`fast_layout` on a CPU or a CUDA GPU (the same arithmetic,
-    1.2-1.7x faster steps on a CPU); yields the layout batches should take (None: as they
-    are). The weights go back to the usual layout at the end, also on an error or a cancel:
-    model files need contiguous tensors. The parameters stay the same objects, so an
-    optimizer made before or during keeps them."""
-    layout = fast_layout(net) if device.type in ("cpu", "cuda") else None
-    if layout is not None:
-        with_layout(net, layout)
-    try:
-        yield layout
-    finally:
-        if layout is not None:
-            with_layout(net, torch.contiguous_format)
 
 
 def _foldable(block: nn.Module) -> bool:
