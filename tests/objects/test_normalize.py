@@ -327,11 +327,11 @@ def _percentiles_by_partition(image_cf, low, high, channels):
         hi = np.percentile(sample, high, axis=1).astype(np.float32)
         white = np.where(hi > 0, hi, 1.0).astype(np.float32)
         lo = (float(np.percentile(sample / white[:, None], low)) * white).astype(np.float32)
+    elif channels == "each":
+        return _float32_percentiles(image_cf, low, high)
     else:
-        groups = [slice(0, n)] if channels == "joint" else [slice(c, c + 1) for c in range(n)]
-        lo, hi = np.empty(n, np.float32), np.empty(n, np.float32)
-        for g in groups:
-            lo[g], hi[g] = np.percentile(np.array(image_cf[g]), [low, high])
+        a, b = np.percentile(np.array(image_cf), [low, high])  # joint: one range
+        lo, hi = np.full(n, a, np.float32), np.full(n, b, np.float32)
     return lo, np.where(hi > lo, hi, lo + 1.0).astype(np.float32)
 
 

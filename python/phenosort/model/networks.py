@@ -153,25 +153,14 @@ def inference_network(net: nn.Module) -> nn.Module:
         fast.features = nn.Sequential(*(_folded(b) for b in fast.features))
     elif isinstance(fast, LightCNN):
         _fold_after_relu(fast)
-    layout = fast_layout(fast)
-    return fast if layout is None else with_layout(fast, layout)
-
-
-def fast_layout(net: nn.Module) -> torch.memory_format | None:
-    """The memory layout oneDNN's convolutions run fastest in for ``net``: channels-last for
-    2D and 3D convolution networks, None for anything else. Prediction only: training in it
-    was 1.2-1.7x faster but lost 0.026 macro-F1 on PanNuke with all labels (5 seeds,
-    docs/benchmarks.md), unexplained, so training keeps the usual layout."""
-    first = next(net.parameters(), None)
-    if first is None or first.dim() not in (4, 5):
-        return None
-    return torch.channels_last if first.dim() == 4 else torch.channels_last_3d
-
-
-def with_layout(net: nn.Module, layout: torch.memory_format) -> nn.Module:
-    """``net`` with its weights in ``layout``, in place (the values do not change)."""
+    ndim = next(fast.parameters()).dim()
+    if ndim not in (4, 5):
+        return fast
+    # Prediction only: training in this layout was 1.2-1.7x faster but lost 0.026 macro-F1
+    # on PanNuke with all labels (5 seeds, unexplained; docs/benchmarks.md, issue 15)
+    layout = torch.channels_last if ndim == 4 else torch.channels_last_3d
     # torch's type stub of Module.to lacks the memory_format keyword
-    return net.to(memory_format=layout)  # type: ignore[call-overload]
+    return fast.to(memory_format=layout)  # type: ignore[call-overload]
 
 
 def _foldable(block: nn.Module) -> bool:

@@ -160,25 +160,32 @@ def channel_percentiles(
 def _white_balance(view: np.ndarray, low: float, high: float) -> tuple[np.ndarray, np.ndarray]:
     if view.dtype in _COUNTED:  # the same multisets of float32 values, sorted by counting
         counts = [np.bincount(np.ravel(channel)) for channel in view]
-        levels = [np.arange(c.size, dtype=np.float32) for c in counts]
-        channels = [np.repeat(v, c) for v, c in zip(levels, counts)]
-        hi = np.array([np.percentile(c, high) for c in channels], np.float32)
+        hi = np.array([np.percentile(_counted(c, np.float32), high) for c in counts], np.float32)
+        white = _white(hi)
+        levels = np.concatenate([np.arange(c.size, dtype=np.float32) / w
+                                 for c, w in zip(counts, white)])  # fmt: skip
+        order = np.argsort(levels, kind="stable")
+        black = float(np.percentile(np.repeat(levels[order], np.concatenate(counts)[order]), low))
     else:
         sample = np.asarray(view, np.float32).reshape(view.shape[0], -1)
         hi = np.percentile(sample, high, axis=1).astype(np.float32)
-    white = np.where(hi > 0, hi, 1.0).astype(np.float32)  # a dark channel is not rescaled
-    if view.dtype in _COUNTED:
-        balanced = np.concatenate([v / w for v, w in zip(levels, white)])
-        order = np.argsort(balanced, kind="stable")
-        ranked = np.repeat(balanced[order], np.concatenate(counts)[order])
-        black = float(np.percentile(ranked, low))
-    else:
+        white = _white(hi)
         black = float(np.percentile(sample / white[:, None], low))
     lo = (black * white).astype(np.float32)
     return lo, _not_flat(lo, hi)
 
 
+def _white(hi: np.ndarray) -> np.ndarray:
+    """The white point of each channel: its high percentile (a dark channel is not rescaled)."""
+    return np.where(hi > 0, hi, 1.0).astype(np.float32)
+
+
 _COUNTED = (np.uint8, np.uint16)  # few levels: sorted by counting, not partitioned
+
+
+def _counted(counts: np.ndarray, dtype) -> np.ndarray:
+    """The sorted values whose histogram (over 0, 1, 2, ...) is ``counts``, in ``dtype``."""
+    return np.repeat(np.arange(counts.size, dtype=dtype), counts)
 
 
 def _own_copy(view: np.ndarray, image_cf: np.ndarray) -> np.ndarray:
@@ -189,8 +196,7 @@ def _own_copy(view: np.ndarray, image_cf: np.ndarray) -> np.ndarray:
     the values, hence the percentiles, are the same to the bit.
     """
     if image_cf.dtype in _COUNTED:
-        counts = np.bincount(np.ravel(view))
-        return np.repeat(np.arange(counts.size, dtype=image_cf.dtype), counts)
+        return _counted(np.bincount(np.ravel(view)), image_cf.dtype)
     sample = np.asarray(view, np.float32)
     return sample.copy() if np.shares_memory(sample, image_cf) else sample
 
