@@ -103,7 +103,7 @@ def _time_image(clf, pair: Pair, out: Path, seconds: Times, rows: list, summary:
     its patch batches."""
     import torch
 
-    names, step = clf.class_names, clf.config.predict_batch_size
+    names, step = clf.class_names, clf._batched_inference().batch_size  # as predict() cuts them
     net = clf._inference_network(clf.net, torch.device("cpu"))  # what predict() runs
 
     def timed(stage: str, fn):
@@ -157,7 +157,7 @@ def time_batched_forward(clf: ObjectClassifier, batches: list[np.ndarray]) -> tu
     forward pass would cost if small images shared batches."""
     import torch
 
-    patches, step = np.concatenate(batches), clf.config.predict_batch_size
+    patches, step = np.concatenate(batches), clf._batched_inference().batch_size
     net = clf._inference_network(clf.net, torch.device("cpu"))
     with Clock() as clock, torch.inference_mode():
         for s in range(0, len(patches), step):
@@ -223,7 +223,7 @@ def bench_case(
         "images": len(pairs),
         "objects": n_objects,
         "patch_shape": list(clf.patch_spec.shape),
-        "batch": clf.config.predict_batch_size,
+        "batch": clf._batched_inference().batch_size,
         "seconds": {s: v[0] for s, v in stages.items()} | {"total": total[0]},
         "cpu_seconds": {s: v[1] for s, v in stages.items()} | {"total": total[1]},
         "ms_per_object": per_object,

@@ -302,10 +302,13 @@ class ObjectClassifier:
         augmentation views, device, precision and batch size."""
         from .model.inference import BatchedInference
 
-        net, device = self._require_trained()[0], self.device
+        net, spec, _, _ = self._require_trained()
+        device = self.device
         fast = self._inference_network(net, device)
         n_classes = len(self.class_names)
-        return BatchedInference.of(fast, self.config, n_classes, device, self._tta_views())
+        assert self.in_channels is not None  # set with the network
+        sample = (self.in_channels + 1, *spec.shape)
+        return BatchedInference.of(fast, self.config, n_classes, device, self._tta_views(), sample)
 
     def _inference_network(self, net: nn.Module, device: torch.device) -> nn.Module:
         """The fused, channels-last copy of ``net`` that prediction runs; the model's own

@@ -88,7 +88,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--rois", action="store_true", help="also write <stem>_classes.zip ROI sets")
     p.add_argument("--class-masks", action="store_true", help="per-class label images")
     p.add_argument("--confidence", action="store_true", help="confidence maps")
-    p.add_argument("--batch-size", type=int, help="objects per forward pass")
+    p.add_argument(
+        "--batch-size", type=int, help="most objects per forward pass (CPU: cache-sized)"
+    )
     p.add_argument("--overwrite", action="store_true", help="replace existing outputs")
     p.add_argument(
         "--workers",

@@ -133,6 +133,10 @@ class ModelConfig:
         Random gamma in [1 - g, 1 + g] on image channels (0 disables).
     aug_noise : float
         Standard deviation of Gaussian noise added to image channels.
+    predict_batch_size : int
+        Most objects per forward pass at prediction. On a CPU a batch is smaller where its
+        largest activation would pass 8 MB: larger batches leave the cache and ran the
+        networks 1.5-2x slower (docs/benchmarks.md, issue 15). GPUs take the full batch.
     predict_tta : int
         Test-time augmentation: class probabilities are averaged over up to this many
         flipped/turned views of each patch (only the in-plane symmetries the model

@@ -151,7 +151,8 @@ def fit_events(
     if second:
         views = tta_views(aug, spec.shape, config.predict_tta)  # as predict() would
         fast = inference_network(on_device(net.eval(), device))
-        first = BatchedInference.of(fast, config, n_classes, device, views)
+        sample = (data.n_channels + 1, *spec.shape)
+        first = BatchedInference.of(fast, config, n_classes, device, views, sample)
         threshold, ratio = config.train_pseudo_threshold, config.train_pseudo_ratio
         pseudo = pseudo_labels(first, data, candidates, spec, norm, threshold, ratio)
     if any(rows.size for rows in pseudo.rows):

@@ -1,12 +1,15 @@
 """Batched inference: the class probabilities of many objects, a batch at a time.
 
-Objects go through the network in batches of ``predict_batch_size``, so memory stays bounded
-on huge images. While the network runs one batch, a worker thread cuts the next batch's
-patches (and pins them for a GPU): cutting costs about as much as the forward pass.
+Objects go through the network in batches of at most ``predict_batch_size``, so memory stays
+bounded on huge images. On a CPU a batch is also kept small enough for its largest
+activation to stay in cache (:func:`cpu_batch_size`). While the network runs one batch, a
+worker thread cuts the next batch's patches (and pins them for a GPU): cutting costs about
+as much as the forward pass.
 """
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
@@ -22,6 +25,15 @@ from .device import autocast, autocast_dtype, host_batch, to_device
 from .tta import View, predict_proba
 
 ProgressCallback = Callable[[object], None]
+
+#: A CPU batch's largest activation stays under this many bytes. Measured on a 2-core Xeon
+#: (docs/benchmarks.md, issue 15): the light networks ran fastest with 8-16 MB, 1.5-2x
+#: slower from 32 MB (the 256 objects of the old fixed batch: 33-130 MB), and one sample
+#: at a time was up to 3x slower (the per-call cost).
+CPU_BATCH_BYTES = 8 * 2**20
+MIN_CPU_BATCH = 4
+# bytes of the largest activation of one sample, by network and input shape
+_ACTIVATION_BYTES: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
 def on_device(net: nn.Module, device: torch.device) -> nn.Module:
@@ -51,10 +63,16 @@ class BatchedInference:
         n_classes: int,
         device: torch.device,
         views: list[View],
+        sample_shape: tuple[int, ...] | None = None,
     ) -> BatchedInference:
-        """With ``config``'s precision and batch size; ``net`` is the inference network."""
+        """With ``config``'s precision and batch size; ``net`` is the inference network.
+        ``sample_shape`` (channels and patch shape of one input) sizes CPU batches to the
+        cache (:func:`cpu_batch_size`)."""
         dtype = autocast_dtype(device, config.precision)
-        return cls(net, n_classes, views, device, dtype, config.predict_batch_size)
+        size = config.predict_batch_size
+        if device.type == "cpu" and sample_shape is not None:
+            size = cpu_batch_size(net, sample_shape, size)
+        return cls(net, n_classes, views, device, dtype, size)
 
     def of_objects(
         self,
@@ -120,6 +138,44 @@ class BatchedInference:
                     probs = predict_proba(net, x, self.views)
                 probabilities[s : s + step] = probs.cpu().numpy()
         return probabilities
+
+
+def cpu_batch_size(net: nn.Module, sample_shape: tuple[int, ...], most: int) -> int:
+    """The number of objects per CPU batch: as many as keep the largest activation of the
+    batch under :data:`CPU_BATCH_BYTES` (at least :data:`MIN_CPU_BATCH`, at most ``most``).
+
+    The activation size is measured once per network and shape, on one blank sample.
+    """
+    shapes = _ACTIVATION_BYTES.setdefault(net, {})
+    if sample_shape not in shapes:
+        shapes[sample_shape] = largest_activation_bytes(net, sample_shape)
+    fits = CPU_BATCH_BYTES // max(shapes[sample_shape], 1)
+    return max(1, min(most, max(MIN_CPU_BATCH, fits)))
+
+
+def largest_activation_bytes(net: nn.Module, sample_shape: tuple[int, ...]) -> int:
+    """Bytes of the largest output of any layer of ``net`` for one input of
+    ``sample_shape`` (channels first, no batch axis)."""
+    largest = 0
+
+    def record(_module, _inputs, output) -> None:
+        nonlocal largest
+        if isinstance(output, torch.Tensor):
+            largest = max(largest, output.numel() * output.element_size())
+
+    leaves = [m for m in net.modules() if not list(m.children())]
+    hooks = [m.register_forward_hook(record) for m in leaves]
+    first = next(net.parameters(), None)
+    try:
+        with torch.inference_mode():
+            sample = torch.zeros(
+                (1, *sample_shape), device=first.device if first is not None else None
+            )
+            net(sample)
+    finally:
+        for hook in hooks:
+            hook.remove()
+    return largest
 
 
 class _Inline:

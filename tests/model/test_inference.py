@@ -1,0 +1,65 @@
+"""CPU prediction batches sized to the cache (model/inference.py): the batch is as large as
+keeps its largest activation under the budget, and the split never changes the outputs."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import phenosort.model.device as device_module
+import phenosort.model.inference as inference_module
+from phenosort.classifier import ObjectClassifier
+from phenosort.model.inference import (
+    CPU_BATCH_BYTES,
+    MIN_CPU_BATCH,
+    cpu_batch_size,
+    largest_activation_bytes,
+)
+from phenosort.model.networks import build_network, inference_network
+
+
+def _light(shape: tuple[int, ...], width: int = 32):
+    net = build_network("light", len(shape), 4, 3, shape, width=width, block="conv-relu-bn")
+    return inference_network(net.eval())
+
+
+@pytest.mark.parametrize("shape", [(64, 64), (32, 32), (8, 24, 24)])
+def test_the_largest_activation_is_the_first_convolutions_output(shape):
+    net = _light(shape)
+    # 32 float32 maps at the patch's full resolution; every later map is smaller
+    assert largest_activation_bytes(net, (4, *shape)) == 32 * int(np.prod(shape)) * 4
+
+
+def test_cpu_batches_fill_the_cache_budget_within_the_setting():
+    net = _light((64, 64))
+    per_object = 32 * 64 * 64 * 4
+    size = cpu_batch_size(net, (4, 64, 64), 256)
+    assert size * per_object <= CPU_BATCH_BYTES < (size + 1) * per_object
+    assert size < 256  # the old fixed batch was 64 MB of activations here
+    assert cpu_batch_size(net, (4, 64, 64), 3) == 3  # predict_batch_size stays the most
+    big = _light((32, 64, 64))  # one object alone is over the budget
+    assert cpu_batch_size(big, (4, 32, 64, 64), 256) == MIN_CPU_BATCH
+
+
+def test_cache_sized_batches_give_the_outputs_of_full_batches(
+    trained, brightness_data, tmp_path, monkeypatch
+):
+    _, test = brightness_data
+    clf = ObjectClassifier.load(trained.save(tmp_path / "copy.phenosort"), device="cpu")
+    copied: list[int] = []
+    real = device_module.to_device
+
+    def spy(batch, device):
+        copied.append(batch.shape[0])
+        return real(batch, device)
+
+    monkeypatch.setattr(inference_module, "to_device", spy)
+    monkeypatch.setattr(inference_module, "CPU_BATCH_BYTES", 2**20)  # small: several batches
+    small = clf.predict(test.image, test.labels, axes=test.axes).probabilities
+    sizes, copied[:] = list(copied), []
+    monkeypatch.setattr(inference_module, "CPU_BATCH_BYTES", 2**40)  # all objects at once
+    whole = clf.predict(test.image, test.labels, axes=test.axes).probabilities
+
+    n = len(test.classes)
+    assert len(sizes) > 1 and max(sizes) < n and copied == [min(n, 256)]
+    np.testing.assert_allclose(small, whole, rtol=1e-5, atol=1e-6)
