@@ -13,6 +13,7 @@ from phenosort.axes import to_channel_first
 from phenosort.errors import InvalidInputError
 from phenosort.objects.normalize import (
     Normalization,
+    _percentile_of_histogram,
     channel_percentiles,
     pooled_percentiles,
     resolve_channels,
@@ -358,3 +359,22 @@ def test_counted_percentiles_are_those_of_the_values_to_the_bit(
     expected = _percentiles_by_partition(image_cf, low, 99.8, channels)
     np.testing.assert_array_equal(got[0], expected[0])
     np.testing.assert_array_equal(got[1], expected[1])
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    counts=st.lists(st.integers(0, 50), min_size=1, max_size=40),
+    q=st.floats(0, 100),
+    scale=st.floats(0.01, 1000),
+)
+def test_percentile_of_a_histogram_is_numpys_to_the_bit(counts, q, scale):
+    """White balance reads its percentiles from histograms: the same float32 bits as
+    numpy's percentile of the expanded values, at every q (ends and ties included)."""
+    counts = np.array(counts)
+    if counts.sum() == 0:
+        return
+    values = (np.arange(counts.size, dtype=np.float32) / np.float32(scale)).astype(np.float32)
+    expected = np.percentile(np.repeat(values, counts), q)
+    got = _percentile_of_histogram(values, counts, q)
+    assert np.asarray(got).dtype == np.asarray(expected).dtype == np.float32
+    assert got == expected
