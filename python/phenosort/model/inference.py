@@ -9,6 +9,7 @@ as much as the forward pass.
 
 from __future__ import annotations
 
+import copy
 import weakref
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -163,18 +164,13 @@ def largest_activation_bytes(net: nn.Module, sample_shape: tuple[int, ...]) -> i
         if isinstance(output, torch.Tensor):
             largest = max(largest, output.numel() * output.element_size())
 
-    leaves = [m for m in net.modules() if not list(m.children())]
-    hooks = [m.register_forward_hook(record) for m in leaves]
-    first = next(net.parameters(), None)
-    try:
-        with torch.inference_mode():
-            sample = torch.zeros(
-                (1, *sample_shape), device=first.device if first is not None else None
-            )
-            net(sample)
-    finally:
-        for hook in hooks:
-            hook.remove()
+    probe = copy.deepcopy(net)  # hooks on the shared network would see other threads' calls
+    for module in probe.modules():
+        if not list(module.children()):
+            module.register_forward_hook(record)
+    first = next(probe.parameters(), None)
+    with torch.inference_mode():
+        probe(torch.zeros((1, *sample_shape), device=first.device if first is not None else None))
     return largest
 
 
