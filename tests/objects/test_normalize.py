@@ -365,11 +365,13 @@ def test_counted_percentiles_are_those_of_the_values_to_the_bit(
 @given(
     counts=st.lists(st.integers(0, 50), min_size=1, max_size=40),
     q=st.floats(0, 100),
+    q2=st.floats(0, 100),
     scale=st.floats(0.01, 1000),
 )
-def test_percentile_of_a_histogram_is_numpys_to_the_bit(counts, q, scale):
-    """White balance reads its percentiles from histograms: the same float32 bits as
-    numpy's percentile of the expanded values, at every q (ends and ties included)."""
+def test_percentile_of_a_histogram_is_numpys_to_the_bit(counts, q, q2, scale):
+    """Percentiles are read from histograms: the same bits as numpy's percentile of the
+    expanded values, at every q (ends and ties included), for one Python-float q on float32
+    levels (white balance) and a list of q on integer levels (8/16-bit, each and joint)."""
     counts = np.array(counts)
     if counts.sum() == 0:
         return
@@ -378,3 +380,9 @@ def test_percentile_of_a_histogram_is_numpys_to_the_bit(counts, q, scale):
     got = _percentile_of_histogram(values, counts, q)
     assert np.asarray(got).dtype == np.asarray(expected).dtype == np.float32
     assert got == expected
+    for dtype in (np.uint8, np.uint16):
+        levels = np.arange(counts.size, dtype=dtype)
+        expected = np.percentile(np.repeat(levels, counts), [q, q2])
+        got = _percentile_of_histogram(levels, counts, [q, q2])
+        assert got.dtype == expected.dtype == np.float64
+        np.testing.assert_array_equal(got, expected)

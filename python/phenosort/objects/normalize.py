@@ -152,8 +152,14 @@ def channel_percentiles(
     lo = np.empty(n, np.float32)
     hi = np.empty(n, np.float32)
     for g in groups:
-        sample = _own_copy(view[g], image_cf)
-        lo[g], hi[g] = np.percentile(sample, [low, high], overwrite_input=True)
+        if image_cf.dtype in _COUNTED:  # few levels: read from the histogram
+            counts = np.bincount(np.ravel(view[g]))
+            levels = np.arange(counts.size, dtype=image_cf.dtype)
+            lo[g], hi[g] = _percentile_of_histogram(levels, counts, [low, high])
+        else:
+            sample = np.asarray(view[g], np.float32)
+            sample = sample.copy() if np.shares_memory(sample, image_cf) else sample
+            lo[g], hi[g] = np.percentile(sample, [low, high], overwrite_input=True)
     return lo, _not_flat(lo, hi)
 
 
@@ -183,51 +189,39 @@ def _white(hi: np.ndarray) -> np.ndarray:
     return np.where(hi > 0, hi, 1.0).astype(np.float32)
 
 
-_COUNTED = (np.uint8, np.uint16)  # few levels: sorted by counting, not partitioned
+_COUNTED = (np.uint8, np.uint16)  # few levels: percentiles from histograms, not partitions
 
 
-def _counted(counts: np.ndarray, dtype) -> np.ndarray:
-    """The sorted values whose histogram (over 0, 1, 2, ...) is ``counts``, in ``dtype``."""
-    return np.repeat(np.arange(counts.size, dtype=dtype), counts)
-
-
-def _percentile_of_histogram(values: np.ndarray, counts: np.ndarray, q: float) -> np.float32:
+def _percentile_of_histogram(values: np.ndarray, counts: np.ndarray, q: float | list[float]):
     """``np.percentile(np.repeat(values, counts), q)`` to the bit, without expanding it.
 
-    ``values`` are ascending float32 and ``q`` a Python float. numpy's linear method is
-    repeated step by step (its index arithmetic in float64, its interpolation in float32
-    with a weak-scalar weight), so only the two order statistics around the index are
-    looked up, in the cumulative counts: O(levels) instead of a partition of every voxel.
+    ``values`` ascend. numpy's linear method is repeated step by step, so only the two
+    order statistics around each index are looked up, in the cumulative counts: O(levels)
+    instead of a partition of every voxel. Its index arithmetic is float64; a Python float
+    ``q`` interpolates in the values' float type (a weak scalar), a list of ``q`` in float64.
     """
     n = int(counts.sum())
     if n == 0:
         raise ValueError("percentile of an empty histogram")
-    index = (n - 1) * np.true_divide(q, 100)
-    below = np.floor(index)
-    if index >= n - 1:
-        first = second = n - 1
-    elif index < 0:
-        first = second = 0
-    else:
-        first, second = int(below), int(below) + 1
-    weight = float(index - below)
     cumulative = np.cumsum(counts)
-    a, b = values[np.searchsorted(cumulative, [first, second], side="right")]
-    step = b - a
-    return b - step * (1 - weight) if weight >= 0.5 else a + step * weight
 
+    def one(q_: float):
+        index = (n - 1) * np.true_divide(q_, 100)
+        below = np.floor(index)
+        if index >= n - 1:
+            first = second = n - 1
+        elif index < 0:
+            first = second = 0
+        else:
+            first, second = int(below), int(below) + 1
+        weight = index - below
+        a, b = values[np.searchsorted(cumulative, [first, second], side="right")]
+        step = b - a  # in the values' type, as numpy's lerp takes it
+        if isinstance(q, float):
+            weight = float(weight)
+        return b - step * (1 - weight) if weight >= 0.5 else a + step * weight
 
-def _own_copy(view: np.ndarray, image_cf: np.ndarray) -> np.ndarray:
-    """A copy of the sample that percentile may partition in place.
-
-    uint8/uint16 samples come back sorted, by counting (one ``bincount``): percentile's
-    partition then runs over sorted values, 3-5x faster than over the image's order, and
-    the values, hence the percentiles, are the same to the bit.
-    """
-    if image_cf.dtype in _COUNTED:
-        return _counted(np.bincount(np.ravel(view)), image_cf.dtype)
-    sample = np.asarray(view, np.float32)
-    return sample.copy() if np.shares_memory(sample, image_cf) else sample
+    return one(q) if isinstance(q, float) else np.array([one(v) for v in q])
 
 
 def _not_flat(lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
