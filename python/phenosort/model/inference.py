@@ -30,7 +30,7 @@ ProgressCallback = Callable[[object], None]
 #: A CPU batch's largest activation stays under this many bytes. Measured on a 2-core Xeon
 #: (docs/benchmarks.md, issue 15): the light networks ran fastest with 8-16 MB, 1.5-2x
 #: slower from 32 MB (the 256 objects of the old fixed batch: 33-130 MB), and one sample
-#: at a time was up to 3x slower (the per-call cost).
+#: at a time was up to 4x slower (the per-call cost).
 CPU_BATCH_BYTES = 8 * 2**20
 MIN_CPU_BATCH = 4
 # bytes of the largest activation of one sample, by network and input shape
