@@ -156,8 +156,6 @@ def inference_network(net: nn.Module) -> nn.Module:
     ndim = next(fast.parameters()).dim()
     if ndim not in (4, 5):
         return fast
-    # Prediction only: training in this layout was 1.2-1.7x faster but lost 0.026 macro-F1
-    # on PanNuke with all labels (5 seeds, unexplained; docs/benchmarks.md, issue 15)
     layout = torch.channels_last if ndim == 4 else torch.channels_last_3d
     # torch's type stub of Module.to lacks the memory_format keyword
     return fast.to(memory_format=layout)  # type: ignore[call-overload]

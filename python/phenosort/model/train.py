@@ -137,6 +137,12 @@ def train_events(
         x_recalibrate = center_crop(x_all[train_index], patch_shape)
 
     net.to(device)
+    # 2D in the channels-last layout, where oneDNN's (and cuDNN's) convolutions and pooling
+    # run fastest: the same arithmetic in another order, 1.05-1.7x faster training, macro-F1
+    # within seed noise over 10 seeds (docs/benchmarks.md, issue 15)
+    layout = x_all.dim() == 4
+    if layout:
+        net.to(memory_format=torch.channels_last)  # type: ignore[call-overload]
     weights = class_weights(targets[train_index], n_classes, cfg.train_class_weighting)
     weights = None if weights is None else weights.to(device)
     loss_fn = nn.CrossEntropyLoss(weight=weights, label_smoothing=cfg.train_label_smoothing)
@@ -171,6 +177,8 @@ def train_events(
             # the batch's one host-to-device copy (rows gathered into pinned memory on CUDA)
             xb = augment(to_device(host_batch(x_all, device, rows), device), patch_shape, aug,
                          generator)  # fmt: skip
+            if layout:
+                xb = xb.contiguous(memory_format=torch.channels_last)
             yb = y_epoch[s : s + batch]
             with autocast(device, dtype):
                 if cfg.train_mixup > 0:
