@@ -1,14 +1,21 @@
-"""Batch norm's running statistics after training (model/train.py: recalibrate_batch_norm)."""
+"""Training in model/train.py: batch norm's running statistics afterwards
+(recalibrate_batch_norm), and the layout the network is given back in."""
 
 from __future__ import annotations
 
+import contextlib
+import threading
+
+import numpy as np
 import pytest
 import torch
 
 from conftest import accuracy, sample_of
 from phenosort.classifier import ObjectClassifier
+from phenosort.errors import Cancelled
+from phenosort.model.config import ModelConfig
 from phenosort.model.networks import build_network
-from phenosort.model.train import recalibrate_batch_norm
+from phenosort.model.train import TrainResult, recalibrate_batch_norm, train_events
 from phenosort.testing import make_objects
 
 
@@ -47,3 +54,29 @@ def test_three_epochs_are_enough_for_an_easy_task(block):
     assert clf.assessment["source"] == "2-fold estimate"
     assert clf.assessment["balanced_accuracy"] == 1.0
     assert accuracy(clf.predict(test.image, test.labels), test.classes) >= 0.95
+
+
+@pytest.mark.parametrize("cancel_after", [None, 1])
+def test_training_gives_the_network_back_in_its_own_layout(cancel_after):
+    """Training runs channels-last (faster convolutions); the caller's network, finished or
+    cancelled, keeps contiguous weights, which model files (safetensors) need."""
+    net = build_network("light", 2, 2, 2, (16, 16), width=8)
+    x = np.random.default_rng(0).normal(size=(24, 2, 16, 16)).astype(np.float32)
+    y = np.arange(24) % 2
+    cfg = ModelConfig(train_epochs=3, train_min_epoch_samples=24, train_batch_size=8)
+    cancel = threading.Event()
+    events = train_events(net, x, y, 2, (16, 16), cfg, torch.device("cpu"), cancel=cancel)
+    seen, layouts = [], []
+    with pytest.raises(Cancelled) if cancel_after else contextlib.nullcontext():
+        for event in events:
+            seen.append(event)
+            first = net.features[0][0].weight
+            layouts.append(first.is_contiguous(memory_format=torch.channels_last))
+            if len(seen) == cancel_after:
+                cancel.set()
+    assert layouts[0]  # it did train channels-last
+    assert all(p.is_contiguous() for p in net.parameters())
+    if cancel_after is None:
+        result = seen[-1]
+        assert isinstance(result, TrainResult)
+        assert all(v.is_contiguous() for v in result.state_dict.values())

@@ -10,7 +10,9 @@ on a CPU at the same arithmetic (docs/benchmarks.md, issue 15).
 
 from __future__ import annotations
 
+import contextlib
 import copy
+from collections.abc import Iterator
 from pathlib import Path
 
 import torch
@@ -153,12 +155,41 @@ def inference_network(net: nn.Module) -> nn.Module:
         fast.features = nn.Sequential(*(_folded(b) for b in fast.features))
     elif isinstance(fast, LightCNN):
         _fold_after_relu(fast)
-    ndim = next(fast.parameters()).dim()
-    if ndim not in (4, 5):
-        return fast
-    layout = torch.channels_last if ndim == 4 else torch.channels_last_3d
+    layout = fast_layout(fast)
+    return fast if layout is None else with_layout(fast, layout)
+
+
+def fast_layout(net: nn.Module) -> torch.memory_format | None:
+    """The memory layout oneDNN's convolutions run fastest in for ``net``: channels-last for
+    2D and 3D convolution networks, None for anything else."""
+    first = next(net.parameters(), None)
+    if first is None or first.dim() not in (4, 5):
+        return None
+    return torch.channels_last if first.dim() == 4 else torch.channels_last_3d
+
+
+def with_layout(net: nn.Module, layout: torch.memory_format) -> nn.Module:
+    """``net`` with its weights in ``layout``, in place (the values do not change)."""
     # torch's type stub of Module.to lacks the memory_format keyword
-    return fast.to(memory_format=layout)  # type: ignore[call-overload]
+    return net.to(memory_format=layout)  # type: ignore[call-overload]
+
+
+@contextlib.contextmanager
+def training_layout(net: nn.Module) -> Iterator[torch.memory_format | None]:
+    """Train a 2D ``net`` channels-last (the same arithmetic in another order: 1.05-1.7x
+    faster training, macro-F1 within seed noise over 10 seeds; 3D was not measured and
+    stays as it is); yields the layout batches should take (None: as they are). The
+    weights go back to the usual layout at the end, also on an error or a cancel. The
+    parameters stay the same objects, so an optimizer made before or during keeps them."""
+    layout = fast_layout(net)
+    layout = layout if layout == torch.channels_last else None
+    if layout is not None:
+        with_layout(net, layout)
+    try:
+        yield layout
+    finally:
+        if layout is not None:
+            with_layout(net, torch.contiguous_format)
 
 
 def _foldable(block: nn.Module) -> bool:

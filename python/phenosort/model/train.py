@@ -12,7 +12,6 @@ a lagging mean silences units at prediction (docs/benchmarks.md, issue 15).
 
 from __future__ import annotations
 
-import copy
 import threading
 import time
 from collections.abc import Iterator
@@ -28,6 +27,7 @@ from .augment import Augmentation, augment, center_crop
 from .config import ModelConfig
 from .device import autocast, autocast_dtype, grad_scaler, host_batch, to_device
 from .metrics import confusion_matrix, report
+from .networks import training_layout
 
 
 @dataclass(frozen=True)
@@ -137,12 +137,6 @@ def train_events(
         x_recalibrate = center_crop(x_all[train_index], patch_shape)
 
     net.to(device)
-    # 2D in the channels-last layout, where oneDNN's (and cuDNN's) convolutions and pooling
-    # run fastest: the same arithmetic in another order, 1.05-1.7x faster training, macro-F1
-    # within seed noise over 10 seeds (docs/benchmarks.md, issue 15)
-    layout = x_all.dim() == 4
-    if layout:
-        net.to(memory_format=torch.channels_last)  # type: ignore[call-overload]
     weights = class_weights(targets[train_index], n_classes, cfg.train_class_weighting)
     weights = None if weights is None else weights.to(device)
     loss_fn = nn.CrossEntropyLoss(weight=weights, label_smoothing=cfg.train_label_smoothing)
@@ -160,86 +154,96 @@ def train_events(
     )
     dtype = autocast_dtype(device, cfg.precision)
     scaler = grad_scaler(device, dtype)  # a pass-through unless float16
-    result = TrainResult(state_dict=copy.deepcopy(net.state_dict()))
+    result = TrainResult(state_dict=_snapshot(net))
     best_key, stale = None, 0
-    for epoch in range(1, cfg.train_epochs + 1):
-        start = time.perf_counter()
-        net.train()
-        order = _epoch_order(train_index, cfg.train_min_epoch_samples, generator)
-        y_epoch = to_device(y_all[order], device)  # the epoch's targets in one copy
-        total_loss, correct = 0.0, 0
-        for s in range(0, order.size, batch):
-            if cancel is not None and cancel.is_set():
-                raise Cancelled("training was cancelled")
-            rows = order[s : s + batch]
-            if rows.size < 2:  # batch norm cannot train on a single sample
-                continue
-            # the batch's one host-to-device copy (rows gathered into pinned memory on CUDA)
-            xb = augment(to_device(host_batch(x_all, device, rows), device), patch_shape, aug,
-                         generator)  # fmt: skip
-            if layout:
-                xb = xb.contiguous(memory_format=torch.channels_last)
-            yb = y_epoch[s : s + batch]
+    # 2D trains channels-last (docs/benchmarks.md, issue 15); the weights come back contiguous
+    with training_layout(net) as layout:
+        for epoch in range(1, cfg.train_epochs + 1):
+            start = time.perf_counter()
+            net.train()
+            order = _epoch_order(train_index, cfg.train_min_epoch_samples, generator)
+            y_epoch = to_device(y_all[order], device)  # the epoch's targets in one copy
+            total_loss, correct = 0.0, 0
+            for s in range(0, order.size, batch):
+                if cancel is not None and cancel.is_set():
+                    raise Cancelled("training was cancelled")
+                rows = order[s : s + batch]
+                if rows.size < 2:  # batch norm cannot train on a single sample
+                    continue
+                # the batch's one host-to-device copy (rows gathered into pinned memory on CUDA)
+                xb = augment(to_device(host_batch(x_all, device, rows), device), patch_shape, aug,
+                             generator)  # fmt: skip
+                if layout is not None:
+                    xb = xb.contiguous(memory_format=layout)
+                yb = y_epoch[s : s + batch]
+                with autocast(device, dtype):
+                    if cfg.train_mixup > 0:
+                        lam, other = _mixup_draw(cfg.train_mixup, rows.size, generator)
+                        other = other.to(xb.device)
+                        # image channels blend; the mask stays the row's own object's: two
+                        # half-weight masks would not say which object is classified (PanNuke
+                        # lost 0.038 with blended masks, 0.018 with this; docs/benchmarks.md)
+                        mixed = lam * xb + (1 - lam) * xb[other]
+                        mixed[:, -1:] = xb[:, -1:]
+                        logits = net(mixed)
+                        loss = lam * loss_fn(logits, yb) + (1 - lam) * loss_fn(logits, yb[other])
+                    else:
+                        logits = net(xb)
+                        loss = loss_fn(logits, yb)
+                optimizer.zero_grad(set_to_none=True)
+                scaler.scale(loss).backward()
+                scale = scaler.get_scale()  # 1.0 when disabled
+                scaler.step(optimizer)
+                scaler.update()
+                if scaler.get_scale() >= scale:  # a lower scale: float16 skipped an inf/NaN step
+                    scheduler.step()
+                total_loss += loss.item() * rows.size
+                correct += int((logits.argmax(1) == yb).sum())
+            lr = float(scheduler.get_last_lr()[0])
+            if x_recalibrate is not None and (val_index.size or epoch == cfg.train_epochs):
+                recalibrate_batch_norm(net, x_recalibrate, device, dtype, cfg.predict_batch_size)
             with autocast(device, dtype):
-                if cfg.train_mixup > 0:
-                    lam, other = _mixup_draw(cfg.train_mixup, rows.size, generator)
-                    other = other.to(xb.device)
-                    # image channels blend; the mask stays the row's own object's: two
-                    # half-weight masks would not say which object is classified (PanNuke
-                    # lost 0.038 with blended masks, 0.018 with this; docs/benchmarks.md)
-                    mixed = lam * xb + (1 - lam) * xb[other]
-                    mixed[:, -1:] = xb[:, -1:]
-                    logits = net(mixed)
-                    loss = lam * loss_fn(logits, yb) + (1 - lam) * loss_fn(logits, yb[other])
-                else:
-                    logits = net(xb)
-                    loss = loss_fn(logits, yb)
-            optimizer.zero_grad(set_to_none=True)
-            scaler.scale(loss).backward()
-            scale = scaler.get_scale()  # 1.0 when disabled
-            scaler.step(optimizer)
-            scaler.update()
-            if scaler.get_scale() >= scale:  # a lower scale: float16 skipped an inf/NaN step
-                scheduler.step()
-            total_loss += loss.item() * rows.size
-            correct += int((logits.argmax(1) == yb).sum())
-        lr = float(scheduler.get_last_lr()[0])
-        if x_recalibrate is not None and (val_index.size or epoch == cfg.train_epochs):
-            recalibrate_batch_norm(net, x_recalibrate, device, dtype, cfg.predict_batch_size)
-        with autocast(device, dtype):
-            val = _evaluate(net, x_val, y_val, eval_loss, n_classes, cfg.predict_batch_size)
-        if val is None:
-            key, improved = None, True
-        else:
-            key = (round(val["macro_f1"], 6), -val["loss"])
-            improved = best_key is None or key > best_key
-            result.last_validation = report(val["cm"], class_names)
-        if improved:
-            best_key, stale = key, 0
-            result.state_dict = copy.deepcopy(net.state_dict())
-            result.best_epoch = epoch_offset + epoch
-            if val is not None:
-                result.validation = report(val["cm"], class_names)
-        else:
-            stale += 1
-        event = EpochEvent(
-            epoch=epoch_offset + epoch,
-            n_epochs=n_epochs_total or cfg.train_epochs,
-            train_loss=total_loss / max(order.size, 1),
-            train_accuracy=correct / max(order.size, 1),
-            val_loss=None if val is None else val["loss"],
-            val_accuracy=None if val is None else val["accuracy"],
-            val_macro_f1=None if val is None else val["macro_f1"],
-            learning_rate=lr,
-            seconds=time.perf_counter() - start,
-            best=improved,
-        )
-        result.history.append(event)
-        yield event
-        if val is not None and cfg.train_patience and stale >= cfg.train_patience:
-            break
+                val = _evaluate(net, x_val, y_val, eval_loss, n_classes, cfg.predict_batch_size)
+            if val is None:
+                key, improved = None, True
+            else:
+                key = (round(val["macro_f1"], 6), -val["loss"])
+                improved = best_key is None or key > best_key
+                result.last_validation = report(val["cm"], class_names)
+            if improved:
+                best_key, stale = key, 0
+                result.state_dict = _snapshot(net)
+                result.best_epoch = epoch_offset + epoch
+                if val is not None:
+                    result.validation = report(val["cm"], class_names)
+            else:
+                stale += 1
+            event = EpochEvent(
+                epoch=epoch_offset + epoch,
+                n_epochs=n_epochs_total or cfg.train_epochs,
+                train_loss=total_loss / max(order.size, 1),
+                train_accuracy=correct / max(order.size, 1),
+                val_loss=None if val is None else val["loss"],
+                val_accuracy=None if val is None else val["accuracy"],
+                val_macro_f1=None if val is None else val["macro_f1"],
+                learning_rate=lr,
+                seconds=time.perf_counter() - start,
+                best=improved,
+            )
+            result.history.append(event)
+            yield event
+            if val is not None and cfg.train_patience and stale >= cfg.train_patience:
+                break
     net.load_state_dict(result.state_dict)
     yield result
+
+
+def _snapshot(net: nn.Module) -> dict[str, torch.Tensor]:
+    """A copy of ``net``'s weights in the usual (contiguous) layout, whatever it trains in."""
+    return {
+        k: v.detach().clone(memory_format=torch.contiguous_format)
+        for k, v in net.state_dict().items()
+    }
 
 
 def recalibrate_batch_norm(
