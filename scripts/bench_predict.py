@@ -103,8 +103,8 @@ def _time_image(clf, pair: Pair, out: Path, seconds: Times, rows: list, summary:
     its patch batches."""
     import torch
 
-    names, step = clf.class_names, clf._batched_inference().batch_size  # as predict() cuts them
-    net = clf._inference_network(clf.net, torch.device("cpu"))  # what predict() runs
+    inference = clf._batched_inference()  # the network and batch size predict() uses
+    names, net, step = clf.class_names, inference.net, inference.batch_size
 
     def timed(stage: str, fn):
         with Clock() as clock:
@@ -157,8 +157,8 @@ def time_batched_forward(clf: ObjectClassifier, batches: list[np.ndarray]) -> tu
     forward pass would cost if small images shared batches."""
     import torch
 
-    patches, step = np.concatenate(batches), clf._batched_inference().batch_size
-    net = clf._inference_network(clf.net, torch.device("cpu"))
+    inference = clf._batched_inference()
+    patches, net, step = np.concatenate(batches), inference.net, inference.batch_size
     with Clock() as clock, torch.inference_mode():
         for s in range(0, len(patches), step):
             net(torch.from_numpy(patches[s : s + step]))

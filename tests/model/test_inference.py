@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+import torch
 
 import phenosort.model.device as device_module
 import phenosort.model.inference as inference_module
@@ -39,6 +40,31 @@ def test_cpu_batches_fill_the_cache_budget_within_the_setting():
     assert cpu_batch_size(net, (4, 64, 64), 3) == 3  # predict_batch_size stays the most
     big = _light((32, 64, 64))  # one object alone is over the budget
     assert cpu_batch_size(big, (4, 32, 64, 64), 256) == MIN_CPU_BATCH
+
+
+def test_the_activation_size_is_measured_once_per_architecture(monkeypatch):
+    """A live model's updates change the weights, never the activation sizes: one
+    measurement serves them all; another patch shape or width is measured anew."""
+    measured: list[tuple[int, ...]] = []
+    real = inference_module.largest_activation_bytes
+
+    def spy(net, sample_shape):
+        measured.append(sample_shape)
+        return real(net, sample_shape)
+
+    monkeypatch.setattr(inference_module, "largest_activation_bytes", spy)
+    monkeypatch.setattr(inference_module, "_ACTIVATION_BYTES", {})
+    net = _light((48, 48))
+    first = cpu_batch_size(net, (4, 48, 48), 256)
+    with torch.no_grad():
+        for p in net.parameters():
+            p.mul_(2.0)  # an update: new weights, the same architecture
+    assert cpu_batch_size(net, (4, 48, 48), 256) == first
+    assert cpu_batch_size(_light((48, 48)), (4, 48, 48), 256) == first  # a new copy too
+    assert measured == [(4, 48, 48)]
+    cpu_batch_size(_light((40, 40)), (4, 40, 40), 256)
+    cpu_batch_size(_light((48, 48), width=16), (4, 48, 48), 256)
+    assert len(measured) == 3
 
 
 def test_cache_sized_batches_give_the_outputs_of_full_batches(

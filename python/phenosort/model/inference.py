@@ -10,7 +10,6 @@ as much as the forward pass.
 from __future__ import annotations
 
 import copy
-import weakref
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
@@ -33,8 +32,9 @@ ProgressCallback = Callable[[object], None]
 #: at a time was up to 4x slower (the per-call cost).
 CPU_BATCH_BYTES = 8 * 2**20
 MIN_CPU_BATCH = 4
-# bytes of the largest activation of one sample, by network and input shape
-_ACTIVATION_BYTES: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+# bytes of the largest activation of one sample, by architecture and input shape: they do
+# not depend on the weights, so a live model's every update reuses one measurement
+_ACTIVATION_BYTES: dict[tuple, int] = {}
 
 
 def on_device(net: nn.Module, device: torch.device) -> nn.Module:
@@ -145,13 +145,15 @@ def cpu_batch_size(net: nn.Module, sample_shape: tuple[int, ...], most: int) -> 
     """The number of objects per CPU batch: as many as keep the largest activation of the
     batch under :data:`CPU_BATCH_BYTES` (at least :data:`MIN_CPU_BATCH`, at most ``most``).
 
-    The activation size is measured once per network and shape, on one blank sample.
+    The activation size is measured once per architecture (the network's type and its
+    parameters' names and shapes) and input shape, on one blank sample.
     """
-    shapes = _ACTIVATION_BYTES.setdefault(net, {})
-    if sample_shape not in shapes:
-        shapes[sample_shape] = largest_activation_bytes(net, sample_shape)
-    fits = CPU_BATCH_BYTES // max(shapes[sample_shape], 1)
-    return max(1, min(most, max(MIN_CPU_BATCH, fits)))
+    params = tuple((name, tuple(p.shape)) for name, p in net.named_parameters())
+    key = (type(net).__qualname__, params, tuple(sample_shape))
+    if key not in _ACTIVATION_BYTES:
+        _ACTIVATION_BYTES[key] = largest_activation_bytes(net, sample_shape)
+    fits = CPU_BATCH_BYTES // max(_ACTIVATION_BYTES[key], 1)
+    return min(most, max(MIN_CPU_BATCH, fits))
 
 
 def largest_activation_bytes(net: nn.Module, sample_shape: tuple[int, ...]) -> int:
