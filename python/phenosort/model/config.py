@@ -55,14 +55,16 @@ class ModelConfig:
     net_name : str
         ``light`` (Conv-ReLU-BN-MaxPool blocks) or a monai ``resnet18/34/50``, ``densenet121``.
     net_width, net_depth : int
-        First-block width and number of blocks of the light network.
+        First-block width and number of blocks of the light network. Width 16 (the default)
+        is a quarter of the arithmetic of the paper's 32 and half its training time, with
+        macro-F1 within 0.02 of it on every row of the quality table (docs/benchmarks.md,
+        issue 15); 32 is the accurate preset.
     net_block : str
         Layer order in the light network's blocks: ``conv-relu-bn`` (default; the Svetlana
         paper's order, which model files made before this setting existed have) or
         ``conv-bn-relu``. Prediction folds the batch norms away in both orders, at the
-        same cost. With ``net_width=16`` the second is the fast preset: a quarter of the
-        default's arithmetic, -0.019 macro-F1 on PanNuke at 10 labels per class
-        (docs/benchmarks.md, issue 15), hence not the default.
+        same cost (``conv-bn-relu`` lost 0.013-0.019 macro-F1 on PanNuke at 10 labels per
+        class, docs/benchmarks.md, issue 15).
     net_weights : str or None
         Path of a state_dict (``.pt`` loaded with ``weights_only=True``, or ``.safetensors``)
         to initialise the network from; layers whose shape differs are left as initialised.
@@ -162,7 +164,7 @@ class ModelConfig:
     norm_high: float = 99.8
     norm_channels: str = "auto"
     net_name: str = "light"
-    net_width: int = 32
+    net_width: int = 16
     net_depth: int = 3
     net_block: str = "conv-relu-bn"
     net_weights: str | None = None
