@@ -151,11 +151,19 @@ def decisions(meta: dict) -> list[tuple[str, str, str]]:
     best = [h["epoch"] for h in history if h.get("best")]
     kept = best[-1] if best else "?"
     patience = cfg.get("train_patience")
-    why = (
-        f"best validation score kept; early stopping after {patience} epochs without gain"
-        if meta.get("validation") and patience
-        else "no hold-out to judge epochs by: the last epoch is kept"
-    )
+    stop_loss = cfg.get("train_stop_loss") or 0
+    last = history[-1] if history else {}
+    if (
+        meta.get("validation")
+        and stop_loss
+        and last.get("val_accuracy") == 1.0
+        and (last.get("val_loss") is not None and last["val_loss"] <= stop_loss)
+    ):
+        why = f"stopped once every held-out object was right with a loss <= {stop_loss:g}"
+    elif meta.get("validation") and patience:
+        why = f"best validation score kept; early stopping after {patience} epochs without gain"
+    else:
+        why = "no hold-out to judge epochs by: the last epoch is kept"
     rows.append(
         ("epochs", f"{len(history)} run of at most {cfg['train_epochs']}, epoch {kept} kept", why)
     )

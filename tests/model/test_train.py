@@ -16,6 +16,7 @@ from phenosort.errors import Cancelled
 from phenosort.model.config import ModelConfig
 from phenosort.model.networks import build_network
 from phenosort.model.train import TrainResult, recalibrate_batch_norm, train_events
+from phenosort.report_text import decisions
 from phenosort.testing import make_objects
 
 
@@ -54,6 +55,26 @@ def test_three_epochs_are_enough_for_an_easy_task(block):
     assert clf.assessment["source"] == "2-fold estimate"
     assert clf.assessment["balanced_accuracy"] == 1.0
     assert accuracy(clf.predict(test.image, test.labels), test.classes) >= 0.95
+
+
+def test_training_stops_once_the_hold_out_is_learnt():
+    """An easy task's hold-out is all right with a tiny loss after a few epochs; without
+    ``train_stop_loss`` the loss creeps down by thousandths and patience never runs out."""
+    data = make_objects("brightness", grid=(8, 8), seed=3)  # 32 per class: a hold-out of 6
+    runs = {}
+    for stop_loss in (0.01, 0.0):
+        clf = ObjectClassifier(data.class_names, net_width=8, train_epochs=30,
+                               symmetry_probe_epochs=0, train_stop_loss=stop_loss)  # fmt: skip
+        clf.fit([sample_of(data)])
+        runs[stop_loss] = clf.history
+        why = {what: why for what, _, why in decisions(clf.metadata())}["epochs"]
+        assert ("every held-out object was right" in why) == (stop_loss > 0)  # the report says
+    learnt = [h["epoch"] for h in runs[0.0] if h["val_accuracy"] == 1 and h["val_loss"] <= 0.01]
+    stopped = runs[0.01]
+    assert learnt and learnt[0] < 30  # the task is easy enough for the test to mean something
+    assert len(stopped) == learnt[0]  # the same epochs up to there, then it stopped
+    assert stopped[-1]["best"]  # the weights kept are the stop epoch's
+    assert len(runs[0.0]) > learnt[0]  # without the threshold it went on
 
 
 @pytest.mark.parametrize("cancel_after", [None, 1])
