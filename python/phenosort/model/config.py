@@ -17,7 +17,7 @@ from .field_types import type_errors, typed_values
 NETWORKS = ("light", "resnet18", "resnet34", "resnet50", "densenet121")
 NET_BLOCKS = ("conv-bn-relu", "conv-relu-bn")
 # what a model file written before a setting existed was made with (read into its config)
-FILE_DEFAULTS = {"net_block": "conv-relu-bn", "train_bn_recalibrate": False}
+FILE_DEFAULTS = {"net_block": "conv-relu-bn", "train_bn_recalibrate": False, "train_stop_loss": 0.0}
 DEVICES = ("auto", "cpu", "cuda", "mps")
 PRECISIONS = ("auto", "float32", "bfloat16", "float16")
 CLASS_WEIGHTINGS = ("balanced", "none")
