@@ -7,7 +7,7 @@ from dataclasses import dataclass, fields
 
 import numpy as np
 
-from .model.metrics import report
+from .model.metrics import hold_out_learnt, report
 
 
 @dataclass(frozen=True)
@@ -153,11 +153,8 @@ def decisions(meta: dict) -> list[tuple[str, str, str]]:
     patience = cfg.get("train_patience")
     stop_loss = cfg.get("train_stop_loss") or 0
     last = history[-1] if history else {}
-    if (
-        meta.get("validation")
-        and stop_loss
-        and last.get("val_accuracy") == 1.0
-        and (last.get("val_loss") is not None and last["val_loss"] <= stop_loss)
+    if meta.get("validation") and hold_out_learnt(
+        last.get("val_accuracy"), last.get("val_loss"), stop_loss
     ):
         why = f"stopped once every held-out object was right with a loss <= {stop_loss:g}"
     elif meta.get("validation") and patience:

@@ -46,6 +46,12 @@ def report(cm: np.ndarray, class_names: list[str] | None = None) -> dict:
     }
 
 
+def hold_out_learnt(accuracy: float | None, loss: float | None, stop_loss: float) -> bool:
+    """Whether training stops on this hold-out score (``train_stop_loss``): every held-out
+    object right, with a mean loss of at most ``stop_loss`` (0 never stops)."""
+    return bool(stop_loss) and accuracy == 1.0 and loss is not None and loss <= stop_loss
+
+
 def format_report(metrics: dict, scored: str = "validation objects") -> str:
     """Human-readable metrics block: accuracy, macro-F1, per-class table, confusion matrix
     (``scored`` names the objects scored, e.g. ``2-fold estimate objects``)."""

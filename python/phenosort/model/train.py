@@ -26,7 +26,7 @@ from ..errors import Cancelled, InvalidInputError
 from .augment import Augmentation, augment, center_crop
 from .config import ModelConfig
 from .device import autocast, autocast_dtype, grad_scaler, host_batch, to_device
-from .metrics import confusion_matrix, report
+from .metrics import confusion_matrix, hold_out_learnt, report
 from .networks import training_layout
 
 
@@ -234,15 +234,12 @@ def train_events(
             yield event
             if val is not None and cfg.train_patience and stale >= cfg.train_patience:
                 break
-            if val is not None and _hold_out_learnt(val, cfg.train_stop_loss):
+            if val is not None and hold_out_learnt(
+                val["accuracy"], val["loss"], cfg.train_stop_loss
+            ):
                 break
     net.load_state_dict(result.state_dict)
     yield result
-
-
-def _hold_out_learnt(val: dict, stop_loss: float) -> bool:
-    """Every held-out object right, with a mean loss of at most ``stop_loss`` (> 0)."""
-    return stop_loss > 0 and val["accuracy"] == 1.0 and val["loss"] <= stop_loss
 
 
 def _snapshot(net: nn.Module) -> dict[str, torch.Tensor]:
