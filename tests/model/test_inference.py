@@ -1,7 +1,11 @@
 """CPU prediction batches sized to the cache (model/inference.py): the batch is as large as
-keeps its largest activation under the budget, and the split never changes the outputs."""
+keeps its largest activation under the budget, and neither the split nor the thread that
+cuts the patches changes the outputs."""
 
 from __future__ import annotations
+
+import dataclasses
+import threading
 
 import numpy as np
 import pytest
@@ -89,3 +93,30 @@ def test_cache_sized_batches_give_the_outputs_of_full_batches(
     n = len(test.classes)
     assert len(sizes) > 1 and max(sizes) < n and copied == [min(n, 256)]
     np.testing.assert_allclose(small, whole, rtol=1e-5, atol=1e-6)
+
+
+def test_cutting_in_a_worker_thread_gives_the_outputs_of_cutting_inline(
+    trained, brightness_data, tmp_path, monkeypatch
+):
+    """A GPU cuts the next batch in a worker thread while the network runs; a CPU cuts
+    inline. Both orders give the same probabilities, in the objects' order."""
+    _, test = brightness_data
+    clf = ObjectClassifier.load(trained.save(tmp_path / "copy.phenosort"), device="cpu")
+    monkeypatch.setattr(inference_module, "CPU_BATCH_BYTES", 2**20)  # several batches
+    inference = clf._batched_inference()
+    assert not inference.overlap  # the CPU's default
+    threads: set[str] = set()
+    prep = clf._prepare(test.image, test.labels, test.axes, None)
+
+    def cut(rows):
+        threads.add(threading.current_thread().name)
+        return clf._patches(prep, prep.table.subset(rows))
+
+    n = len(prep.table)
+    assert n > inference.batch_size  # more than one batch
+    inline = inference.of_objects(n, cut)
+    assert threads == {threading.current_thread().name}
+    threads.clear()
+    overlapped = dataclasses.replace(inference, overlap=True).of_objects(n, cut)
+    assert threading.current_thread().name not in threads  # all cut in the worker
+    np.testing.assert_array_equal(overlapped, inline)

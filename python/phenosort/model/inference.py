@@ -2,9 +2,11 @@
 
 Objects go through the network in batches of at most ``predict_batch_size``, so memory stays
 bounded on huge images. On a CPU a batch is also kept small enough for its largest
-activation to stay in cache (:func:`cpu_batch_size`). While the network runs one batch, a
-worker thread cuts the next batch's patches (and pins them for a GPU): cutting costs about
-as much as the forward pass.
+activation to stay in cache (:func:`cpu_batch_size`). On a GPU a worker thread cuts the
+next batch's patches and pins them while the network runs one batch. On a CPU they are cut
+in the calling thread: torch's threads already fill the cores, and a cutting thread beside
+them only made both wait (the whole prediction took 1.11x as long; docs/benchmarks.md,
+issue 15).
 """
 
 from __future__ import annotations
@@ -55,6 +57,7 @@ class BatchedInference:
     device: torch.device
     dtype: torch.dtype | None
     batch_size: int
+    overlap: bool = False  # cut the next batch in a worker thread (GPU) or inline (CPU)
 
     @classmethod
     def of(
@@ -73,7 +76,7 @@ class BatchedInference:
         size = config.predict_batch_size
         if device.type == "cpu" and sample_shape is not None:
             size = cpu_batch_size(net, sample_shape, size)
-        return cls(net, n_classes, views, device, dtype, size)
+        return cls(net, n_classes, views, device, dtype, size, overlap=device.type != "cpu")
 
     def of_objects(
         self,
@@ -95,7 +98,7 @@ class BatchedInference:
 
         # with one batch (small images) there is nothing to overlap, and starting the
         # thread would cost more
-        overlap = len(starts) > 1
+        overlap = self.overlap and len(starts) > 1
         with (
             ThreadPoolExecutor(max_workers=1) if overlap else _Inline() as pool,
             torch.inference_mode(),
