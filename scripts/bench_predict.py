@@ -14,7 +14,7 @@ Cases:
 Stages, summed over the images, each timed on the code the per-image job runs:
 
 - ``read``: ``dataio.load_pair`` (image and mask TIFFs, phenosort's readers);
-- ``table``: ``LabelIndex`` + ``object_table_of`` of the mask;
+- ``table``: ``index_and_table`` of the mask (its ``LabelIndex`` and ``ObjectTable``);
 - ``patches``: the image's intensity range + ``extract_patches`` in prediction batches;
 - ``forward``: the network alone on those batches (inference mode, same batch sizes);
 - ``membership``: ``in_training_set`` (``ObjectClassifier._training_membership``);
@@ -62,7 +62,7 @@ from phenosort.dataio import (  # noqa: E402
     write_float_image,
 )
 from phenosort.objects.patches import extract_patches  # noqa: E402
-from phenosort.objects.table import LabelIndex, object_table_of  # noqa: E402
+from phenosort.objects.table import index_and_table  # noqa: E402
 from phenosort.results import Prediction, write_table_csv  # noqa: E402
 from phenosort.sample_sets import load_sample_set, split_by_image  # noqa: E402
 from phenosort.settings_text import parse_settings  # noqa: E402
@@ -114,8 +114,7 @@ def _time_image(clf, pair: Pair, out: Path, seconds: Times, rows: list, summary:
 
     image, labels = timed("read", lambda: load_pair(pair))
     image_cf = to_channel_first(image.array, image.axes)
-    index = timed("table", lambda: LabelIndex.of(labels))
-    table = timed("table", lambda: object_table_of(index))
+    index, table = timed("table", lambda: index_and_table(labels))
     vs = check_voxel_size(image.voxel_size, labels.ndim)
     n = len(table)
 

@@ -157,6 +157,28 @@ def test_read_labels_keeps_integer_ids(tmp_path):
     np.testing.assert_array_equal(out, labels[0])
 
 
+@pytest.mark.parametrize("compression", ["lzw", "zstd", "zlib", "jpeg"])
+def test_compressed_tiffs_read_as_written(tmp_path, compression):
+    """Microscopes and Bio-Formats write LZW, Zstd and JPEG TIFFs (imagecodecs decodes
+    them); strips decode on several threads, each to its own rows."""
+    image = RNG.integers(0, 255, (3, 70, 50), dtype=np.uint8)
+    labels = np.arange(70 * 50, dtype=np.uint16).reshape(70, 50)
+    lossy = compression == "jpeg"
+    kwargs = {"photometric": "minisblack", "rowsperstrip": 8}  # 9 strips per plane
+    tifffile.imwrite(tmp_path / "i.tif", image[0] if lossy else image, compression=compression,
+                     **kwargs)  # fmt: skip
+    if not lossy:
+        tifffile.imwrite(tmp_path / "l.tif", labels, compression=compression, **kwargs)
+        np.testing.assert_array_equal(read_labels(tmp_path / "l.tif"), labels)
+    got = read_image(tmp_path / "i.tif")
+    if lossy:  # JPEG is lossy: near the original
+        assert got.array.shape == (70, 50)
+        assert np.abs(got.array.astype(int) - image[0]).mean() < 20
+    else:
+        assert got.array.shape == (3, 70, 50)
+        np.testing.assert_array_equal(got.array, image)
+
+
 def test_read_labels_plain_three_plane_stack(tmp_path):
     labels = RNG.integers(0, 5, (3, 10, 12), dtype=np.uint16)
     tifffile.imwrite(tmp_path / "l.tif", labels)  # tifffile tags it planar RGB

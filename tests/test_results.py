@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import csv
+import io
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from phenosort.errors import InvalidInputError
 from phenosort.objects.table import LabelIndex, object_table
@@ -216,3 +219,37 @@ def test_write_table_csv_refuses_to_overwrite(tmp_path):
 def test_write_table_csv_scalar_first_column_keeps_all_rows(tmp_path):
     path = write_table_csv(tmp_path / "t.csv", [{"image": "a", "label": np.array([1, 2, 3])}])
     assert path.read_text().splitlines() == ["image,label", "a,1", "a,2", "a,3"]
+
+
+_texts = st.text(alphabet=st.sampled_from(list('ab ,"%\r\n\té')), max_size=6)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    n=st.integers(0, 4),
+    scalar=_texts,
+    floats=st.lists(st.floats(width=32), min_size=4, max_size=4),
+    names=st.lists(_texts, min_size=4, max_size=4),
+    flags=st.lists(st.booleans(), min_size=4, max_size=4),
+    ids=st.lists(st.integers(0, 2**63 - 1), min_size=4, max_size=4),
+)
+def test_write_table_csv_writes_what_the_csv_module_writes(
+    tmp_path_factory, n, scalar, floats, names, flags, ids
+):
+    """The table is written with one format per row; its text is the csv module's for the
+    same fields: quotes, commas, line breaks and % in names, NaN and infinities."""
+    cols = {
+        "im,age": scalar,
+        "label": np.array(ids[:n], np.uint64),
+        "class_name": np.array(names[:n], dtype=object),
+        "p": np.array(floats[:n], np.float32),
+        "in_training_set": np.array(flags[:n]),
+    }
+    path = write_table_csv(tmp_path_factory.mktemp("t") / "t.csv", [cols, cols])
+    expected = io.StringIO(newline="")
+    writer = csv.writer(expected)
+    writer.writerow(list(cols))
+    rows = [[scalar, str(i), str(name), f"{p:.6g}", "true" if flag else "false"]
+            for i, name, p, flag in zip(ids[:n], names[:n], floats[:n], flags[:n])]  # fmt: skip
+    writer.writerows(rows * 2)
+    assert path.read_bytes().decode() == expected.getvalue()

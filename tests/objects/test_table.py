@@ -8,7 +8,7 @@ from skimage.measure import regionprops
 
 from phenosort.errors import InvalidInputError
 from phenosort.objects import table as table_module
-from phenosort.objects.table import LabelIndex, ObjectTable, object_table
+from phenosort.objects.table import LabelIndex, ObjectTable, index_and_table, object_table
 
 
 def _brute_force(labels: np.ndarray):
@@ -65,6 +65,26 @@ def test_table_matches_skimage_regionprops_on_relabelled_copy():
         np.testing.assert_allclose(table.centroid[row], p.centroid, atol=1e-9)
         assert tuple(table.bbox_start[row]) == p.bbox[:3]
         assert tuple(table.bbox_stop[row]) == p.bbox[3:]
+
+
+@pytest.mark.parametrize(
+    "ids, dtype",
+    [
+        ([3, 9, 42], np.uint16),
+        ([1, 70_000], np.uint32),
+        ([5, 4_000_000_000], np.uint32),
+        ([], np.uint8),
+    ],
+)
+def test_index_and_table_in_one_pass_equal_the_two_step_ones(ids, dtype):
+    """With small IDs the index comes from the table's voxel counts (one pass over the
+    mask); it equals the one built on its own, and large IDs keep the compact index."""
+    labels = _random_mask((9, 40, 30), ids or [0], seed=8).astype(dtype)
+    index, table = index_and_table(labels)
+    alone = LabelIndex.of(labels)
+    assert index.direct == alone.direct and index.ids.tolist() == alone.ids.tolist()
+    np.testing.assert_array_equal(index.image, alone.image)
+    _assert_matches_brute_force(table, labels)
 
 
 def test_chunked_accumulation_matches_brute_force(monkeypatch):

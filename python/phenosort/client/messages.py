@@ -142,10 +142,9 @@ class RemotePrediction:
     def to_prediction(self, labels: np.ndarray) -> Prediction:
         """A full :class:`~phenosort.results.Prediction` (geometry, maps, ROIs) painted from
         ``labels``, the mask that was predicted."""
-        from ..objects.table import LabelIndex, object_table_of
+        from ..objects.table import index_and_table
 
-        index = LabelIndex.of(labels)
-        table = object_table_of(index)
+        index, table = index_and_table(labels)
         table = table.subset(table.rows(self.label_id))
         return Prediction(
             self.probabilities, list(self.class_names), self.in_training_set, table, index

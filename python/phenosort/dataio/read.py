@@ -4,6 +4,7 @@ resolving the image's axes against the mask's shape."""
 from __future__ import annotations
 
 import os
+import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -41,11 +42,22 @@ def _existing(path: str | os.PathLike) -> Path:
     return path
 
 
+def decode_threads() -> int:
+    """Threads that decode a compressed TIFF's strips or tiles: this process's share of the
+    cores, which torch's thread count says once torch is loaded (a cluster's workers set it
+    per process), else every core. tifffile's own default is half the cores, one here."""
+    torch = sys.modules.get("torch")
+    if torch is not None:
+        return max(1, torch.get_num_threads())
+    return max(1, os.cpu_count() or 1)
+
+
 def _read_tiff(path: Path) -> tuple[np.ndarray, str, Calibration]:
     try:
         with tifffile.TiffFile(path) as tif:
             series, page = tif.series[0], tif.series[0].keyframe
-            array, axes, calibration = series.asarray(), series.axes, tiff_calibration(tif)
+            array = series.asarray(maxworkers=decode_threads())
+            axes, calibration = series.axes, tiff_calibration(tif)
             described = tif.is_imagej or tif.is_ome
     except (tifffile.TiffFileError, OSError, ValueError) as exc:
         raise InvalidInputError(f"{path}: not a readable TIFF file ({exc})") from None

@@ -13,7 +13,7 @@ from ..checksums import checksum_of
 from ..errors import InvalidInputError
 from .normalize import Normalization
 from .patches import PatchSpec, extract_patches
-from .table import LabelIndex, ObjectTable, object_table_of
+from .table import LabelIndex, ObjectTable, index_and_table
 
 
 @dataclass
@@ -110,7 +110,7 @@ def prepare_image(
     labels = check_labels(labels, image_cf.shape[1:])
     if labels.ndim not in (2, 3):
         raise InvalidInputError(f"images must be 2D or 3D, got {labels.ndim} spatial axes")
-    index = LabelIndex.of(labels)
+    index, table = index_and_table(labels)
     vs = check_voxel_size(voxel_size, labels.ndim)
     image_range = norm.measured_range(image_cf)
-    return PreparedImage(image_cf, labels, index, object_table_of(index), vs, image_range, name)
+    return PreparedImage(image_cf, labels, index, table, vs, image_range, name)

@@ -96,7 +96,7 @@ class LabelIndex:
         if labels.size == 0:
             return cls(np.zeros(0, np.int64), labels, True)
         top = int(labels.max())
-        if top <= max(labels.size, 1 << 16):
+        if _direct(labels, top):
             present = np.zeros(top + 1, bool)
             for _, block in plane_blocks(labels):
                 present[block] = True
@@ -127,6 +127,11 @@ class LabelIndex:
         return self.lut(values, fill)[self.image]
 
 
+def _direct(labels: np.ndarray, top: int) -> bool:
+    """Whether the mask itself can index per-object arrays: its largest ID ``top`` is small."""
+    return top <= max(labels.size, 1 << 16)
+
+
 def plane_blocks(labels: np.ndarray) -> Iterator[tuple[int, np.ndarray]]:
     """``(first flat offset, 1D block)`` over whole planes (rows in 2D) of about
     ``_CHUNK_VOXELS`` voxels each; only one block is ever copied (non-contiguous input)."""
@@ -148,19 +153,33 @@ def object_table(labels: np.ndarray) -> ObjectTable:
     labels = np.asarray(labels)
     if labels.dtype.kind not in "ui":
         raise InvalidInputError(f"labels dtype {labels.dtype} is not an integer type")
-    return object_table_of(LabelIndex.of(labels))
+    return index_and_table(labels)[1]
+
+
+def index_and_table(labels: np.ndarray) -> tuple[LabelIndex, ObjectTable]:
+    """The :class:`LabelIndex` and :class:`ObjectTable` of a mask. With small IDs (the
+    mask is its own index) both come from one pass: the voxel counts say which IDs exist."""
+    labels = np.asarray(labels)
+    top = int(labels.max()) if labels.size else 0
+    if top == 0 or not _direct(labels, top):
+        index = LabelIndex.of(labels)
+        return index, object_table_of(index)
+    counts, sums = _voxel_sums(labels, top + 1)
+    index = LabelIndex(np.flatnonzero(counts[1:]).astype(np.int64) + 1, labels, True)
+    return index, _table_of(index, counts, sums)
 
 
 def object_table_of(index: LabelIndex) -> ObjectTable:
     """:func:`object_table` from an already built :class:`LabelIndex`."""
-    ids, ndim = index.ids, index.image.ndim
-    labels = index.image
-    if ids.size == 0:
-        empty = np.zeros((0, ndim), np.int64)
-        return ObjectTable(ids, ids.copy(), empty.astype(np.float64), empty, empty.copy())
-    slot_rows = index.slots
-    n_slots = int(slot_rows[-1]) + 1
+    if index.ids.size == 0:
+        return _empty_table(index.image.ndim)
+    return _table_of(index, *_voxel_sums(index.image, int(index.slots[-1]) + 1))
 
+
+def _voxel_sums(labels: np.ndarray, n_slots: int) -> tuple[np.ndarray, np.ndarray]:
+    """Voxel counts ``(n_slots,)`` and coordinate sums ``(ndim, n_slots)`` of every value
+    of the index image ``labels`` below ``n_slots``."""
+    ndim = labels.ndim
     sums = np.zeros((ndim, n_slots))
     counts = np.zeros(n_slots, np.int64)
     plane_voxels = int(np.prod(labels.shape[1:])) if ndim > 1 else 1
@@ -188,7 +207,22 @@ def object_table_of(index: LabelIndex) -> ObjectTable:
         sums[0] += start * chunk_counts  # plane weights are relative to the chunk's start
         for axis in range(ndim):
             sums[axis] += np.bincount(block, weights=weights[axis], minlength=n_slots)
+    return counts, sums
 
+
+def _empty_table(ndim: int) -> ObjectTable:
+    empty = np.zeros((0, ndim), np.int64)
+    no_ids = np.zeros(0, np.int64)
+    return ObjectTable(no_ids, no_ids.copy(), empty.astype(np.float64), empty, empty.copy())
+
+
+def _table_of(index: LabelIndex, counts: np.ndarray, sums: np.ndarray) -> ObjectTable:
+    """The table of ``index``'s objects from their voxel counts and coordinate sums."""
+    ids, labels = index.ids, index.image
+    ndim = labels.ndim
+    if ids.size == 0:
+        return _empty_table(ndim)
+    slot_rows = index.slots
     size = counts[slot_rows]
     centroid = (sums[:, slot_rows] / size).T
     slices = ndimage.find_objects(labels)
