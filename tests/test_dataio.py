@@ -24,6 +24,7 @@ from phenosort.dataio import (
     write_float_image,
     write_label_image,
 )
+from phenosort.dataio import read as read_module
 from phenosort.errors import InvalidInputError
 
 SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
@@ -158,9 +159,14 @@ def test_read_labels_keeps_integer_ids(tmp_path):
 
 
 @pytest.mark.parametrize("compression", ["lzw", "zstd", "zlib", "jpeg"])
-def test_compressed_tiffs_read_as_written(tmp_path, compression):
+def test_compressed_tiffs_read_as_written(tmp_path, compression, monkeypatch):
     """Microscopes and Bio-Formats write LZW, Zstd and JPEG TIFFs (imagecodecs decodes
-    them); strips decode on several threads, each to its own rows."""
+    them); strips decode on several threads (here even for a small image), each to its own
+    rows."""
+    monkeypatch.setattr(read_module, "THREADED_DECODE_BYTES", 0)
+    import torch  # loaded: its thread count is this process's share of the cores
+
+    assert read_module.decode_threads(1) == torch.get_num_threads()
     image = RNG.integers(0, 255, (3, 70, 50), dtype=np.uint8)
     labels = np.arange(70 * 50, dtype=np.uint16).reshape(70, 50)
     lossy = compression == "jpeg"
