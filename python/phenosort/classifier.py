@@ -210,17 +210,21 @@ class ObjectClassifier:
     ) -> Prediction:
         """Class probabilities for every object of ``labels`` (or the given ``label_ids``).
 
-        Objects go through the network in batches of ``predict_batch_size``; the next batch's
-        patches are cut while the network runs, and memory stays bounded on huge images.
+        Objects go through the network in batches of ``predict_batch_size``, cut in raster
+        order (nearby image rows together; outputs stay in the table's order); on a GPU the
+        next batch's patches are cut while the network runs. Memory stays bounded on huge
+        images.
         ``progress`` receives ``(done, total)`` after each batch.
         """
         self._require_trained()
         prep = self._prepare(image, labels, axes, voxel_size)
         self._check_compatible(prep)
         table = prep.table if label_ids is None else prep.table.subset(prep.table.rows(label_ids))
-        probabilities = self._batched_inference().of_objects(
+        order = table.raster_order()  # cut in raster order; every output in the table's
+        probabilities = np.empty((len(table), len(self.class_names)), np.float32)
+        probabilities[order] = self._batched_inference().of_objects(
             len(table),
-            lambda rows: self._patches(prep, table.subset(rows)),
+            lambda rows: self._patches(prep, table.subset(order[rows])),
             progress,
             None if cancel is None else cancel.is_set,
         )

@@ -120,3 +120,31 @@ def test_cutting_in_a_worker_thread_gives_the_outputs_of_cutting_inline(
     overlapped = dataclasses.replace(inference, overlap=True).of_objects(n, cut)
     assert threading.current_thread().name not in threads  # all cut in the worker
     np.testing.assert_array_equal(overlapped, inline)
+
+
+def test_objects_cut_in_raster_order_keep_their_own_outputs(
+    trained, brightness_data, tmp_path, monkeypatch
+):
+    """Prediction cuts patches in raster order (nearby image rows one after the other),
+    not in the IDs' order; each object still gets its own probabilities: those of its patch
+    cut alone, whatever the order of the IDs in space."""
+    _, test = brightness_data
+    clf = ObjectClassifier.load(trained.save(tmp_path / "copy.phenosort"), device="cpu")
+    monkeypatch.setattr(inference_module, "CPU_BATCH_BYTES", 2**20)  # several batches
+    ids = np.unique(test.labels)[1:]
+    shuffled = np.zeros(ids.max() + 1, test.labels.dtype)
+    shuffled[ids] = np.random.default_rng(0).permutation(ids)  # IDs random in space
+    labels = shuffled[test.labels]
+    prep = clf._prepare(test.image, labels, test.axes, None)
+    assert not np.array_equal(prep.table.raster_order(), np.arange(len(ids)))
+
+    got = clf.predict(test.image, labels, axes=test.axes)
+    inference = clf._batched_inference()
+    alone = np.concatenate(
+        [
+            inference.of_patches(clf._patches(prep, prep.table.subset([row])))
+            for row in range(len(ids))
+        ]
+    )
+    assert got.label_id.tolist() == ids.tolist()
+    np.testing.assert_allclose(got.probabilities, alone, rtol=1e-5, atol=1e-6)

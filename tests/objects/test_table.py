@@ -87,6 +87,16 @@ def test_index_and_table_in_one_pass_equal_the_two_step_ones(ids, dtype):
     _assert_matches_brute_force(table, labels)
 
 
+def test_raster_order_sorts_by_plane_then_row_then_column():
+    labels = np.zeros((2, 6, 6), np.uint16)
+    labels[1, 0, 0] = 1  # IDs in no spatial order
+    labels[0, 4, 3] = 2
+    labels[0, 4, 0:2] = 3  # starts left of 2 on the same row
+    labels[0, 0:2, 5] = 4
+    table = object_table(labels)
+    assert table.label_id[table.raster_order()].tolist() == [4, 3, 2, 1]
+
+
 def test_chunked_accumulation_matches_brute_force(monkeypatch):
     """Tiny chunks force many plane blocks (and a last partial block)."""
     monkeypatch.setattr(table_module, "_CHUNK_VOXELS", 2 * 11 * 13 + 5)
