@@ -3,6 +3,8 @@ and model files made before ``net_block`` existed keep their layer order."""
 
 from __future__ import annotations
 
+import copy
+
 import numpy as np
 import pytest
 import torch
@@ -10,7 +12,7 @@ import torch
 from conftest import sample_of
 from phenosort.classifier import ObjectClassifier
 from phenosort.model.file import load_model_file, save_model_file
-from phenosort.model.networks import build_network, inference_network
+from phenosort.model.networks import _PairMax, _pool_by_pairs, build_network, inference_network
 
 
 def _trained_like(net: torch.nn.Module, negative_scales: bool = True) -> torch.nn.Module:
@@ -60,6 +62,49 @@ def test_inference_copy_predicts_what_the_trained_network_does(name, shape, bloc
     if name == "light" and (block == "conv-bn-relu" or not negative_scales):
         kinds = {type(m).__name__ for m in fast.modules()}
         assert not any("BatchNorm" in k for k in kinds), kinds  # folded away
+    if name == "light":
+        kinds = {type(m).__name__ for m in fast.modules()}
+        assert "_PairMax" in kinds and not any("MaxPool" in k for k in kinds), kinds
+
+
+@pytest.mark.parametrize(
+    "shape, kernel, layout",
+    [
+        ((5, 3, 9, 7), (2, 2), torch.channels_last),
+        ((5, 3, 8, 8), (2, 2), torch.contiguous_format),
+        ((2, 3, 5, 9, 7), (2, 2, 2), torch.channels_last_3d),
+        ((2, 3, 1, 9, 7), (1, 2, 2), torch.channels_last_3d),
+    ],
+)
+def test_pair_max_is_max_pooling(shape, kernel, layout):
+    """Prediction's max pooling gives torch's values, ties and NaN included, and keeps the
+    input's layout (the next convolution's speed depends on it)."""
+    pool = torch.nn.MaxPool2d(kernel) if len(kernel) == 2 else torch.nn.MaxPool3d(kernel)
+    x = torch.randint(-2, 3, shape).float()  # few values: many ties
+    x.view(-1)[::17] = float("nan")
+    x = x.contiguous(memory_format=layout)
+    net = torch.nn.Sequential(pool)
+    fast = copy.deepcopy(net)
+    _pool_by_pairs(fast)
+    assert isinstance(fast[0], _PairMax)
+    got = fast(x)
+    torch.testing.assert_close(got, pool(x), rtol=0, atol=0, equal_nan=True)
+    assert got.is_contiguous(memory_format=layout)
+
+
+@pytest.mark.parametrize(
+    "pool",
+    [
+        torch.nn.MaxPool2d(3, stride=2, padding=1),  # resnet's stem
+        torch.nn.MaxPool2d(2, stride=1),
+        torch.nn.MaxPool2d(2, ceil_mode=True),
+        torch.nn.MaxPool3d((2, 2, 2), dilation=2),
+    ],
+)
+def test_other_max_poolings_are_left_as_they_are(pool):
+    net = torch.nn.Sequential(pool)
+    _pool_by_pairs(net)
+    assert net[0] is pool
 
 
 def test_model_files_from_before_net_block_keep_their_layer_order(brightness_data, tmp_path):
