@@ -148,7 +148,7 @@ def inference_network(net: nn.Module) -> nn.Module:
     order into the convolution before it, in ``conv-relu-bn`` order into the layers on
     either side (:func:`_fold_after_relu`). Pooling moves before the ReLU (the two commute;
     a quarter of the ReLU work), and 2-voxel max pooling becomes :class:`_PairMax` (the same
-    values, 3-14x faster on a CPU). Every network then takes the channels-last layout, in
+    values, less CPU time). Every network then takes the channels-last layout, in
     which oneDNN's CPU convolutions run fastest; on a GPU it suits tensor cores too.
     """
     fast = copy.deepcopy(net).eval()
@@ -216,9 +216,10 @@ def _folded(block: nn.Module) -> nn.Sequential:
 class _PairMax(nn.Module):
     """Max pooling with kernel = stride of 1 or 2 per axis, no padding, as the maximum of
     the even and odd slices along each pooled axis: equal values (max is exact, NaN
-    included), in the input's layout, 3-4x faster than torch's CPU max pooling in
-    channels-last and 14x in the default layout (docs/benchmarks.md, issue 15). Only for
-    inference: at a tie the gradient of ``maximum`` is shared, max pooling's is not."""
+    included), in the input's layout. Alone 3-4x faster than torch's CPU max pooling in
+    channels-last; a whole prediction took 0.91-0.95x the CPU time (docs/benchmarks.md,
+    issue 15). Only for inference: at a tie the gradient of ``maximum`` is shared, max
+    pooling's is not."""
 
     def __init__(self, kernel: tuple[int, ...]) -> None:
         super().__init__()
