@@ -118,20 +118,22 @@ def _time_image(clf, pair: Pair, out: Path, seconds: Times, rows: list, summary:
     vs = check_voxel_size(image.voxel_size, labels.ndim)
     n = len(table)
 
-    def cut():
+    def cut():  # in raster order, as predict() cuts
         image_range = clf.normalization.image_range(image_cf)
+        order = table.raster_order()
         batches = [
-            extract_patches(image_cf, labels, table.subset(np.arange(s, min(s + step, n))),
+            extract_patches(image_cf, labels, table.subset(order[s : s + step]),
                             clf.patch_spec, clf.normalization, image_range, vs)
             for s in range(0, n, step)
         ]  # fmt: skip
-        return batches, image_range
+        return batches, image_range, order
 
-    batches, image_range = timed("patches", cut)
+    batches, image_range, order = timed("patches", cut)
     with torch.inference_mode():
         logits = timed("forward", lambda: [net(torch.from_numpy(b)) for b in batches])
         probs = [torch.softmax(x.float(), dim=1).numpy() for x in logits]
     probs = np.concatenate(probs) if probs else np.zeros((0, len(names)), np.float32)
+    probs[order] = probs.copy()  # back in the table's order
     prep = _Prepared(image_cf, labels, index, table, vs, image_range)  # what predict() builds
     member = timed("membership", lambda: clf._training_membership(prep, table))
     pred = Prediction(probs, list(names), member, table, index)
