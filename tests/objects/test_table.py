@@ -107,6 +107,24 @@ def test_chunked_accumulation_matches_brute_force(monkeypatch):
     _assert_matches_brute_force(object_table(labels2), labels2)
 
 
+@pytest.mark.parametrize("dense_first", [False, True])
+def test_boxes_of_masks_with_sparse_and_dense_chunks(monkeypatch, dense_first):
+    """Bounding boxes come from the object voxels' coordinates while every chunk is mostly
+    background, and from find_objects once a chunk is mostly objects: both agree."""
+    monkeypatch.setattr(table_module, "_CHUNK_VOXELS", 2 * 9 * 11)  # 2 planes per chunk
+    labels = _random_mask((6, 9, 11), [3, 8, 12, 40], seed=9, background=0.8)
+    dense = _random_mask((2, 9, 11), [3, 8, 12, 41], seed=10, background=0.1)
+    if dense_first:
+        labels[:2] = dense
+    else:
+        labels[4:] = dense
+    _assert_matches_brute_force(object_table(labels.astype(np.uint16)), labels)
+    sparse = labels.copy()
+    sparse[sparse == 41] = 0
+    sparse[::2] = 0  # every chunk mostly background
+    _assert_matches_brute_force(object_table(sparse.astype(np.uint16)), sparse)
+
+
 def test_single_voxel_and_full_image_objects():
     labels = np.zeros((4, 6), np.uint8)
     labels[3, 5] = 250
