@@ -220,7 +220,7 @@ class ObjectClassifier:
         prep = self._prepare(image, labels, axes, voxel_size)
         self._check_compatible(prep)
         table = prep.table if label_ids is None else prep.table.subset(prep.table.rows(label_ids))
-        order = table.raster_order()  # cut in raster order; every output in the table's
+        order = table.raster_order()  # patches cut in raster order, outputs kept in table order
         probabilities = np.empty((len(table), len(self.class_names)), np.float32)
         probabilities[order] = self._batched_inference().of_objects(
             len(table),

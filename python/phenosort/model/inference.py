@@ -5,8 +5,8 @@ bounded on huge images. On a CPU a batch is also kept small enough for its large
 activation to stay in cache (:func:`cpu_batch_size`). On a GPU a worker thread cuts the
 next batch's patches and pins them while the network runs one batch. On a CPU they are cut
 in the calling thread: torch's threads already fill the cores, and a cutting thread beside
-them only made both wait (the whole prediction took 1.11x as long; docs/benchmarks.md,
-issue 15).
+them only made both wait (inline, the whole prediction took 0.91x the time, median of 15
+alternated pairs; docs/benchmarks.md, issue 15).
 """
 
 from __future__ import annotations
