@@ -252,8 +252,8 @@ def _table_of(
                            np.ascontiguousarray(last[:, slot_rows].T + 1))  # fmt: skip
     slices = ndimage.find_objects(labels)
     n = slot_rows.size
-    boxes = [slices[int(s) - 1] for s in slot_rows]
-    bbox_start = np.fromiter((sl.start for box in boxes for sl in box), np.int64, n * ndim)
-    bbox_stop = np.fromiter((sl.stop for box in boxes for sl in box), np.int64, n * ndim)
+    found = [slices[int(s) - 1] for s in slot_rows]
+    bbox_start = np.fromiter((sl.start for box in found for sl in box), np.int64, n * ndim)
+    bbox_stop = np.fromiter((sl.stop for box in found for sl in box), np.int64, n * ndim)
     bbox_start, bbox_stop = bbox_start.reshape(n, ndim), bbox_stop.reshape(n, ndim)
     return ObjectTable(ids, size.astype(np.int64), centroid, bbox_start, bbox_stop)
