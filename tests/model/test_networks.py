@@ -126,3 +126,17 @@ def test_model_files_from_before_net_block_keep_their_layer_order(brightness_dat
     a = clf.predict(data.image, data.labels, axes=data.axes).probabilities
     b = loaded.predict(data.image, data.labels, axes=data.axes).probabilities
     np.testing.assert_allclose(a, b, atol=1e-6)
+
+
+def test_dropout_acts_only_in_training_and_adds_no_weights():
+    plain = build_network("light", 2, 3, 4, (32, 32), width=8)
+    dropped = build_network("light", 2, 3, 4, (32, 32), width=8, dropout=0.5)
+    assert plain.state_dict().keys() == dropped.state_dict().keys()  # model files unchanged
+    x = torch.randn(6, 3, 32, 32)
+    dropped.train()
+    assert not torch.equal(dropped(x), dropped(x))  # a new mask each pass
+    dropped.load_state_dict(plain.state_dict())  # undo the passes' batch-norm statistics
+    plain.eval(), dropped.eval()
+    with torch.inference_mode():
+        torch.testing.assert_close(dropped(x), plain(x))  # same weights, same outputs
+        torch.testing.assert_close(inference_network(dropped)(x), plain(x), rtol=1e-4, atol=1e-4)

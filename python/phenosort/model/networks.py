@@ -47,6 +47,7 @@ class LightCNN(nn.Module):
         width: int = 32,
         depth: int = 3,
         block: str = "conv-bn-relu",
+        dropout: float = 0.0,
     ) -> None:
         super().__init__()
         if block not in BLOCKS:
@@ -69,13 +70,15 @@ class LightCNN(nn.Module):
         self.features = nn.Sequential(*blocks)
         self.pool = nn.AdaptiveAvgPool2d(1) if ndim == 2 else nn.AdaptiveAvgPool3d(1)
         self.head = nn.Linear(channels, n_classes)
+        # on the pooled features while training (no weights: model files are unchanged)
+        self.dropout: nn.Module = nn.Dropout(dropout) if dropout > 0 else nn.Identity()
 
     def embed(self, x: torch.Tensor) -> torch.Tensor:
         """The pooled features that the head classifies: ``forward(x) == head(embed(x))``."""
         return torch.flatten(self.pool(self.features(x)), 1)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.head(self.embed(x))
+        return self.head(self.dropout(self.embed(x)))
 
 
 def gradcam_layer(net_name: str, depth: int) -> str:
@@ -97,6 +100,7 @@ def build_network(
     width: int = 32,
     depth: int = 3,
     block: str = "conv-bn-relu",
+    dropout: float = 0.0,
 ) -> nn.Module:
     """Build a network and check that a patch of ``patch_shape`` goes through it."""
     if ndim not in (2, 3) or len(patch_shape) != ndim:
@@ -111,7 +115,9 @@ def build_network(
                 f"the size, so the in-plane size must be >= {2**depth} (use a larger "
                 f"patch_size or a smaller net_depth)"
             )
-        net: nn.Module = LightCNN(ndim, in_channels, n_classes, patch_shape, width, depth, block)
+        net: nn.Module = LightCNN(
+            ndim, in_channels, n_classes, patch_shape, width, depth, block, dropout
+        )
     else:
         net = _monai_network(name, ndim, in_channels, n_classes)
     _check_forward(net, name, in_channels, patch_shape)
@@ -126,6 +132,7 @@ def network_for(
     return build_network(
         config.net_name, ndim, n_channels + 1, n_classes, patch_shape,
         width=config.net_width, depth=config.net_depth, block=config.net_block,
+        dropout=config.net_dropout,
     )  # fmt: skip
 
 
