@@ -125,6 +125,13 @@ def test_boxes_of_masks_with_sparse_and_dense_chunks(monkeypatch, dense_first):
     _assert_matches_brute_force(object_table(sparse.astype(np.uint16)), sparse)
 
 
+def test_boxes_beyond_their_memory_budget_come_from_find_objects(monkeypatch):
+    """Huge sparse IDs would need huge per-ID box arrays: find_objects measures them."""
+    monkeypatch.setattr(table_module, "_BOX_BYTES", 0)
+    labels = _random_mask((5, 9, 11), [3, 8, 12, 40], seed=11, background=0.8)
+    _assert_matches_brute_force(object_table(labels.astype(np.uint16)), labels)
+
+
 def test_single_voxel_and_full_image_objects():
     labels = np.zeros((4, 6), np.uint8)
     labels[3, 5] = 250

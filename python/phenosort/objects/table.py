@@ -17,6 +17,7 @@ from scipy import ndimage
 from ..errors import InvalidInputError
 
 _CHUNK_VOXELS = 1 << 22  # plane chunks of ~4 M voxels keep the weight arrays small
+_BOX_BYTES = 64 << 20  # per-ID bounding-box arrays up to this size are filled voxel by voxel
 
 
 @dataclass(frozen=True)
@@ -191,9 +192,9 @@ def _voxel_sums(labels: np.ndarray, n_slots: int) -> tuple[np.ndarray, np.ndarra
     ndim = labels.ndim
     sums = np.zeros((ndim, n_slots))
     counts = np.zeros(n_slots, np.int64)
-    first = np.full((ndim, n_slots), np.iinfo(np.int64).max)
-    last = np.full((ndim, n_slots), -1)
-    boxes = True
+    boxes = 2 * ndim * n_slots * 8 <= _BOX_BYTES  # else find_objects (sparse huge IDs)
+    first = np.full((ndim, n_slots if boxes else 0), np.iinfo(np.int64).max)
+    last = np.full((ndim, n_slots if boxes else 0), -1)
     plane_voxels = int(np.prod(labels.shape[1:])) if ndim > 1 else 1
     step = max(1, _CHUNK_VOXELS // max(plane_voxels, 1))
     step = min(step, labels.shape[0])
