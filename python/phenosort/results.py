@@ -232,10 +232,9 @@ def _format_column(values) -> tuple[str, list | None]:
         return "%d", values.tolist()
     if values.dtype.kind == "b":
         return "%s", np.where(values, "true", "false").tolist()
-    quoted: dict = {}  # few distinct texts (class names): each is quoted once
-    return "%s", [
-        quoted.get(v) or quoted.setdefault(v, _csv_field(str(v))) for v in values.tolist()
-    ]
+    texts = [str(v) for v in values.tolist()]
+    quoted = {text: _csv_field(text) for text in set(texts)}  # few distinct (class names)
+    return "%s", [quoted[text] for text in texts]
 
 
 def _csv_field(text: str) -> str:
