@@ -16,7 +16,7 @@ from phenosort.errors import ChanceLevelWarning
 from phenosort.model.augment import Augmentation, augment
 from phenosort.model.config import ModelConfig
 from phenosort.model.metrics import chance_check
-from phenosort.model.symmetry import drop_test, transform
+from phenosort.model.symmetry import PROBE_WIDTH, drop_test, probe_config, transform
 from phenosort.model.tta import tta_views
 from phenosort.testing import make_objects
 
@@ -272,3 +272,13 @@ def test_continued_training_keeps_the_models_symmetries_per_axis():
         "flip_y": (False, "setting"),
         "rot90": (False, "setting"),
     }
+
+
+def test_the_probes_network_is_fixed_whatever_the_models():
+    """The probes (symmetries, the 2-fold chance estimate) train the same small light
+    network for any model: a ResNet, initial weights or dropout do not change it."""
+    cfg = ModelConfig(net_name="resnet18", net_width=64, net_weights="w.pt", net_dropout=0.5)
+    probe = probe_config(cfg)
+    assert (probe.net_name, probe.net_weights, probe.net_dropout) == ("light", None, 0.0)
+    assert probe.net_width == PROBE_WIDTH
+    assert probe_config(ModelConfig(net_width=8)).net_width == 8  # a narrower model's own
