@@ -68,8 +68,8 @@ class ModelConfig:
     net_dropout : float
         Dropout on the light network's pooled features while it trains (0: none, the
         default; no effect at prediction). 0.5 raised wbc at 10 labels per class by
-        0.024 +- 0.011 (every seed) and PanNuke by 0.004; not yet the default: the other rows
-        and the chance check's verdicts are still to be measured (docs/benchmarks.md).
+        0.024 +- 0.011 (every seed) but lowered PanNuke at 50 by 0.017 +- 0.012, so it is
+        not the default (docs/benchmarks.md, issue 14).
     net_weights : str or None
         Path of a state_dict (``.pt`` loaded with ``weights_only=True``, or ``.safetensors``)
         to initialise the network from; layers whose shape differs are left as initialised.
