@@ -1,7 +1,8 @@
 """One pass over an instance mask: every object's ID, bounding box, centroid and size.
 
 The cost is O(voxels): sizes and centroids come from ``np.bincount`` over chunks of planes
-(bounded memory), bounding boxes from ``scipy.ndimage.find_objects``. IDs are kept exactly as
+(bounded memory), bounding boxes from the object voxels' coordinates in the same pass (masks
+mostly background) or ``scipy.ndimage.find_objects`` (masks mostly objects). IDs are kept exactly as
 the user gave them; a compact index is used internally only when the IDs are sparse and large.
 """
 
@@ -168,19 +169,15 @@ def index_and_table(labels: np.ndarray) -> tuple[LabelIndex, ObjectTable]:
     mask is its own index) both come from one pass: the voxel counts say which IDs exist."""
     labels = np.asarray(labels)
     top = int(labels.max()) if labels.size else 0
-    if top == 0 or not _direct(labels, top):
+    if top and _direct(labels, top):
+        counts, sums, boxes = _voxel_sums(labels, top + 1)
+        index = LabelIndex(np.flatnonzero(counts[1:]).astype(np.int64) + 1, labels, True)
+    else:  # no objects, or IDs so large that a compact index image is built first
         index = LabelIndex.of(labels)
-        return index, object_table_of(index)
-    counts, sums, boxes = _voxel_sums(labels, top + 1)
-    index = LabelIndex(np.flatnonzero(counts[1:]).astype(np.int64) + 1, labels, True)
+        if index.ids.size == 0:
+            return index, _empty_table(labels.ndim)
+        counts, sums, boxes = _voxel_sums(index.image, int(index.slots[-1]) + 1)
     return index, _table_of(index, counts, sums, boxes)
-
-
-def object_table_of(index: LabelIndex) -> ObjectTable:
-    """:func:`object_table` from an already built :class:`LabelIndex`."""
-    if index.ids.size == 0:
-        return _empty_table(index.image.ndim)
-    return _table_of(index, *_voxel_sums(index.image, int(index.slots[-1]) + 1))
 
 
 def _voxel_sums(labels: np.ndarray, n_slots: int) -> tuple[np.ndarray, np.ndarray, tuple | None]:
@@ -237,12 +234,10 @@ def _empty_table(ndim: int) -> ObjectTable:
 def _table_of(
     index: LabelIndex, counts: np.ndarray, sums: np.ndarray, boxes: tuple | None
 ) -> ObjectTable:
-    """The table of ``index``'s objects from their voxel counts, coordinate sums and (if
-    measured) bounding boxes."""
+    """The table of ``index``'s objects (at least one) from their voxel counts, coordinate
+    sums and (if measured) bounding boxes."""
     ids, labels = index.ids, index.image
     ndim = labels.ndim
-    if ids.size == 0:
-        return _empty_table(ndim)
     slot_rows = index.slots
     size = counts[slot_rows]
     centroid = (sums[:, slot_rows] / size).T
