@@ -35,6 +35,15 @@ def test_disc_image_class_is_the_brightness_cue():
     assert np.array_equal(again.image, data.image) and again.classes == data.classes
 
 
+def test_disc_image_of_more_discs_than_uint16_ids_allow_has_a_uint32_mask():
+    # 40,000 discs: past the 32,767 that sparse uint16 IDs allow (the GPU check's 80,000)
+    data = make_disc_image(2000, 40_000, seed=5, radius=(2.0, 3.0))
+    assert data.labels.dtype == np.uint32 and data.image.dtype == np.uint16
+    ids = np.unique(data.labels)[1:]
+    assert ids.size == len(data.classes) == 40_000 and ids.max() > np.iinfo(np.uint16).max
+    assert sorted(ids.tolist()) == sorted(data.classes)
+
+
 def test_disc_image_refuses_more_discs_than_fit():
     with pytest.raises(ValueError, match="do not fit"):
         make_disc_image(64, 100)

@@ -231,7 +231,8 @@ def make_disc_image(
 
     Fast enough for 4096 x 4096 and 20k objects (everything is vectorised): discs sit in
     randomly chosen cells of a jittered grid whose cells are wider than the largest disc, so
-    they never touch. IDs are random, non-consecutive and below 65536 (uint16 mask); the
+    they never touch. IDs are random and non-consecutive: below 65536 (a uint16 mask) for
+    up to 32767 discs, else a uint32 mask with IDs up to 4 x ``n_objects``. The
     intensity model is that of ``make_objects("brightness")`` (1 dim, 2 bright). ``channels``
     > 1 gives ``YXC`` with class-independent extra channels.
     """
@@ -241,14 +242,13 @@ def make_disc_image(
     per_axis = size // cell
     if per_axis**2 < n_objects:
         raise ValueError(f"{n_objects} discs do not fit a {size} px image (at most {per_axis**2})")
-    top = np.iinfo(np.uint16).max
-    if n_objects > top // 2:
-        raise ValueError(f"{n_objects} discs are too many for non-consecutive uint16 IDs")
+    dtype = np.uint16 if n_objects <= np.iinfo(np.uint16).max // 2 else np.uint32
+    top = np.iinfo(np.uint16).max if dtype == np.uint16 else 4 * n_objects
     cells = rng.choice(per_axis**2, n_objects, replace=False)
     cy = (cells // per_axis) * cell + cell // 2 + rng.integers(-1, 2, n_objects)
     cx = (cells % per_axis) * cell + cell // 2 + rng.integers(-1, 2, n_objects)
     radii = rng.uniform(*radius, n_objects)
-    ids = rng.choice(np.arange(1, top + 1), n_objects, replace=False).astype(np.uint16)
+    ids = rng.choice(np.arange(1, top + 1), n_objects, replace=False).astype(dtype)
     classes = rng.integers(1, 3, n_objects)
 
     off = np.arange(-rmax, rmax + 1)
@@ -256,7 +256,7 @@ def make_disc_image(
     inside = (dy**2 + dx**2)[None] <= (radii**2)[:, None, None]
     obj, iy, ix = np.nonzero(inside)
     yy, xx = cy[obj] + dy[iy, ix], cx[obj] + dx[iy, ix]
-    labels = np.zeros((size, size), np.uint16)
+    labels = np.zeros((size, size), dtype)
     labels[yy, xx] = ids[obj]
 
     # per-object level and shot-like noise, as make_objects("brightness")
