@@ -7,6 +7,7 @@ from dataclasses import dataclass, fields
 
 import numpy as np
 
+from .model.config import AUTO_DROPOUT
 from .model.metrics import hold_out_learnt, report
 
 
@@ -104,7 +105,14 @@ def decisions(meta: dict) -> list[tuple[str, str, str]]:
         net, why = cfg["net_name"], "a larger network"
     if cfg.get("net_weights"):
         why += f"; initialised from {cfg['net_weights']}"
-    origin = _origin(cfg, "net_name", "net_width", "net_depth", "net_block")
+    dropout = cfg.get("net_dropout", 0.0)
+    if dropout == "auto":  # as the training resolved it (ModelConfig.dropout_rate)
+        dropout = 0.0 if meta.get("validation") else AUTO_DROPOUT
+        if dropout:
+            why += "; dropout while training: no hold-out set picks the epoch (net_dropout auto)"
+    if dropout and cfg["net_name"] == "light":
+        net += f", dropout {dropout:g}"
+    origin = _origin(cfg, "net_name", "net_width", "net_depth", "net_block", "net_dropout")
     rows.append(("network", net, f"{origin}: {why}"))
 
     shape = "x".join(str(s) for s in patch["shape"])

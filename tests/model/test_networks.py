@@ -118,11 +118,13 @@ def test_model_files_from_before_net_block_keep_their_layer_order(brightness_dat
     state, meta = load_model_file(path)
     del meta["config"]["net_block"]  # as files written before the setting existed
     del meta["config"]["train_stop_loss"]  # (a new version of it trains as it was trained)
+    del meta["config"]["net_dropout"]  # trained without dropout, and continues so
     old = save_model_file(tmp_path / "old.phenosort", state, meta)
 
     loaded = ObjectClassifier.load(old)
     assert loaded.config.net_block == "conv-relu-bn"
     assert loaded.config.train_stop_loss == 0.0
+    assert loaded.config.net_dropout == 0.0
     a = clf.predict(data.image, data.labels, axes=data.axes).probabilities
     b = loaded.predict(data.image, data.labels, axes=data.axes).probabilities
     np.testing.assert_allclose(a, b, atol=1e-6)

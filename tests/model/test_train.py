@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import threading
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -12,7 +13,7 @@ import torch
 
 from conftest import accuracy, sample_of
 from phenosort.classifier import ObjectClassifier
-from phenosort.errors import Cancelled
+from phenosort.errors import Cancelled, InvalidInputError
 from phenosort.model.config import ModelConfig
 from phenosort.model.networks import build_network
 from phenosort.model.train import TrainResult, recalibrate_batch_norm, train_events
@@ -75,6 +76,32 @@ def test_training_stops_once_the_hold_out_is_learnt():
     assert len(stopped) == learnt[0]  # the same epochs up to there, then it stopped
     assert stopped[-1]["best"]  # the weights kept are the stop epoch's
     assert len(runs[0.0]) > learnt[0]  # without the threshold it went on
+
+
+def test_auto_dropout_trains_with_dropout_only_without_a_hold_out():
+    """``net_dropout=auto`` (the default): 0.5 on the pooled features when no hold-out set
+    picks the epoch, none with one; the report says which and why."""
+    data = make_objects("brightness", grid=(8, 8), seed=3)  # 32 per class
+    few = {k: v for i, (k, v) in enumerate(sorted(data.classes.items())) if i < 16}
+    rates = {}
+    for name, labels in (("few", few), ("many", data.classes)):
+        clf = ObjectClassifier(data.class_names, net_width=8, train_epochs=2,
+                               symmetry_probe_epochs=0)  # fmt: skip
+        assert clf.config.net_dropout == "auto"
+        clf.fit([replace(sample_of(data), annotations=labels)])
+        assert (clf.validation is None) == (name == "few")  # 8 per class: no hold-out
+        dropout = clf.net.dropout
+        rates[name] = dropout.p if isinstance(dropout, torch.nn.Dropout) else 0.0
+        network = {what: chosen for what, chosen, _ in decisions(clf.metadata())}["network"]
+        assert ("dropout 0.5" in network) == (name == "few")
+    assert rates == {"few": 0.5, "many": 0.0}
+    assert ModelConfig(net_dropout=0.25).dropout_rate(hold_out=True) == 0.25  # a set rate stays
+
+
+@pytest.mark.parametrize("value", ["often", 1.0, -0.1])
+def test_a_bad_dropout_is_named(value):
+    with pytest.raises(InvalidInputError, match="net_dropout must be auto or in"):
+        ModelConfig(net_dropout=value).validated()
 
 
 @pytest.mark.parametrize("cancel_after", [None, 1])

@@ -17,7 +17,14 @@ from .field_types import type_errors, typed_values
 NETWORKS = ("light", "resnet18", "resnet34", "resnet50", "densenet121")
 NET_BLOCKS = ("conv-bn-relu", "conv-relu-bn")
 # what a model file written before a setting existed was made with (read into its config)
-FILE_DEFAULTS = {"net_block": "conv-relu-bn", "train_bn_recalibrate": False, "train_stop_loss": 0.0}
+FILE_DEFAULTS = {
+    "net_block": "conv-relu-bn",
+    "net_dropout": 0.0,
+    "train_bn_recalibrate": False,
+    "train_stop_loss": 0.0,
+}
+#: ``net_dropout=auto``'s rate when there is no hold-out set (none with one)
+AUTO_DROPOUT = 0.5
 DEVICES = ("auto", "cpu", "cuda", "mps")
 PRECISIONS = ("auto", "float32", "bfloat16", "float16")
 CLASS_WEIGHTINGS = ("balanced", "none")
@@ -65,11 +72,15 @@ class ModelConfig:
         ``conv-bn-relu``. Prediction folds the batch norms away in both orders, at the
         same cost (``conv-bn-relu`` lost 0.013-0.019 macro-F1 on PanNuke at 10 labels per
         class, docs/benchmarks.md, issue 15).
-    net_dropout : float
-        Dropout on the light network's pooled features while it trains (0: none, the
-        default; no effect at prediction). 0.5 raised wbc at 10 labels per class by
-        0.024 +- 0.011 (every seed) but lowered PanNuke at 50 by 0.017 +- 0.012, so it is
-        not the default (docs/benchmarks.md, issue 14).
+    net_dropout : float or "auto"
+        Dropout on the light network's pooled features while it trains (0: none; no
+        effect at prediction). ``auto`` (default): 0.5 when there is no hold-out set, 0
+        with one. Without a hold-out (fewer than 25 labels per class by default) every
+        epoch trains on the same few labels and the last epoch is kept: dropout raised
+        wbc at 10 labels per class by 0.024 +- 0.011 (every seed) and PanNuke at 10 by
+        0.004. With a hold-out, early stopping already picks the epoch, and dropout slowed
+        the fit it cuts short (PanNuke at 50: -0.017 +- 0.012); docs/benchmarks.md,
+        issue 14.
     net_weights : str or None
         Path of a state_dict (``.pt`` loaded with ``weights_only=True``, or ``.safetensors``)
         to initialise the network from; layers whose shape differs are left as initialised.
@@ -178,7 +189,7 @@ class ModelConfig:
     net_width: int = 16
     net_depth: int = 3
     net_block: str = "conv-relu-bn"
-    net_dropout: float = 0.0
+    net_dropout: float | str = "auto"
     net_weights: str | None = None
     train_epochs: int = 60
     train_batch_size: int = 32
@@ -252,7 +263,11 @@ class ModelConfig:
         need(self.net_name in NETWORKS, f"net_name {self.net_name!r} is not one of {NETWORKS}")
         need(1 <= self.net_width <= 512, f"net_width must be in 1..512, got {self.net_width}")
         need(1 <= self.net_depth <= 6, f"net_depth must be in 1..6, got {self.net_depth}")
-        need(0 <= self.net_dropout < 1, f"net_dropout must be in [0, 1), got {self.net_dropout}")
+        need(
+            self.net_dropout == "auto"
+            or (not isinstance(self.net_dropout, str) and 0 <= self.net_dropout < 1),
+            f"net_dropout must be auto or in [0, 1), got {self.net_dropout!r}",
+        )
         need(
             self.net_block in NET_BLOCKS,
             f"net_block {self.net_block!r} is not one of {', '.join(NET_BLOCKS)}",
@@ -363,9 +378,16 @@ class ModelConfig:
             f"{k} {old.get(k)!r} -> {new[k]!r}"
             for k in sorted(new)
             if k.startswith(("net_", "patch_", "norm_"))
-            and k != "net_weights"
+            and k not in ("net_weights", "net_dropout")  # no weights of their own
             and old.get(k) != new[k]
         ]
+
+    def dropout_rate(self, hold_out: bool) -> float:
+        """The dropout a training uses: ``net_dropout``, with ``auto`` resolved for a
+        training with or without a ``hold_out`` set."""
+        if self.net_dropout == "auto":
+            return 0.0 if hold_out else AUTO_DROPOUT
+        return float(self.net_dropout)
 
     def updated(self, **changes) -> ModelConfig:
         """A copy with ``changes`` applied (unknown keys are an error)."""

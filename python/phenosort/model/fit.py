@@ -116,12 +116,15 @@ def fit_events(
     else:
         norm = new_normalization(config, [to_channel_first(s.image, s.axes) for s in samples])
     data = annotated_images(samples, norm, class_names)
-    spec, norm, net, voxel_size = _geometry(data, norm, config, n_classes, start)  # 2.
-    source = replace(spec, shape=source_shape(spec.shape, Augmentation.from_config(config)))
-    patches, targets = data.patches(source, norm), data.targets
+    targets = data.targets
     val_index = validation_index(
         targets, config.train_val_fraction, config.train_val_min_per_class, config.train_seed
     )
+    # ``auto`` dropout: on only when no hold-out set picks the epoch (config.py)
+    config = replace(config, net_dropout=config.dropout_rate(val_index is not None))
+    spec, norm, net, voxel_size = _geometry(data, norm, config, n_classes, start)  # 2.
+    source = replace(spec, shape=source_shape(spec.shape, Augmentation.from_config(config)))
+    patches = data.patches(source, norm)
     symmetry = _symmetries(data, patches, val_index, spec, config, n_classes, device, start, cancel)
     aug = Augmentation.from_config(config, data.ndim, **symmetry.resolved())
 

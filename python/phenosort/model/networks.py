@@ -128,11 +128,13 @@ def network_for(
     config: ModelConfig, ndim: int, n_channels: int, n_classes: int, patch_shape: tuple[int, ...]
 ) -> nn.Module:
     """The network that ``config`` describes, for images of ``n_channels`` channels (its
-    input has one more: the object mask), with default initial weights."""
+    input has one more: the object mask), with default initial weights. An ``auto``
+    dropout that no training resolved (a loaded model, the live preview) is none."""
+    dropout = 0.0 if config.net_dropout == "auto" else float(config.net_dropout)
     return build_network(
         config.net_name, ndim, n_channels + 1, n_classes, patch_shape,
         width=config.net_width, depth=config.net_depth, block=config.net_block,
-        dropout=config.net_dropout,
+        dropout=dropout,
     )  # fmt: skip
 
 
