@@ -95,6 +95,8 @@ def test_auto_dropout_trains_with_dropout_only_without_a_hold_out():
         network = {what: chosen for what, chosen, _ in decisions(clf.metadata())}["network"]
         assert ("dropout 0.5" in network) == (name == "few")
     assert rates == {"few": 0.5, "many": 0.0}
+    clf.fit([replace(sample_of(data), annotations=few)], warm_start=True)  # continued: its own
+    assert clf.validation is None and clf.net.dropout.p == 0.5
     assert ModelConfig(net_dropout=0.25).dropout_rate(hold_out=True) == 0.25  # a set rate stays
 
 

@@ -34,7 +34,7 @@ from .augment import Augmentation, source_shape
 from .config import ModelConfig
 from .inference import BatchedInference, on_device
 from .metrics import chance_check
-from .networks import inference_network, initial_network, network_for
+from .networks import inference_network, initial_network, network_for, set_dropout
 from .pseudo import candidate_rows, pseudo_labels, second_round_epochs
 from .symmetry import SymmetryDecision, decide, probe_config
 from .train import EpochEvent, TrainResult, train_events, validation_index
@@ -121,8 +121,10 @@ def fit_events(
         targets, config.train_val_fraction, config.train_val_min_per_class, config.train_seed
     )
     # ``auto`` dropout: on only when no hold-out set picks the epoch (config.py)
-    config = replace(config, net_dropout=config.dropout_rate(val_index is not None))
+    dropout = config.dropout_rate(hold_out=val_index is not None)
+    config = replace(config, net_dropout=dropout)
     spec, norm, net, voxel_size = _geometry(data, norm, config, n_classes, start)  # 2.
+    set_dropout(net, dropout)  # a continued model's network too
     source = replace(spec, shape=source_shape(spec.shape, Augmentation.from_config(config)))
     patches = data.patches(source, norm)
     symmetry = _symmetries(data, patches, val_index, spec, config, n_classes, device, start, cancel)

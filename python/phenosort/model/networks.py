@@ -81,6 +81,13 @@ class LightCNN(nn.Module):
         return self.head(self.dropout(self.embed(x)))
 
 
+def set_dropout(net: nn.Module, rate: float) -> None:
+    """Give a light network dropout ``rate`` on its pooled features (0: none), in place; a
+    model whose training continues gets this training's rate. Other networks have none."""
+    if isinstance(net, LightCNN):
+        net.dropout = nn.Dropout(rate) if rate > 0 else nn.Identity()
+
+
 def gradcam_layer(net_name: str, depth: int) -> str:
     """Name of the layer whose activations Grad-CAM uses (the last feature map)."""
     if net_name == "light":
