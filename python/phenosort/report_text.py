@@ -7,7 +7,7 @@ from dataclasses import dataclass, fields
 
 import numpy as np
 
-from .model.config import AUTO_DROPOUT
+from .model.config import dropout_rate
 from .model.metrics import hold_out_learnt, report
 
 
@@ -105,11 +105,10 @@ def decisions(meta: dict) -> list[tuple[str, str, str]]:
         net, why = cfg["net_name"], "a larger network"
     if cfg.get("net_weights"):
         why += f"; initialised from {cfg['net_weights']}"
-    dropout = cfg.get("net_dropout", 0.0)
-    if dropout == "auto":  # as the training resolved it (ModelConfig.dropout_rate)
-        dropout = 0.0 if meta.get("validation") else AUTO_DROPOUT
-        if dropout:
-            why += "; dropout while training: no hold-out set picks the epoch (net_dropout auto)"
+    setting = cfg.get("net_dropout", 0.0)
+    dropout = dropout_rate(setting, hold_out=bool(meta.get("validation")))
+    if setting == "auto" and dropout:
+        why += "; dropout while training: no hold-out set picks the epoch (net_dropout auto)"
     if dropout and cfg["net_name"] == "light":
         net += f", dropout {dropout:g}"
     origin = _origin(cfg, "net_name", "net_width", "net_depth", "net_block", "net_dropout")

@@ -25,6 +25,16 @@ FILE_DEFAULTS = {
 }
 #: ``net_dropout=auto``'s rate when there is no hold-out set (none with one)
 AUTO_DROPOUT = 0.5
+
+
+def dropout_rate(net_dropout: float | str, hold_out: bool) -> float:
+    """The dropout a training uses for the setting ``net_dropout``: ``auto`` resolved for a
+    training with or without a ``hold_out`` set (also how a model's report reads it)."""
+    if net_dropout == "auto":
+        return 0.0 if hold_out else AUTO_DROPOUT
+    return float(net_dropout)
+
+
 DEVICES = ("auto", "cpu", "cuda", "mps")
 PRECISIONS = ("auto", "float32", "bfloat16", "float16")
 CLASS_WEIGHTINGS = ("balanced", "none")
@@ -381,13 +391,6 @@ class ModelConfig:
             and k not in ("net_weights", "net_dropout")  # no weights of their own
             and old.get(k) != new[k]
         ]
-
-    def dropout_rate(self, hold_out: bool) -> float:
-        """The dropout a training uses: ``net_dropout``, with ``auto`` resolved for a
-        training with or without a ``hold_out`` set."""
-        if self.net_dropout == "auto":
-            return 0.0 if hold_out else AUTO_DROPOUT
-        return float(self.net_dropout)
 
     def updated(self, **changes) -> ModelConfig:
         """A copy with ``changes`` applied (unknown keys are an error)."""

@@ -31,7 +31,7 @@ from ..objects.patches import PatchSpec, patch_spec_for
 from ..objects.prepared import Annotated, PreparedImage, prepare_image
 from ..objects.table import ObjectTable
 from .augment import Augmentation, source_shape
-from .config import ModelConfig
+from .config import ModelConfig, dropout_rate
 from .inference import BatchedInference, on_device
 from .metrics import chance_check
 from .networks import inference_network, initial_network, network_for, set_dropout
@@ -120,11 +120,10 @@ def fit_events(
     val_index = validation_index(
         targets, config.train_val_fraction, config.train_val_min_per_class, config.train_seed
     )
-    # ``auto`` dropout: on only when no hold-out set picks the epoch (config.py)
-    dropout = config.dropout_rate(hold_out=val_index is not None)
-    config = replace(config, net_dropout=dropout)
     spec, norm, net, voxel_size = _geometry(data, norm, config, n_classes, start)  # 2.
-    set_dropout(net, dropout)  # a continued model's network too
+    # ``auto`` dropout: on only when no hold-out set picks the epoch (config.py); a
+    # continued model's network gets this training's rate too
+    set_dropout(net, dropout_rate(config.net_dropout, hold_out=val_index is not None))
     source = replace(spec, shape=source_shape(spec.shape, Augmentation.from_config(config)))
     patches = data.patches(source, norm)
     symmetry = _symmetries(data, patches, val_index, spec, config, n_classes, device, start, cancel)
