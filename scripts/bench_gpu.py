@@ -66,7 +66,10 @@ def disc_folder(root: Path, n_images: int, size: int, n_objects: int, seed: int)
 
 
 def quick_model(path: Path, seed: int) -> Path:
-    """A model of the discs' brightness task, trained for a few epochs on the CPU."""
+    """A model of the discs' brightness task, trained for a few epochs on the CPU (once:
+    the parts share it)."""
+    if path.is_file():
+        return path
     synth = make_objects("brightness", grid=(12, 12), seed=seed)
     clf = ObjectClassifier(synth.class_names, patch_size=32, device="cpu", **QUICK)
     clf.fit([Sample(synth.image, synth.labels, synth.classes, synth.axes, None, "synth")])
@@ -108,12 +111,11 @@ def part_predict(args, work: Path) -> dict:
     for _ in range(args.repeats):  # alternated: a load change hits both
         for side, device in devices.items():
             times[side].append(cli_predict(folder, model, work / f"out-{side}", device, 1))
-    pair = find_pairs(folder)[0]
-    image, labels, axes, _ = _loaded(pair)
+    image, labels = load_pair(find_pairs(folder)[0])
     probabilities = {}
     for side, device in devices.items():
         clf = ObjectClassifier.load(model, device=device)
-        probabilities[side] = clf.predict(image, labels, axes=axes).probabilities
+        probabilities[side] = clf.predict(image.array, labels, axes=image.axes).probabilities
     gpu, cpu = probabilities["accelerator"], probabilities["cpu"]
     result = {
         "device": args.device,
@@ -136,11 +138,6 @@ def part_predict(args, work: Path) -> dict:
         f"{result['objects_with_another_class']} objects of another class"
     )
     return result
-
-
-def _loaded(pair):
-    image, labels = load_pair(pair)
-    return image.array, labels, image.axes, image.voxel_size
 
 
 def _csv(out: Path) -> bytes:
@@ -171,6 +168,8 @@ def part_train(args) -> dict:
 
 def part_dask(args, work: Path) -> dict:
     """Images/s on a local cluster of N single-threaded workers; the CLI's own split too."""
+    from distributed import Client
+
     from phenosort.batch.cluster import local_cluster, model_ref, run_on_dask
     from phenosort.batch.image_job import OutputOptions
 
@@ -179,7 +178,7 @@ def part_dask(args, work: Path) -> dict:
     pairs = find_pairs(folder)
     names = ObjectClassifier.load(model, device="cpu").class_names
     ref = model_ref(model, device="cpu", torch_threads=1)
-    rates, starts, tables = {}, {}, {}
+    rates, starts = {}, {}
     for n in args.workers:
         out = work / f"dask-{n}"
         shutil.rmtree(out, ignore_errors=True)
@@ -188,8 +187,6 @@ def part_dask(args, work: Path) -> dict:
         with contextlib.ExitStack() as stack:
             with Clock() as started:
                 cluster = stack.enter_context(local_cluster(n))
-                from distributed import Client
-
                 client = stack.enter_context(Client(cluster, set_as_default=False))
                 client.wait_for_workers(n)
             with Clock() as ran:
@@ -198,7 +195,6 @@ def part_dask(args, work: Path) -> dict:
         if failed:
             raise SystemExit(f"{len(failed)} images failed on {n} workers: {failed[:3]}")
         rates[n], starts[n] = len(pairs) / ran.wall, started.wall
-        tables[n] = sorted(len(r.rows) for r in results)
         print(f"dask {n:2d} single-threaded workers: {rates[n]:.2f} images/s "
               f"(cluster start {starts[n]:.1f} s)")  # fmt: skip
     one = rates[min(rates)] / min(rates)  # per worker at the smallest count (1)
