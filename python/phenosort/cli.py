@@ -62,7 +62,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--model", type=Path, required=True, help="model file to write")
     p.add_argument("--classes", help="class names in order, comma-separated")
     p.add_argument("--from", dest="from_model", type=Path, help="continue training this model")
-    p.add_argument("--epochs", type=int, help="maximum epochs (train_epochs)")
+    p.add_argument(
+        "--epochs",
+        type=int,
+        help="maximum epochs (train_epochs; default 60, 100 without a hold-out)",
+    )
     p.add_argument("--patch-size", type=int, help="in-plane patch edge in pixels")
     p.add_argument("--network", help="light, resnet18, resnet34, resnet50 or densenet121")
     p.add_argument(

@@ -138,7 +138,7 @@ class _Demo:
         samples, names = self._samples()
         changes = {**({"device": device} if device else {}), **self.settings}
         clf = ObjectClassifier(names, ModelConfig().updated(**changes))
-        with EpochBar(self.quiet, total=clf.config.train_epochs) as bar:
+        with EpochBar(self.quiet, total=clf.config.most_epochs) as bar:
             clf.fit(samples, progress=bar.local)
         clf.save(self.model)
         self._report(samples, device)

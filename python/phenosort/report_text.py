@@ -7,7 +7,7 @@ from dataclasses import dataclass, fields
 
 import numpy as np
 
-from .model.config import dropout_rate
+from .model.config import dropout_rate, epoch_count
 from .model.metrics import hold_out_learnt, report
 
 
@@ -168,9 +168,11 @@ def decisions(meta: dict) -> list[tuple[str, str, str]]:
         why = f"best validation score kept; early stopping after {patience} epochs without gain"
     else:
         why = "no hold-out to judge epochs by: the last epoch is kept"
-    rows.append(
-        ("epochs", f"{len(history)} run of at most {cfg['train_epochs']}, epoch {kept} kept", why)
-    )
+    at_most = epoch_count(cfg["train_epochs"], hold_out=bool(meta.get("validation")))
+    if cfg["train_epochs"] == "auto":
+        held = "with" if meta.get("validation") else "without"
+        why += f"; {at_most} epochs at most {held} a hold-out (train_epochs auto)"
+    rows.append(("epochs", f"{len(history)} run of at most {at_most}, epoch {kept} kept", why))
     if meta.get("validation"):
         rows.append(
             ("hold-out", f"{cfg['train_val_fraction']:.0%} of each class", "validation metrics")

@@ -14,7 +14,7 @@ import torch
 from conftest import accuracy, sample_of
 from phenosort.classifier import ObjectClassifier
 from phenosort.errors import Cancelled, InvalidInputError
-from phenosort.model.config import ModelConfig, dropout_rate
+from phenosort.model.config import AUTO_EPOCHS, ModelConfig, dropout_rate, epoch_count
 from phenosort.model.networks import build_network
 from phenosort.model.train import TrainResult, recalibrate_batch_norm, train_events
 from phenosort.report_text import decisions
@@ -98,6 +98,36 @@ def test_auto_dropout_trains_with_dropout_only_without_a_hold_out():
     clf.fit([replace(sample_of(data), annotations=few)], warm_start=True)  # continued: its own
     assert clf.validation is None and clf.net.dropout.p == 0.5
     assert dropout_rate(0.25, hold_out=True) == 0.25  # a set rate stays
+
+
+def test_auto_epochs_are_more_without_a_hold_out():
+    """``train_epochs=auto`` (the default): 100 epochs when no hold-out set picks the epoch
+    (all of them run, with dropout), at most 60 with one; events, progress totals and the
+    report give the resolved count, and the model keeps the setting."""
+    data = make_objects("brightness", grid=(8, 8), seed=3)  # 32 per class
+    few = {k: v for i, (k, v) in enumerate(sorted(data.classes.items())) if i < 16}
+    quick = {"net_width": 8, "symmetry_probe_epochs": 0, "train_min_epoch_samples": 16,
+             "train_patience": 0, "train_stop_loss": 0.0}  # fmt: skip
+    assert AUTO_EPOCHS == {True: 60, False: 100}
+    for labels, hold_out in ((few, False), (data.classes, True)):
+        clf = ObjectClassifier(data.class_names, **quick)
+        assert clf.config.train_epochs == "auto" and clf.config.most_epochs == 100
+        totals: set[int] = set()
+        clf.fit([replace(sample_of(data), annotations=labels)],
+                progress=lambda e, seen=totals: seen.add(e.n_epochs))  # fmt: skip
+        assert (clf.validation is not None) == hold_out
+        assert totals == {AUTO_EPOCHS[hold_out]} and len(clf.history) == AUTO_EPOCHS[hold_out]
+        assert clf.config.train_epochs == "auto"  # continued training resolves it again
+        row = {what: (chosen, why) for what, chosen, why in decisions(clf.metadata())}["epochs"]
+        assert f"of at most {AUTO_EPOCHS[hold_out]}," in row[0]
+        assert "train_epochs auto" in row[1]
+    assert epoch_count(7, hold_out=False) == 7 and ModelConfig(train_epochs=7).most_epochs == 7
+
+
+@pytest.mark.parametrize("value", ["often", 0, 100_001])
+def test_a_bad_epoch_count_is_named(value):
+    with pytest.raises(InvalidInputError, match=r"train_epochs must be auto or in 1\.\.100000"):
+        ModelConfig(train_epochs=value).validated()
 
 
 @pytest.mark.parametrize("value", ["often", 1.0, -0.1])

@@ -31,7 +31,7 @@ from ..objects.patches import PatchSpec, patch_spec_for
 from ..objects.prepared import Annotated, PreparedImage, prepare_image
 from ..objects.table import ObjectTable
 from .augment import Augmentation, source_shape
-from .config import ModelConfig, dropout_rate
+from .config import ModelConfig, dropout_rate, epoch_count
 from .inference import BatchedInference, on_device
 from .metrics import chance_check
 from .networks import inference_network, initial_network, network_for, set_dropout
@@ -121,9 +121,12 @@ def fit_events(
         targets, config.train_val_fraction, config.train_val_min_per_class, config.train_seed
     )
     spec, norm, net, voxel_size = _geometry(data, norm, config, n_classes, start)  # 2.
-    # ``auto`` dropout: on only when no hold-out set picks the epoch (config.py); a
-    # continued model's network gets this training's rate too
-    set_dropout(net, dropout_rate(config.net_dropout, hold_out=val_index is not None))
+    # ``auto`` dropout and epochs: dropout on, and more epochs, only when no hold-out set
+    # picks the epoch (config.py); a continued model gets this training's too
+    hold_out = val_index is not None
+    set_dropout(net, dropout_rate(config.net_dropout, hold_out))
+    epochs = epoch_count(config.train_epochs, hold_out)
+    config = replace(config, train_epochs=epochs)  # the probes' and rounds' count
     source = replace(spec, shape=source_shape(spec.shape, Augmentation.from_config(config)))
     patches = data.patches(source, norm)
     symmetry = _symmetries(data, patches, val_index, spec, config, n_classes, device, start, cancel)
@@ -136,7 +139,7 @@ def fit_events(
         candidates = candidate_rows(
             [len(p.table) for p in data.preps], data.rows, config.train_seed
         )
-    second = second_round_epochs(config.train_epochs, candidates)
+    second = second_round_epochs(epochs, candidates)
     train = partial(
         train_events,
         n_classes=n_classes,
@@ -145,7 +148,7 @@ def fit_events(
         val_index=val_index,
         cancel=cancel,
         class_names=class_names,
-        n_epochs_total=config.train_epochs + second,
+        n_epochs_total=epochs + second,
         augmentation=aug,
     )
     history: list[EpochEvent] = []

@@ -260,7 +260,7 @@ def probe_config(cfg: ModelConfig) -> ModelConfig:
 
 def _probe_epochs(cfg: ModelConfig) -> int:
     """A probe's epochs: ``symmetry_probe_epochs``, never more than the training's own."""
-    return min(cfg.symmetry_probe_epochs, cfg.train_epochs)
+    return min(cfg.symmetry_probe_epochs, cfg.most_epochs)
 
 
 def _folds(targets: np.ndarray, rows: np.ndarray, seed: int) -> list[np.ndarray]:

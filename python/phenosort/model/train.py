@@ -24,7 +24,7 @@ from torch.optim.swa_utils import update_bn
 
 from ..errors import Cancelled, InvalidInputError
 from .augment import Augmentation, augment, center_crop
-from .config import ModelConfig
+from .config import ModelConfig, epoch_count
 from .device import autocast, autocast_dtype, grad_scaler, host_batch, to_device
 from .metrics import confusion_matrix, hold_out_learnt, report
 from .networks import training_layout
@@ -111,13 +111,15 @@ def train_events(
     """Train ``net`` in place; yields an :class:`EpochEvent` per epoch, then the result.
 
     Events count epochs from ``epoch_offset + 1`` out of ``n_epochs_total`` (default
-    ``cfg.train_epochs``), so a later round of the same run continues the count.
+    ``cfg.train_epochs``; ``auto`` resolved by whether there is a ``val_index``), so a later
+    round of the same run continues the count.
     ``patches`` are ``(N, C + 1, *source_shape)`` float32 (cut larger than ``patch_shape``
     when augmentation resamples); ``targets`` are 0-based class indices. ``augmentation``
     is the resolved one (default: ``cfg``'s, with ``auto`` symmetries on).
     """
     if patches.shape[0] != targets.shape[0]:
         raise InvalidInputError("patches and targets differ in length")
+    epochs = epoch_count(cfg.train_epochs, hold_out=val_index is not None and val_index.size > 0)
     val_index = np.zeros(0, int) if val_index is None else val_index
     train_index = np.setdiff1d(np.arange(targets.size), val_index)
     if train_index.size < 2:
@@ -150,7 +152,7 @@ def train_events(
     # OneCycleLR divides by its warm-up length (0.2 * total - 1): at least 10 steps keeps it
     # defined for a tiny run (e.g. a one-epoch pseudo-label round), which then ends unannealed
     scheduler = torch.optim.lr_scheduler.OneCycleLR(
-        optimizer, max_lr=cfg.train_lr, total_steps=max(cfg.train_epochs * steps, 10), pct_start=0.2
+        optimizer, max_lr=cfg.train_lr, total_steps=max(epochs * steps, 10), pct_start=0.2
     )
     dtype = autocast_dtype(device, cfg.precision)
     scaler = grad_scaler(device, dtype)  # a pass-through unless float16
@@ -158,7 +160,7 @@ def train_events(
     best_key, stale = None, 0
     # 2D trains channels-last (docs/benchmarks.md, issue 15); the weights come back contiguous
     with training_layout(net) as layout:
-        for epoch in range(1, cfg.train_epochs + 1):
+        for epoch in range(1, epochs + 1):
             start = time.perf_counter()
             net.train()
             order = _epoch_order(train_index, cfg.train_min_epoch_samples, generator)
@@ -200,7 +202,7 @@ def train_events(
                 total_loss += loss.item() * rows.size
                 correct += int((logits.argmax(1) == yb).sum())
             lr = float(scheduler.get_last_lr()[0])
-            if x_recalibrate is not None and (val_index.size or epoch == cfg.train_epochs):
+            if x_recalibrate is not None and (val_index.size or epoch == epochs):
                 recalibrate_batch_norm(net, x_recalibrate, device, dtype, cfg.predict_batch_size)
             with autocast(device, dtype):
                 val = _evaluate(net, x_val, y_val, eval_loss, n_classes, cfg.predict_batch_size)
@@ -220,7 +222,7 @@ def train_events(
                 stale += 1
             event = EpochEvent(
                 epoch=epoch_offset + epoch,
-                n_epochs=n_epochs_total or cfg.train_epochs,
+                n_epochs=n_epochs_total or epochs,
                 train_loss=total_loss / max(order.size, 1),
                 train_accuracy=correct / max(order.size, 1),
                 val_loss=None if val is None else val["loss"],

@@ -151,7 +151,7 @@ class JobManager:
                     f"latest version; these settings cannot change: {', '.join(fixed)}"
                 )
         job = Job(model)
-        job.publish(n_epochs=config.train_epochs)  # before registering: may not fail after
+        job.publish(n_epochs=config.most_epochs)  # before registering: may not fail after
         job.thread = threading.Thread(
             target=self._run,
             args=(job, spec["class_names"], settings, config, continue_training),
@@ -200,7 +200,7 @@ class JobManager:
         registry = self.registry
         if registry.device != "auto":
             config = config.updated(device=registry.device)
-        job.publish(pb.JOB_STATE_RUNNING, n_epochs=config.train_epochs)
+        job.publish(pb.JOB_STATE_RUNNING, n_epochs=config.most_epochs)
         try:
             samples = registry.samples(job.model)
             if continue_training:  # a private copy: cached classifiers keep serving
@@ -209,7 +209,7 @@ class JobManager:
                 clf.config = clf.config.updated(**{**settings, **device})
             else:
                 clf = ObjectClassifier(class_names, config)
-            last, total = 0, config.train_epochs
+            last, total = 0, config.most_epochs
             for event in clf.fit_events(
                 samples, warm_start=continue_training, cancel=job.cancel_event
             ):
