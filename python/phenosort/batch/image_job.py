@@ -82,17 +82,29 @@ def describe(exc: BaseException) -> str:
 
 
 def _predict_image(pair: Pair, predict: Predictor, options: OutputOptions) -> ImageResult:
-    from ..annotations.to_rois import rois_for_objects, write_roi_zip
-    from ..dataio.write import write_class_map, write_float_image, write_label_image
+    image, labels = load_job(pair, options)
+    return write_outputs(pair, image, labels, predict(image, labels), options)
 
-    names = list(options.class_names)
+
+def load_job(pair: Pair, options: OutputOptions) -> tuple[ImageData, np.ndarray]:
+    """The image and mask of ``pair``, checked against what ``options`` will write."""
     image, labels = load_pair(pair)
     if options.class_masks and labels.size and int(labels.max()) > 2**24:
         raise InvalidInputError(
             f"{pair.mask_path}: label IDs above 2^24 cannot be written as ImageJ class "
             "masks; run without --class-masks (objects.csv keeps every ID)"
         )
-    pred = predict(image, labels)
+    return image, labels
+
+
+def write_outputs(
+    pair: Pair, image: ImageData, labels: np.ndarray, pred: Prediction, options: OutputOptions
+) -> ImageResult:
+    """Write the files of one predicted image; its rows of the tables."""
+    from ..annotations.to_rois import rois_for_objects, write_roi_zip
+    from ..dataio.write import write_class_map, write_float_image, write_label_image
+
+    names = list(options.class_names)
     outputs = output_paths(pair.stem, options.out, names)
     vs = image.voxel_size
     write_class_map(outputs["classes"], pred.class_map(), names, voxel_size=vs, overwrite=True)

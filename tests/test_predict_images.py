@@ -1,0 +1,109 @@
+"""Many images predicted together: small images' objects share the network's batches, and
+every image gets what :meth:`ObjectClassifier.predict` alone gives it, or its own error."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import tifffile
+
+from conftest import FAST
+from phenosort.batch.image_job import OutputOptions
+from phenosort.batch.serial import local_predictor, run_serial
+from phenosort.classifier import ObjectClassifier, Sample
+from phenosort.dataio.pairs import find_pairs
+from phenosort.dataio.read import ImageData
+from phenosort.errors import InvalidInputError
+from phenosort.testing import make_objects
+
+BATCH = 32
+
+
+@pytest.fixture(scope="module")
+def clf():
+    data = make_objects("brightness", grid=(4, 4), seed=1)
+    clf = ObjectClassifier(data.class_names, **{**FAST, "train_epochs": 3})
+    clf.fit([Sample(data.image, data.labels, data.classes, data.axes)])
+    clf.config = clf.config.updated(predict_batch_size=BATCH)
+    return clf
+
+
+def _images() -> list[tuple[ImageData, np.ndarray]]:
+    """Small images (9 objects), a large one (36 > BATCH), an empty mask, and one with a
+    channel too many, in an order that makes every kind of group."""
+    out = []
+    for kind, seed in (("small", 2), ("small", 3), ("large", 4), ("empty", 5), ("small", 6),
+                       ("two channels", 7), ("small", 8), ("small", 9)):  # fmt: skip
+        d = make_objects("brightness", grid=(6, 6) if kind == "large" else (3, 3), seed=seed)
+        image, labels = d.image, d.labels
+        if kind == "empty":
+            labels = np.zeros_like(labels)
+        if kind == "two channels":
+            image = np.stack([image, image], axis=-1)
+        out.append((ImageData(image, "YXC" if image.ndim == 3 else "YX", None, None), labels))
+    return out
+
+
+def _batch_sizes(clf: ObjectClassifier) -> list[int]:
+    """The batch sizes the inference network is called with, recorded by a forward hook."""
+    sizes: list[int] = []
+    assert clf._batched_inference().batch_size == BATCH  # (sizes its batches: not recorded)
+    net = clf._inference_network(clf.net, clf.device)
+    net.register_forward_pre_hook(lambda _m, args: sizes.append(int(args[0].shape[0])))
+    return sizes
+
+
+def test_each_image_gets_its_own_prediction_or_error(clf):
+    images = _images()
+    sizes = _batch_sizes(clf)
+    outcomes = list(clf.predict_images(iter(images)))
+    together = list(sizes)
+    sizes.clear()
+    assert len(outcomes) == len(images)
+    for (image, labels), outcome in zip(images, outcomes):
+        if image.array.ndim == 3:  # the model was trained on one channel
+            assert isinstance(outcome, InvalidInputError)
+            with pytest.raises(InvalidInputError, match=str(outcome)[:30]):
+                clf.predict(image.array, labels, axes=image.axes)
+            continue
+        alone = clf.predict(image.array, labels, axes=image.axes)
+        assert np.array_equal(outcome.label_id, alone.label_id)  # the user's IDs, in order
+        np.testing.assert_allclose(outcome.probabilities, alone.probabilities, atol=1e-5)
+        assert np.array_equal(outcome.class_map(), alone.class_map())
+        assert np.array_equal(outcome.in_training_set, alone.in_training_set)
+    # the small images before the large one in one batch (18), the large one in its own
+    # (32 + 4), the rest in one (27); alone, every image with objects is a call of its own
+    assert together == [18, 32, 4, 27]
+    assert len(sizes) == 7
+
+
+def test_a_folder_writes_what_each_image_alone_writes(clf, tmp_path):
+    """``run_serial`` with the in-process classifier (grouped) against the same images one
+    by one: the same files, and an unreadable mask fails only its own image."""
+    root = tmp_path / "data"
+    (root / "images").mkdir(parents=True)
+    (root / "masks").mkdir()
+    for i, (image, labels) in enumerate(_images()):
+        tifffile.imwrite(root / "images" / f"im{i}.tif", image.array)
+        tifffile.imwrite(root / "masks" / f"im{i}.tif", labels)
+    (root / "masks" / "im1.tif").write_bytes(b"not a tiff")
+    pairs = find_pairs(root)
+    names = tuple(clf.class_names)
+    grouped, alone = tmp_path / "grouped", tmp_path / "alone"
+    for out in (grouped, alone):
+        out.mkdir()
+    seen: list[str] = []
+    together = run_serial(pairs, local_predictor(clf), OutputOptions(grouped, names),
+                          done=lambda r: seen.append(r.stem))  # fmt: skip
+    one_by_one = run_serial(pairs, lambda im, lab: clf.predict(im.array, lab, axes=im.axes),
+                            OutputOptions(alone, names))  # fmt: skip
+    assert [r.stem for r in together] == [p.stem for p in pairs]
+    assert sorted(seen) == sorted(p.stem for p in pairs)  # each image reported once
+    failed = {r.stem: r.error for r in together if r.error}
+    assert set(failed) == {"im1", "im5"}  # the bad mask, the two-channel image
+    assert failed == {r.stem: r.error for r in one_by_one if r.error}
+    for a, b in zip(together, one_by_one):
+        assert a.summary == b.summary
+    assert sorted(p.name for p in grouped.iterdir()) == sorted(p.name for p in alone.iterdir())
+    for path in alone.iterdir():
+        assert np.array_equal(tifffile.imread(path), tifffile.imread(grouped / path.name))
