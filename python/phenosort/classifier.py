@@ -255,8 +255,8 @@ class ObjectClassifier:
     ) -> Iterator[Prediction | Exception]:
         """:meth:`predict` of every ``(image, labels)`` pair, in order, where the objects of
         small images share the network's batches: a folder of single-cell crops would
-        otherwise run the network once per object, for about 15x the time per object
-        (docs/benchmarks.md, issue 15). An image with more objects than a batch is
+        otherwise run the network once per object, at 4-5x the time per object of full
+        batches (docs/benchmarks.md, issue 15). An image with more objects than a batch is
         predicted on its own, batch by batch, as :meth:`predict` does. A pair that cannot
         be predicted (wrong channels, a bad mask) gives its exception in its place; the
         others go on. At most about two batches of patches are held at a time.
@@ -317,7 +317,10 @@ class ObjectClassifier:
                 assert probabilities is not None
                 probs[entry.order] = probabilities[start : start + n]
                 start += n
-            yield self._prediction(entry.prep, entry.prep.table, probs)
+            try:
+                yield self._prediction(entry.prep, entry.prep.table, probs)
+            except Exception as exc:  # this image's failure, in its place
+                yield exc
 
     def _prediction(
         self, prep: PreparedImage, table: ObjectTable, probabilities: np.ndarray
