@@ -262,7 +262,8 @@ class ObjectClassifier:
         others go on. At most about two batches of patches are held at a time.
         """
         self._require_trained()
-        step = self._batched_inference().batch_size
+        inference = self._batched_inference()
+        step = inference.batch_size
         group: list[_Cut | Exception] = []  # cut, waiting for a full batch
         for image, labels in images:
             try:
@@ -280,7 +281,7 @@ class ObjectClassifier:
                 group.append(exc)
                 continue
             if large:
-                yield from self._predict_group(group)
+                yield from self._predict_group(group, inference)
                 group = []
                 try:
                     yield self._predict_prepared(prep, prep.table)
@@ -292,17 +293,17 @@ class ObjectClassifier:
                 sum(len(c.order) for c in group if isinstance(c, _Cut)) >= step
                 or len(group) >= step
             ):
-                yield from self._predict_group(group)
+                yield from self._predict_group(group, inference)
                 group = []
-        yield from self._predict_group(group)
+        yield from self._predict_group(group, inference)
 
-    def _predict_group(self, group: list[_Cut | Exception]) -> Iterator[Prediction | Exception]:
+    def _predict_group(
+        self, group: list[_Cut | Exception], inference: BatchedInference
+    ) -> Iterator[Prediction | Exception]:
         """The predictions of a group of images cut before, their patches run together."""
         cut = [c.patches for c in group if isinstance(c, _Cut) and c.patches is not None]
         try:
-            probabilities = (
-                self._batched_inference().of_patches(np.concatenate(cut)) if cut else None
-            )
+            probabilities = inference.of_patches(np.concatenate(cut)) if cut else None
         except Exception as exc:  # the network failed (out of memory): the group's images
             yield from (c if isinstance(c, Exception) else exc for c in group)
             return

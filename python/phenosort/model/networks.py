@@ -21,7 +21,7 @@ from torch.nn.utils.fusion import fuse_conv_bn_eval
 
 from ..errors import InvalidInputError
 from .config import NET_BLOCKS as BLOCKS
-from .config import ModelConfig
+from .config import ModelConfig, dropout_rate
 
 
 class LightCNN(nn.Module):
@@ -136,8 +136,9 @@ def network_for(
 ) -> nn.Module:
     """The network that ``config`` describes, for images of ``n_channels`` channels (its
     input has one more: the object mask), with default initial weights. An ``auto``
-    dropout that no training resolved (a loaded model, the live preview) is none."""
-    dropout = 0.0 if config.net_dropout == "auto" else float(config.net_dropout)
+    dropout that no training resolved (a loaded model, the live preview) is none, as with
+    a hold-out."""
+    dropout = dropout_rate(config.net_dropout, hold_out=True)
     return build_network(
         config.net_name, ndim, n_channels + 1, n_classes, patch_shape,
         width=config.net_width, depth=config.net_depth, block=config.net_block,
