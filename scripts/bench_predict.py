@@ -16,7 +16,8 @@ Stages, summed over the images, each timed on the code the per-image job runs:
 - ``read``: ``dataio.load_pair`` (image and mask TIFFs, phenosort's readers);
 - ``table``: ``index_and_table`` of the mask (its ``LabelIndex`` and ``ObjectTable``);
 - ``patches``: the image's intensity range + ``extract_patches`` in prediction batches;
-- ``forward``: the network alone on those batches (inference mode, same batch sizes);
+- ``forward``: the network alone on those batches, as prediction runs it (``BatchedInference``:
+  the same batch sizes, in CPU streams);
 - ``membership``: ``in_training_set`` (``ObjectClassifier._training_membership``);
 - ``painting``: ``class_map`` (+ ``confidence_map`` with ``--confidence``);
 - ``write``: the class-map (and confidence) TIFFs, then objects.csv and summary.csv.
@@ -101,10 +102,8 @@ def _add(seconds: Times, stage: str, clock: Clock) -> None:
 def _time_image(clf, pair: Pair, out: Path, seconds: Times, rows: list, summary: list) -> list:
     """Add one image's stage times to ``seconds``, its rows to ``rows``/``summary``; return
     its patch batches."""
-    import torch
-
     inference = clf._batched_inference()  # the network and batch size predict() uses
-    names, net, step = clf.class_names, inference.net, inference.batch_size
+    names, step = clf.class_names, inference.batch_size
 
     def timed(stage: str, fn):
         with Clock() as clock:
@@ -129,10 +128,8 @@ def _time_image(clf, pair: Pair, out: Path, seconds: Times, rows: list, summary:
         return batches, image_range, order
 
     batches, image_range, order = timed("patches", cut)
-    with torch.inference_mode():
-        logits = timed("forward", lambda: [net(torch.from_numpy(b)) for b in batches])
-        probs = [torch.softmax(x.float(), dim=1).numpy() for x in logits]
-    probs = np.concatenate(probs) if probs else np.zeros((0, len(names)), np.float32)
+    # the network as predict() runs it (in CPU streams), on the batches cut above
+    probs = timed("forward", lambda: inference.of_objects(n, lambda rows: batches[rows[0] // step]))
     probs[order] = probs.copy()  # back in the table's order
     prep = _Prepared(image_cf, labels, index, table, vs, image_range)  # what predict() builds
     member = timed("membership", lambda: clf._training_membership(prep, table))
@@ -156,13 +153,9 @@ def _time_image(clf, pair: Pair, out: Path, seconds: Times, rows: list, summary:
 def time_batched_forward(clf: ObjectClassifier, batches: list[np.ndarray]) -> tuple:
     """(wall, CPU) seconds of the network on all images' patches in full batches: what the
     forward pass would cost if small images shared batches."""
-    import torch
-
-    inference = clf._batched_inference()
-    patches, net, step = np.concatenate(batches), inference.net, inference.batch_size
-    with Clock() as clock, torch.inference_mode():
-        for s in range(0, len(patches), step):
-            net(torch.from_numpy(patches[s : s + step]))
+    patches = np.concatenate(batches)
+    with Clock() as clock:
+        clf._batched_inference().of_patches(patches)
     return clock.wall, clock.cpu
 
 

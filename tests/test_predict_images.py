@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 import tifffile
 
+import phenosort.model.inference as inference_module
 from conftest import FAST
 from phenosort.batch.image_job import OutputOptions
 from phenosort.batch.serial import local_predictor, run_serial
@@ -72,9 +73,25 @@ def test_each_image_gets_its_own_prediction_or_error(clf):
         assert np.array_equal(outcome.class_map(), alone.class_map())
         assert np.array_equal(outcome.in_training_set, alone.in_training_set)
     # the small images before the large one in one batch (18), the large one in its own
-    # (32 + 4), the rest in one (27); alone, every image with objects is a call of its own
-    assert together == [18, 32, 4, 27]
+    # (32 + 4, in CPU streams: in either order), the rest in one (27); alone, every image
+    # with objects is a call of its own
+    assert together[0] == 18 and sorted(together[1:3]) == [4, 32] and together[3:] == [27]
     assert len(sizes) == 7
+
+
+@pytest.mark.parametrize("streams, expected", [(1, [4, 4, 32, 32]), (2, [8, 32, 32])])
+def test_small_images_wait_for_a_batch_for_each_cpu_stream(clf, monkeypatch, streams, expected):
+    """Eight images of 9 objects: with one stream a group is cut once it fills a batch (36
+    objects: 32 + 4, twice); with two, once it fills two (72: 32 + 32 + 8), so that both
+    streams have a batch to run."""
+    monkeypatch.setattr(inference_module, "stream_count", lambda _device: streams)
+    images = []
+    for seed in range(10, 18):
+        d = make_objects("brightness", grid=(3, 3), seed=seed)
+        images.append((ImageData(d.image, "YX", None, None), d.labels))
+    sizes = _batch_sizes(clf)
+    assert all(not isinstance(p, Exception) for p in clf.predict_images(iter(images)))
+    assert sorted(sizes) == expected
 
 
 def test_a_folder_writes_what_each_image_alone_writes(clf, tmp_path):

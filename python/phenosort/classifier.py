@@ -259,12 +259,14 @@ class ObjectClassifier:
         batches (docs/benchmarks.md, issue 15). An image with more objects than a batch is
         predicted on its own, batch by batch, as :meth:`predict` does. A pair that cannot
         be predicted (wrong channels, a bad mask) gives its exception in its place; the
-        others go on. At most about two batches of patches are held at a time.
+        others go on. At most about a batch per CPU stream (and one more) of patches is held
+        at a time.
         """
         self._require_trained()
         inference = self._batched_inference()
         step = inference.batch_size
-        group: list[_Cut | Exception] = []  # cut, waiting for a full batch
+        full = step * inference.streams  # a batch for each CPU stream
+        group: list[_Cut | Exception] = []  # cut, waiting for full batches
         for image, labels in images:
             try:
                 prep = self._prepare(image.array, labels, image.axes, image.voxel_size)
@@ -290,8 +292,8 @@ class ObjectClassifier:
                 continue
             group.append(_Cut(prep, order, cut))
             if (
-                sum(len(c.order) for c in group if isinstance(c, _Cut)) >= step
-                or len(group) >= step
+                sum(len(c.order) for c in group if isinstance(c, _Cut)) >= full
+                or len(group) >= full
             ):
                 yield from self._predict_group(group, inference)
                 group = []

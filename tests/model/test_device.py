@@ -110,7 +110,8 @@ def test_predict_copies_each_batch_once(trained, brightness_data, tmp_path, monk
     shapes = _spy(monkeypatch, inference_module)  # batched prediction copies there
     probabilities = clf.predict(test.image, test.labels, axes=test.axes).probabilities
     n = len(test.classes)
-    assert [s[0] for s in shapes] == [min(10, n - s) for s in range(0, n, 10)]
+    # once per batch (CPU streams finish them in any order)
+    assert sorted(s[0] for s in shapes) == sorted(min(10, n - s) for s in range(0, n, 10))
     assert np.array_equal(probabilities, expected)  # the same values through the helper
 
 

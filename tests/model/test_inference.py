@@ -1,6 +1,7 @@
 """CPU prediction batches sized to the cache (model/inference.py): the batch is as large as
-keeps its largest activation under the budget, and neither the split nor the thread that
-cuts the patches changes the outputs."""
+keeps its largest activation under the budget, and neither the split nor the threads that
+cut the patches and run the network (CPU streams, a GPU's cutting thread) change the
+outputs."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ import torch
 import phenosort.model.device as device_module
 import phenosort.model.inference as inference_module
 from phenosort.classifier import ObjectClassifier
+from phenosort.errors import Cancelled, InvalidInputError
 from phenosort.model.inference import (
     CPU_BATCH_BYTES,
     MIN_CPU_BATCH,
@@ -95,31 +97,84 @@ def test_cache_sized_batches_give_the_outputs_of_full_batches(
     np.testing.assert_allclose(small, whole, rtol=1e-5, atol=1e-6)
 
 
-def test_cutting_in_a_worker_thread_gives_the_outputs_of_cutting_inline(
-    trained, brightness_data, tmp_path, monkeypatch
-):
-    """A GPU cuts the next batch in a worker thread while the network runs; a CPU cuts
-    inline. Both orders give the same probabilities, in the objects' order."""
+@pytest.fixture
+def several_batches(trained, brightness_data, tmp_path, monkeypatch):
+    """A CPU model whose batches are small, the brightness test image's objects and a
+    ``cut(rows)`` that records the thread it ran in and that thread's torch thread count."""
     _, test = brightness_data
     clf = ObjectClassifier.load(trained.save(tmp_path / "copy.phenosort"), device="cpu")
     monkeypatch.setattr(inference_module, "CPU_BATCH_BYTES", 2**20)  # several batches
-    inference = clf._batched_inference()
-    assert not inference.overlap  # the CPU's default
-    threads: set[str] = set()
     prep = clf._prepare(test.image, test.labels, test.axes, None)
+    seen: set[tuple[str, int]] = set()
 
     def cut(rows):
-        threads.add(threading.current_thread().name)
+        seen.add((threading.current_thread().name, torch.get_num_threads()))
         return clf._patches(prep, prep.table.subset(rows))
 
-    n = len(prep.table)
-    assert n > inference.batch_size  # more than one batch
-    inline = inference.of_objects(n, cut)
-    assert threads == {threading.current_thread().name}
-    threads.clear()
-    overlapped = dataclasses.replace(inference, overlap=True).of_objects(n, cut)
-    assert threading.current_thread().name not in threads  # all cut in the worker
-    np.testing.assert_array_equal(overlapped, inline)
+    inference = clf._batched_inference()
+    assert len(prep.table) >= 4 * inference.batch_size  # 4 batches or more
+    return inference, len(prep.table), cut, seen
+
+
+def test_streams_in_turn_and_a_cutting_thread_give_the_same_outputs(several_batches):
+    """A CPU runs batches in streams, each stream cutting its own patches on one torch
+    thread; one stream cuts inline; a GPU cuts the next batch in a worker thread while the
+    network runs. All three give the same probabilities, in the objects' order, and the
+    calling thread's and new threads' torch thread counts stay as they were."""
+    inference, n, cut, seen = several_batches
+    here, threads = threading.current_thread().name, torch.get_num_threads()
+    assert not inference.overlap and inference.streams == threads  # the CPU's defaults
+
+    in_turn = dataclasses.replace(inference, streams=1).of_objects(n, cut)
+    assert seen == {(here, threads)}
+    seen.clear()
+    streamed = dataclasses.replace(inference, streams=2).of_objects(n, cut)
+    assert seen and all(name.startswith("phenosort-stream") for name, _ in seen)
+    assert {count for _, count in seen} == {1}  # one torch thread per stream
+    seen.clear()
+    overlapped = dataclasses.replace(inference, overlap=True, streams=1).of_objects(n, cut)
+    assert here not in {name for name, _ in seen}  # all cut in the worker
+    np.testing.assert_array_equal(streamed, in_turn)
+    np.testing.assert_array_equal(overlapped, in_turn)
+
+    assert torch.get_num_threads() == threads
+    fresh: list[int] = []
+    later = threading.Thread(target=lambda: fresh.append(torch.get_num_threads()))
+    later.start()
+    later.join()
+    assert fresh == [threads]
+    assert not [t for t in threading.enumerate() if t.name.startswith("phenosort-stream")]
+
+
+def test_streams_report_progress_cancel_and_raise_a_batch_error(several_batches):
+    inference = dataclasses.replace(several_batches[0], streams=2)
+    n, cut = several_batches[1], several_batches[2]
+    reports: list[tuple[int, int]] = []
+    inference.of_objects(n, cut, progress=reports.append)
+    done = [d for d, _ in reports]
+    assert done == sorted(done) and done[-1] == n and {t for _, t in reports} == {n}
+    assert len(reports) == -(-n // inference.batch_size)  # one report per batch
+
+    cuts = 0
+
+    def counted(rows):
+        nonlocal cuts
+        cuts += 1
+        return cut(rows)
+
+    with pytest.raises(Cancelled, match="cancelled"):
+        inference.of_objects(n, counted, cancel=lambda: cuts >= 1)
+    # stopped once the first batch was done: at most 3 were in line (2 streams + 1)
+    assert 1 <= cuts <= 3 < -(-n // inference.batch_size)
+
+    def failing(rows):
+        if rows[0] > 0:
+            raise InvalidInputError(f"bad rows from {rows[0]}")
+        return cut(rows)
+
+    with pytest.raises(InvalidInputError, match="bad rows from"):
+        inference.of_objects(n, failing)
+    assert not [t for t in threading.enumerate() if t.name.startswith("phenosort-stream")]
 
 
 def test_objects_cut_in_raster_order_keep_their_own_outputs(

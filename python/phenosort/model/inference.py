@@ -2,18 +2,18 @@
 
 Objects go through the network in batches of at most ``predict_batch_size``, so memory stays
 bounded on huge images. On a CPU a batch is also kept small enough for its largest
-activation to stay in cache (:func:`cpu_batch_size`). On a GPU a worker thread cuts the
-next batch's patches and pins them while the network runs one batch. On a CPU they are cut
-in the calling thread: torch's threads already fill the cores, and a cutting thread beside
-them only made both wait (inline, the whole prediction took 0.91x the time, median of 15
-alternated pairs; docs/benchmarks.md, issue 15).
+activation to stay in cache (:func:`cpu_batch_size`), and batches run side by side in
+streams, one thread each, every stream cutting its own batch's patches
+(:mod:`.cpu_streams`). On a GPU a worker thread cuts the next batch's patches and pins them
+while the network runs one batch.
 """
 
 from __future__ import annotations
 
 import copy
+import itertools
 from collections.abc import Callable
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from typing import Any
 
@@ -23,6 +23,7 @@ from torch import nn
 
 from ..errors import Cancelled
 from .config import ModelConfig
+from .cpu_streams import cpu_streams, stream_count
 from .device import autocast, autocast_dtype, host_batch, to_device
 from .tta import View, predict_proba
 
@@ -58,6 +59,7 @@ class BatchedInference:
     dtype: torch.dtype | None
     batch_size: int
     overlap: bool = False  # cut the next batch in a worker thread (GPU) or inline (CPU)
+    streams: int = 1  # CPU batches run side by side, one thread each (cpu_streams)
 
     @classmethod
     def of(
@@ -76,7 +78,8 @@ class BatchedInference:
         size = config.predict_batch_size
         if device.type == "cpu" and sample_shape is not None:
             size = cpu_batch_size(net, sample_shape, size)
-        return cls(net, n_classes, views, device, dtype, size, overlap=device.type != "cpu")
+        overlap, streams = device.type != "cpu", stream_count(device)
+        return cls(net, n_classes, views, device, dtype, size, overlap, streams)
 
     def of_objects(
         self,
@@ -88,34 +91,7 @@ class BatchedInference:
         """``(n, K)`` probabilities of ``n`` objects whose patches ``cut(rows)`` makes
         (``rows``: a batch's consecutive indices). ``progress`` receives ``(done, n)`` after
         each batch; ``cancel()`` true between batches raises :class:`Cancelled`."""
-        probabilities = np.zeros((n, self.n_classes), np.float32)
-        step, device = self.batch_size, self.device
-        starts = list(range(0, n, step))
-
-        def cut_batch(s: int) -> torch.Tensor:
-            # pinned here for a GPU, in the worker thread, while the network runs
-            return host_batch(cut(np.arange(s, min(s + step, n))), device)
-
-        # with one batch (small images) there is nothing to overlap, and starting the
-        # thread would cost more
-        overlap = self.overlap and len(starts) > 1
-        with (
-            ThreadPoolExecutor(max_workers=1) if overlap else _Inline() as pool,
-            torch.inference_mode(),
-            autocast(device, self.dtype),
-        ):
-            pending = [pool.submit(cut_batch, starts[0])] if starts else []
-            for i, s in enumerate(starts):
-                if cancel is not None and cancel():
-                    raise Cancelled("prediction was cancelled")
-                batch = pending.pop().result()
-                if i + 1 < len(starts):
-                    pending.append(pool.submit(cut_batch, starts[i + 1]))
-                probs = predict_proba(self.net, to_device(batch, device), self.views)
-                probabilities[s : s + batch.shape[0]] = probs.cpu().numpy()
-                if progress is not None:
-                    progress((min(s + step, n), n))
-        return probabilities
+        return self._run(n, lambda start, stop: cut(np.arange(start, stop)), progress, cancel)
 
     def of_patches(
         self,
@@ -126,22 +102,110 @@ class BatchedInference:
         """``(N, K)`` probabilities of patches cut before, batch by batch; ``cancel()`` true
         between batches raises :class:`Cancelled`. ``features``, an ``(N, F)`` array,
         receives the pooled features of a network with ``embed`` (one view only)."""
-        n, step, device = patches.shape[0], self.batch_size, self.device
-        net: Any = self.net  # embed and head: the light network's
+        return self._run(
+            patches.shape[0], lambda start, stop: patches[start:stop], None, cancel, features
+        )
+
+    def _run(
+        self,
+        n: int,
+        cut: Callable[[int, int], np.ndarray],
+        progress: ProgressCallback | None,
+        cancel: Callable[[], bool] | None,
+        features: np.ndarray | None = None,
+    ) -> np.ndarray:
+        """The probabilities of ``n`` objects, batch ``[start, stop)`` cut by ``cut``: in
+        streams on a CPU (:mod:`.cpu_streams`), else in turn."""
         probabilities = np.zeros((n, self.n_classes), np.float32)
-        with torch.inference_mode(), autocast(device, self.dtype):
-            for s in range(0, n, step):
-                if cancel is not None and cancel():
-                    raise Cancelled("prediction was cancelled")
-                x = to_device(patches[s : s + step], device)
-                if features is not None and len(self.views) == 1:
-                    embedded = net.embed(x)
-                    features[s : s + step] = embedded.float().cpu().numpy()
-                    probs = torch.softmax(net.head(embedded).float(), dim=1)
-                else:
-                    probs = predict_proba(net, x, self.views)
-                probabilities[s : s + step] = probs.cpu().numpy()
+        step, device = self.batch_size, self.device
+
+        def host(start: int) -> torch.Tensor:
+            # pinned here for a GPU, in the worker thread, while the network runs
+            return host_batch(cut(start, min(start + step, n)), device)
+
+        def compute(start: int, batch: torch.Tensor) -> int:
+            """The network on one batch; inference mode and autocast are per thread."""
+            stop = start + batch.shape[0]
+            with torch.inference_mode(), autocast(device, self.dtype):
+                x = to_device(batch, device)
+                out = None if features is None else features[start:stop]
+                probabilities[start:stop] = self._probabilities(x, out)
+            return stop - start
+
+        starts = list(range(0, n, step))
+        streams = min(self.streams, len(starts))
+        if streams > 1:
+            _in_streams(starts, lambda s: compute(s, host(s)), streams, n, progress, cancel)
+        else:
+            _in_turn(starts, host, compute, self.overlap, n, progress, cancel)
         return probabilities
+
+    def _probabilities(self, x: torch.Tensor, features: np.ndarray | None) -> np.ndarray:
+        """One batch's class probabilities, its pooled features into ``features``."""
+        net: Any = self.net  # embed and head: the light network's
+        if features is not None and len(self.views) == 1:
+            embedded = net.embed(x)
+            features[...] = embedded.float().cpu().numpy()
+            probs = torch.softmax(net.head(embedded).float(), dim=1)
+        else:
+            probs = predict_proba(net, x, self.views)
+        return probs.cpu().numpy()
+
+
+def _in_turn(
+    starts: list[int],
+    host: Callable[[int], torch.Tensor],
+    compute: Callable[[int, torch.Tensor], int],
+    overlap: bool,
+    n: int,
+    progress: ProgressCallback | None,
+    cancel: Callable[[], bool] | None,
+) -> None:
+    """One batch after the other in this thread; with ``overlap`` (a GPU) a worker thread
+    makes the next batch ready while the network runs."""
+    done = 0
+    # with one batch (small images) there is nothing to overlap, and starting the thread
+    # would cost more
+    with ThreadPoolExecutor(max_workers=1) if overlap and len(starts) > 1 else _Inline() as pool:
+        pending = [pool.submit(host, starts[0])] if starts else []
+        for i, start in enumerate(starts):
+            _check(cancel)
+            batch = pending.pop().result()
+            if i + 1 < len(starts):
+                pending.append(pool.submit(host, starts[i + 1]))
+            done += compute(start, batch)
+            if progress is not None:
+                progress((done, n))
+
+
+def _in_streams(
+    starts: list[int],
+    run: Callable[[int], int],
+    streams: int,
+    n: int,
+    progress: ProgressCallback | None,
+    cancel: Callable[[], bool] | None,
+) -> None:
+    """``run`` on every batch in ``streams`` CPU streams; progress and cancelling are
+    handled here, in the calling thread, as batches finish. One batch more than there are
+    streams waits in line, so that no stream idles; memory stays bounded."""
+    done, queue = 0, iter(starts)
+    _check(cancel)
+    with cpu_streams(streams) as pool:
+        running = {pool.submit(run, s) for s in itertools.islice(queue, streams + 1)}
+        while running:
+            finished, running = wait(running, return_when=FIRST_COMPLETED)
+            for future in finished:
+                done += future.result()  # a batch's error is raised here
+                if progress is not None:
+                    progress((done, n))
+            _check(cancel)
+            running |= {pool.submit(run, s) for s in itertools.islice(queue, len(finished))}
+
+
+def _check(cancel: Callable[[], bool] | None) -> None:
+    if cancel is not None and cancel():
+        raise Cancelled("prediction was cancelled")
 
 
 def cpu_batch_size(net: nn.Module, sample_shape: tuple[int, ...], most: int) -> int:
