@@ -447,6 +447,14 @@ def test_predict_refuses_existing_outputs(project, tmp_path, capsys):
     code, _, err = run(capsys, *args, "--overwrite")
     assert code == 0, err
     assert set(snapshot(out_dir)) == set(before)
+    # one image's class map alone, without the tables, is refused too, and named
+    kept = sorted(out_dir.glob("*_classes.tif"))[0]
+    for path in out_dir.iterdir():
+        if path != kept:
+            path.unlink()
+    code, _, err = run(capsys, *args)
+    assert code == 2 and kept.name in error_line(err)
+    assert [p.name for p in out_dir.iterdir()] == [kept.name]
 
 
 def test_quiet_hides_progress_bars_but_not_the_summary(project, tmp_path, capsys):

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -23,15 +24,13 @@ def refuse_existing_outputs(
     out: Path, pairs: Sequence[Pair], class_names: Sequence[str], *, overwrite: bool = False
 ) -> None:
     """Raise before any work when a table or an image's output exists (unless ``overwrite``)."""
-    if overwrite:
+    if overwrite or not out.is_dir():
         return
-    tables = [out / name for name in TABLES]
-    taken = [p for p in tables if p.exists()] + [
-        p
-        for pair in pairs
-        for p in output_paths(pair.stem, out, class_names).values()
-        if p.exists()
+    existing = {entry.name for entry in os.scandir(out)}  # one listing, not a stat per file
+    names = list(TABLES) + [
+        p.name for pair in pairs for p in output_paths(pair.stem, out, class_names).values()
     ]
+    taken = [out / name for name in names if name in existing]
     if taken:
         raise InvalidInputError(
             f"outputs exist already ({taken[0]}, ...); use --overwrite or another --out"
