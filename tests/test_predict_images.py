@@ -94,6 +94,33 @@ def test_small_images_wait_for_a_batch_for_each_cpu_stream(clf, monkeypatch, str
     assert sorted(sizes) == expected
 
 
+def test_a_group_whose_network_fails_gives_its_images_the_error(clf, monkeypatch):
+    """In CPU streams a group runs while the next one is cut: a failure of the network (out
+    of memory) in one group is each of its images' error; the next group is predicted."""
+    monkeypatch.setattr(inference_module, "stream_count", lambda _device: 2)
+    images = []
+    for seed in range(20, 36):  # two groups of 8 images of 9 objects: batches 32, 32, 8
+        d = make_objects("brightness", grid=(3, 3), seed=seed)
+        images.append((ImageData(d.image, "YX", None, None), d.labels))
+    failed = []
+
+    def out_of_memory(_module, args):
+        if int(args[0].shape[0]) == 8 and not failed:  # the first group's last batch
+            failed.append(True)
+            raise RuntimeError("out of memory (simulated)")
+
+    net = clf._inference_network(clf.net, clf.device)
+    hook = net.register_forward_pre_hook(out_of_memory)
+    try:
+        outcomes = list(clf.predict_images(iter(images)))
+    finally:
+        hook.remove()
+    assert all(isinstance(o, RuntimeError) and "simulated" in str(o) for o in outcomes[:8])
+    for (image, labels), outcome in zip(images[8:], outcomes[8:]):
+        alone = clf.predict(image.array, labels, axes=image.axes)
+        np.testing.assert_allclose(outcome.probabilities, alone.probabilities, atol=1e-5)
+
+
 def test_a_folder_writes_what_each_image_alone_writes(clf, tmp_path):
     """``run_serial`` with the in-process classifier (grouped) against the same images one
     by one: the same files, and an unreadable mask fails only its own image."""

@@ -256,17 +256,20 @@ class ObjectClassifier:
         """:meth:`predict` of every ``(image, labels)`` pair, in order, where the objects of
         small images share the network's batches: a folder of single-cell crops would
         otherwise run the network once per object, at 4-5x the time per object of full
-        batches (docs/benchmarks.md, issue 15). An image with more objects than a batch is
-        predicted on its own, batch by batch, as :meth:`predict` does. A pair that cannot
-        be predicted (wrong channels, a bad mask) gives its exception in its place; the
-        others go on. At most about a batch per CPU stream (and one more) of patches is held
-        at a time.
+        batches (docs/benchmarks.md, issue 15). On a CPU a group of small images runs in
+        the CPU streams while the next images are read and cut, and while the caller
+        writes the outputs of the group before. An image with more objects than a batch
+        is predicted on its own, batch by batch, as :meth:`predict` does. A pair that
+        cannot be predicted (wrong channels, a bad mask) gives its exception in its place;
+        the others go on. At most about two groups of a batch per CPU stream of patches are
+        held at a time.
         """
         self._require_trained()
         inference = self._batched_inference()
         step = inference.batch_size
         full = step * inference.streams  # a batch for each CPU stream
         group: list[_Cut | Exception] = []  # cut, waiting for full batches
+        running: Iterator[Prediction | Exception] = iter(())  # the group in the network
         for image, labels in images:
             try:
                 prep = self._prepare(image.array, labels, image.axes, image.voxel_size)
@@ -283,8 +286,9 @@ class ObjectClassifier:
                 group.append(exc)
                 continue
             if large:
-                yield from self._predict_group(group, inference)
-                group = []
+                yield from running
+                yield from self._start_group(group, inference)
+                running, group = iter(()), []
                 try:
                     yield self._predict_prepared(prep, prep.table)
                 except Exception as exc:
@@ -295,17 +299,30 @@ class ObjectClassifier:
                 sum(len(c.order) for c in group if isinstance(c, _Cut)) >= full
                 or len(group) >= full
             ):
-                yield from self._predict_group(group, inference)
-                group = []
-        yield from self._predict_group(group, inference)
+                started = self._start_group(group, inference)
+                yield from running  # while this group runs
+                running, group = started, []
+        yield from running
+        yield from self._start_group(group, inference)
 
-    def _predict_group(
+    def _start_group(
         self, group: list[_Cut | Exception], inference: BatchedInference
     ) -> Iterator[Prediction | Exception]:
-        """The predictions of a group of images cut before, their patches run together."""
+        """Start the network on a group of images cut before, their patches together; the
+        iterator returned gives the images' predictions (or errors) in order."""
         cut = [c.patches for c in group if isinstance(c, _Cut) and c.patches is not None]
         try:
-            probabilities = inference.of_patches(np.concatenate(cut)) if cut else None
+            result = inference.start_patches(np.concatenate(cut)) if cut else None
+        except Exception as exc:  # the group's images fail with it
+            return iter([c if isinstance(c, Exception) else exc for c in group])
+        return self._group_predictions(group, result)
+
+    def _group_predictions(
+        self, group: list[_Cut | Exception], result: Callable[[], np.ndarray] | None
+    ) -> Iterator[Prediction | Exception]:
+        """The predictions of a group whose probabilities ``result()`` waits for."""
+        try:
+            probabilities = result() if result is not None else None
         except Exception as exc:  # the network failed (out of memory): the group's images
             yield from (c if isinstance(c, Exception) else exc for c in group)
             return

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import dataclasses
 import threading
+import time
 
 import numpy as np
 import pytest
@@ -143,7 +144,11 @@ def test_streams_in_turn_and_a_cutting_thread_give_the_same_outputs(several_batc
     later.start()
     later.join()
     assert fresh == [threads]
-    assert not [t for t in threading.enumerate() if t.name.startswith("phenosort-stream")]
+    # the streams are kept for the next prediction: no new threads
+    before = {t.ident for t in threading.enumerate() if t.name.startswith("phenosort-stream")}
+    dataclasses.replace(inference, streams=2).of_objects(n, cut)
+    after = {t.ident for t in threading.enumerate() if t.name.startswith("phenosort-stream")}
+    assert after == before and len(before) >= 2
 
 
 def test_streams_report_progress_cancel_and_raise_a_batch_error(several_batches):
@@ -164,8 +169,12 @@ def test_streams_report_progress_cancel_and_raise_a_batch_error(several_batches)
 
     with pytest.raises(Cancelled, match="cancelled"):
         inference.of_objects(n, counted, cancel=lambda: cuts >= 1)
-    # stopped once the first batch was done: at most 3 were in line (2 streams + 1)
+    # stopped once the first batch was done: at most 3 were in line (2 streams + 1), and
+    # none of them runs on after the call
     assert 1 <= cuts <= 3 < -(-n // inference.batch_size)
+    stopped_at = cuts
+    time.sleep(0.2)
+    assert cuts == stopped_at
 
     def failing(rows):
         if rows[0] > 0:
@@ -174,7 +183,7 @@ def test_streams_report_progress_cancel_and_raise_a_batch_error(several_batches)
 
     with pytest.raises(InvalidInputError, match="bad rows from"):
         inference.of_objects(n, failing)
-    assert not [t for t in threading.enumerate() if t.name.startswith("phenosort-stream")]
+    np.testing.assert_array_equal(inference.of_objects(n, cut), inference.of_objects(n, cut))
 
 
 def test_objects_cut_in_raster_order_keep_their_own_outputs(

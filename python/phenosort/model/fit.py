@@ -348,16 +348,15 @@ def training_record(
 
 def trained_on(training_data: list[dict], prep: PreparedImage, table: ObjectTable) -> np.ndarray:
     """Which objects of ``table`` the records of :func:`training_record` name as labelled
-    (the image identified by shape and checksum; the object count and the IDs are checked
-    first, so that most images are never read whole for the checksum)."""
+    (the image identified by shape and checksum; the object count is compared first, so
+    that an image of another count is never read whole for the checksum)."""
     member = np.zeros(len(table), bool)
     shape, count = list(prep.labels.shape), len(prep.table)
     for entry in training_data:
         if entry["shape"] != shape or entry.get("n_objects", count) != count:
             continue
-        named = np.isin(table.label_id, np.asarray(entry["label_ids"], np.int64))
-        if named.any() and entry["checksum"] == prep.checksum:
-            member |= named
+        if entry["checksum"] == prep.checksum:  # computed once per image, then kept
+            member |= np.isin(table.label_id, np.asarray(entry["label_ids"], np.int64))
     return member
 
 

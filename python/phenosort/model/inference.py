@@ -106,6 +106,30 @@ class BatchedInference:
             patches.shape[0], lambda start, stop: patches[start:stop], None, cancel, features
         )
 
+    def start_patches(self, patches: np.ndarray) -> Callable[[], np.ndarray]:
+        """:meth:`of_patches` begun: in CPU streams the batches run while the caller goes
+        on (reading and cutting the next images); the function returned waits for their
+        probabilities. With one stream (a GPU) they are computed now."""
+        if self.streams <= 1:
+            probabilities = self.of_patches(patches)
+            return lambda: probabilities
+        n = patches.shape[0]
+        probabilities, host, compute = self._steps(n, lambda start, stop: patches[start:stop])
+        pool = cpu_streams(self.streams)
+        running = [pool.submit(compute, s, host(s)) for s in range(0, n, self.batch_size)]
+
+        def result() -> np.ndarray:
+            try:
+                for future in running:
+                    future.result()  # a batch's error is raised here
+            finally:  # after an error, no batch runs on
+                for future in running:
+                    future.cancel()
+                wait(running)
+            return probabilities
+
+        return result
+
     def _run(
         self,
         n: int,
@@ -116,6 +140,20 @@ class BatchedInference:
     ) -> np.ndarray:
         """The probabilities of ``n`` objects, batch ``[start, stop)`` cut by ``cut``: in
         streams on a CPU (:mod:`.cpu_streams`), else in turn."""
+        probabilities, host, compute = self._steps(n, cut, features)
+        starts = list(range(0, n, self.batch_size))
+        streams = min(self.streams, len(starts))
+        if streams > 1:
+            _in_streams(starts, lambda s: compute(s, host(s)), streams, n, progress, cancel)
+        else:
+            _in_turn(starts, host, compute, self.overlap, n, progress, cancel)
+        return probabilities
+
+    def _steps(
+        self, n: int, cut: Callable[[int, int], np.ndarray], features: np.ndarray | None = None
+    ) -> tuple[np.ndarray, Callable[[int], torch.Tensor], Callable[[int, torch.Tensor], int]]:
+        """The ``(n, K)`` array that batches fill, ``host(start)`` (a batch's patches, ready
+        for the device) and ``compute(start, batch)`` (the network on it; its count)."""
         probabilities = np.zeros((n, self.n_classes), np.float32)
         step, device = self.batch_size, self.device
 
@@ -124,7 +162,7 @@ class BatchedInference:
             return host_batch(cut(start, min(start + step, n)), device)
 
         def compute(start: int, batch: torch.Tensor) -> int:
-            """The network on one batch; inference mode and autocast are per thread."""
+            # in whichever thread runs it: inference mode and autocast are per thread
             stop = start + batch.shape[0]
             with torch.inference_mode(), autocast(device, self.dtype):
                 x = to_device(batch, device)
@@ -132,13 +170,7 @@ class BatchedInference:
                 probabilities[start:stop] = self._probabilities(x, out)
             return stop - start
 
-        starts = list(range(0, n, step))
-        streams = min(self.streams, len(starts))
-        if streams > 1:
-            _in_streams(starts, lambda s: compute(s, host(s)), streams, n, progress, cancel)
-        else:
-            _in_turn(starts, host, compute, self.overlap, n, progress, cancel)
-        return probabilities
+        return probabilities, host, compute
 
     def _probabilities(self, x: torch.Tensor, features: np.ndarray | None) -> np.ndarray:
         """One batch's class probabilities, its pooled features into ``features``."""
@@ -191,8 +223,9 @@ def _in_streams(
     streams waits in line, so that no stream idles; memory stays bounded."""
     done, queue = 0, iter(starts)
     _check(cancel)
-    with cpu_streams(streams) as pool:
-        running = {pool.submit(run, s) for s in itertools.islice(queue, streams + 1)}
+    pool = cpu_streams(streams)
+    running = {pool.submit(run, s) for s in itertools.islice(queue, streams + 1)}
+    try:
         while running:
             finished, running = wait(running, return_when=FIRST_COMPLETED)
             for future in finished:
@@ -201,6 +234,10 @@ def _in_streams(
                     progress((done, n))
             _check(cancel)
             running |= {pool.submit(run, s) for s in itertools.islice(queue, len(finished))}
+    finally:  # on an error or a cancel: no batch of this call runs on afterwards
+        for future in running:
+            future.cancel()
+        wait(running)
 
 
 def _check(cancel: Callable[[], bool] | None) -> None:
