@@ -2,9 +2,9 @@
 
 The light networks' convolutions are small (16-64 channels on 8-32 px maps), and torch's
 intra-op threads share one batch's work poorly: on 2 cores the network ran a batch 1.5x
-faster on two threads than on one, but two batches at once, one per thread, went 2.2x
-faster (docs/benchmarks.md, issue 15). So on a CPU, batches go through the network in
-streams, as inference servers run small models.
+faster on two threads than on one, but two batches at once, one per thread, had 1.2-1.6x
+the throughput of one batch on two threads (docs/benchmarks.md, issue 15). So on a CPU,
+batches go through the network in streams, as inference servers run small models.
 
 torch's thread count is per thread under OpenMP (``omp_set_num_threads`` sets the calling
 thread's own count), so each stream sets its own to one; torch's default for threads
