@@ -212,3 +212,28 @@ def test_objects_cut_in_raster_order_keep_their_own_outputs(
     )
     assert got.label_id.tolist() == ids.tolist()
     np.testing.assert_allclose(got.probabilities, alone, rtol=1e-5, atol=1e-6)
+
+
+def test_two_predictions_at_once_share_the_streams(several_batches):
+    """Two callers (a server's two requests) queue their batches on the same streams; each
+    gets its own objects' probabilities."""
+    inference, n, cut, _ = several_batches
+    inference = dataclasses.replace(inference, streams=2)
+    expected = dataclasses.replace(inference, streams=1).of_objects(n, cut)
+    reversed_rows = np.arange(n)[::-1]
+    expected_reversed = expected[reversed_rows]
+
+    def cut_reversed(rows):
+        return cut(reversed_rows[rows])
+
+    results: dict[str, np.ndarray] = {}
+    callers = [
+        threading.Thread(target=lambda: results.update(a=inference.of_objects(n, cut))),
+        threading.Thread(target=lambda: results.update(b=inference.of_objects(n, cut_reversed))),
+    ]
+    for caller in callers:
+        caller.start()
+    for caller in callers:
+        caller.join()
+    np.testing.assert_array_equal(results["a"], expected)
+    np.testing.assert_array_equal(results["b"], expected_reversed)
