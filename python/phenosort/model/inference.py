@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import copy
 import itertools
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from typing import Any
@@ -122,10 +122,8 @@ class BatchedInference:
             try:
                 for future in running:
                     future.result()  # a batch's error is raised here
-            finally:  # after an error, no batch runs on
-                for future in running:
-                    future.cancel()
-                wait(running)
+            finally:
+                _stop(running)
             return probabilities
 
         return result
@@ -234,10 +232,17 @@ def _in_streams(
                     progress((done, n))
             _check(cancel)
             running |= {pool.submit(run, s) for s in itertools.islice(queue, len(finished))}
-    finally:  # on an error or a cancel: no batch of this call runs on afterwards
-        for future in running:
-            future.cancel()
-        wait(running)
+    finally:
+        _stop(running)
+
+
+def _stop(running: Iterable[Future]) -> None:
+    """After an error or a cancel: the batches not started never run, and those running
+    finish before the call returns, so that no batch of the call runs on afterwards."""
+    running = list(running)
+    for future in running:
+        future.cancel()
+    wait(running)
 
 
 def _check(cancel: Callable[[], bool] | None) -> None:
