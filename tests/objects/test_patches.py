@@ -63,6 +63,36 @@ def test_patches_equal_padded_image_and_object_mask_2d(padding, shape):
         assert set(np.unique(out[row, 3])) <= {0.0, 1.0}
 
 
+LAYOUTS = {
+    "channel-first": lambda a: a,
+    "channel-last view": lambda a: np.moveaxis(np.ascontiguousarray(np.moveaxis(a, 0, -1)), -1, 0),
+    "big-endian": lambda a: a.astype(a.dtype.newbyteorder(">")),
+    "every other column of a wider image": lambda a: np.repeat(a, 2, axis=-1)[..., ::2],
+    "flipped twice (negative strides)": lambda a: np.ascontiguousarray(a[..., ::-1])[..., ::-1],
+}
+
+
+@pytest.mark.parametrize("layout", LAYOUTS)
+@pytest.mark.parametrize("channels", [1, 3])
+def test_patches_are_the_same_in_every_memory_layout(layout, channels):
+    """Patch rows are copied whole where they are one run of memory (one channel, or
+    channel-last pixels) and element by element otherwise: every layout cuts the same."""
+    image, labels = _scene_2d()
+    image = image[:channels]
+    table = object_table(labels)
+    spec = PatchSpec((9, 10), "reflect")
+    expected = extract_patches(image, labels, table, spec, NONE)
+    view = LAYOUTS[layout](image)
+    mask_view = LAYOUTS[layout](labels[np.newaxis])[0]
+    np.testing.assert_array_equal(view, image)  # the same values, laid out differently
+    out = extract_patches(view, mask_view, table, spec, NONE)
+    np.testing.assert_array_equal(out, expected)
+    for row, label_id in enumerate(table.label_id):
+        pixels, mask, _ = _expected_patch(image, labels, label_id, (9, 10), "reflect")
+        np.testing.assert_array_equal(out[row, :channels], pixels)
+        np.testing.assert_array_equal(out[row, channels], mask)
+
+
 @pytest.mark.parametrize("padding", ["constant", "reflect", "edge"])
 def test_patches_equal_padded_image_3d(padding):
     rng = np.random.default_rng(1)
