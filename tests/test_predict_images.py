@@ -3,6 +3,8 @@ every image gets what :meth:`ObjectClassifier.predict` alone gives it, or its ow
 
 from __future__ import annotations
 
+import threading
+
 import numpy as np
 import pytest
 import tifffile
@@ -151,3 +153,68 @@ def test_a_folder_writes_what_each_image_alone_writes(clf, tmp_path):
     assert sorted(p.name for p in grouped.iterdir()) == sorted(p.name for p in alone.iterdir())
     for path in alone.iterdir():
         assert np.array_equal(tifffile.imread(path), tifffile.imread(grouped / path.name))
+
+
+def _large_images(seeds, grids=None) -> list[tuple[ImageData, np.ndarray]]:
+    """Images of 36 objects (or ``grids``): more than a batch, each predicted on its own."""
+    out = []
+    for seed, grid in zip(seeds, grids or [(6, 6)] * len(seeds), strict=True):
+        d = make_objects("brightness", grid=grid, seed=seed)
+        out.append((ImageData(d.image, "YX", None, None), d.labels))
+    return out
+
+
+def test_a_large_image_runs_while_the_next_image_is_read(clf, monkeypatch):
+    """In CPU streams a large image's batches run while the next image is read and cut:
+    here its network waits until the next image has been asked for, which a prediction
+    that waited for the network first would never do. At most two large images are held:
+    when the k-th prediction comes, at most k + 2 images have been read."""
+    monkeypatch.setattr(inference_module, "stream_count", lambda _device: 2)
+    images = _large_images(range(40, 44))
+    asked = threading.Event()
+    read: list[int] = []
+
+    def reader():
+        for i, pair in enumerate(images):
+            read.append(i)
+            if i == 1:
+                asked.set()
+            yield pair
+
+    def wait_for_the_next_image(_module, _args):
+        if not asked.is_set():
+            assert asked.wait(timeout=20), "the network ran before the next image was read"
+
+    net = clf._inference_network(clf.net, clf.device)
+    hook = net.register_forward_pre_hook(wait_for_the_next_image)
+    try:
+        outcomes = []
+        for k, outcome in enumerate(clf.predict_images(reader())):
+            assert len(read) <= k + 2
+            outcomes.append(outcome)
+    finally:
+        hook.remove()
+    for (image, labels), outcome in zip(images, outcomes, strict=True):
+        alone = clf.predict(image.array, labels, axes=image.axes)
+        np.testing.assert_allclose(outcome.probabilities, alone.probabilities, atol=1e-5)
+
+
+def test_a_large_image_whose_network_fails_gets_the_error_alone(clf, monkeypatch):
+    monkeypatch.setattr(inference_module, "stream_count", lambda _device: 2)
+    images = _large_images(range(50, 53), [(6, 6), (6, 7), (6, 6)])
+
+    def fail_in_the_second_image(_module, args):
+        if int(args[0].shape[0]) == 42 - BATCH:  # the second image's last batch
+            raise RuntimeError("out of memory (simulated)")
+
+    net = clf._inference_network(clf.net, clf.device)
+    hook = net.register_forward_pre_hook(fail_in_the_second_image)
+    try:
+        outcomes = list(clf.predict_images(iter(images)))
+    finally:
+        hook.remove()
+    assert isinstance(outcomes[1], RuntimeError) and "simulated" in str(outcomes[1])
+    for i in (0, 2):
+        image, labels = images[i]
+        alone = clf.predict(image.array, labels, axes=image.axes)
+        np.testing.assert_allclose(outcomes[i].probabilities, alone.probabilities, atol=1e-5)

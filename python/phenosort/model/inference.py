@@ -107,16 +107,22 @@ class BatchedInference:
         )
 
     def start_patches(self, patches: np.ndarray) -> Callable[[], np.ndarray]:
-        """:meth:`of_patches` begun: in CPU streams the batches run while the caller goes
-        on (reading and cutting the next images); the function returned waits for their
-        probabilities. With one stream (a GPU) they are computed now."""
+        """:meth:`of_patches` begun (:meth:`start`) on patches cut before."""
+        return self.start(patches.shape[0], lambda start, stop: patches[start:stop])
+
+    def start(self, n: int, cut: Callable[[int, int], np.ndarray]) -> Callable[[], np.ndarray]:
+        """The probabilities of ``n`` objects begun: in CPU streams the batches (each cut by
+        ``cut(start, stop)`` in the stream that runs it) go on while the caller reads and
+        cuts the next images; the function returned waits for the ``(n, K)`` array. With
+        one stream (a GPU) they are computed now."""
         if self.streams <= 1:
-            probabilities = self.of_patches(patches)
+            probabilities = self._run(n, cut, None, None)
             return lambda: probabilities
-        n = patches.shape[0]
-        probabilities, host, compute = self._steps(n, lambda start, stop: patches[start:stop])
+        probabilities, host, compute = self._steps(n, cut)
         pool = cpu_streams(self.streams)
-        running = [pool.submit(compute, s, host(s)) for s in range(0, n, self.batch_size)]
+        running = [
+            pool.submit(lambda s: compute(s, host(s)), s) for s in range(0, n, self.batch_size)
+        ]
 
         def result() -> np.ndarray:
             try:
