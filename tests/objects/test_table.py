@@ -97,8 +97,11 @@ def test_raster_order_sorts_by_plane_then_row_then_column():
     assert table.label_id[table.raster_order()].tolist() == [4, 3, 2, 1]
 
 
-def test_chunked_accumulation_matches_brute_force(monkeypatch):
-    """Tiny chunks force many plane blocks (and a last partial block)."""
+@pytest.mark.parametrize("threads", [1, 3])
+def test_chunked_accumulation_matches_brute_force(monkeypatch, threads):
+    """Tiny chunks force many plane blocks (and a last partial block), shared among
+    ``threads`` threads whose sums are merged."""
+    monkeypatch.setattr(table_module, "cpu_share", lambda: threads)
     monkeypatch.setattr(table_module, "_CHUNK_VOXELS", 2 * 11 * 13 + 5)
     labels = _random_mask((7, 11, 13), [1, 4, 6, 30], seed=5).astype(np.uint16)
     _assert_matches_brute_force(object_table(labels), labels)
@@ -107,10 +110,13 @@ def test_chunked_accumulation_matches_brute_force(monkeypatch):
     _assert_matches_brute_force(object_table(labels2), labels2)
 
 
+@pytest.mark.parametrize("threads", [1, 2])
 @pytest.mark.parametrize("dense_first", [False, True])
-def test_boxes_of_masks_with_sparse_and_dense_chunks(monkeypatch, dense_first):
+def test_boxes_of_masks_with_sparse_and_dense_chunks(monkeypatch, dense_first, threads):
     """Bounding boxes come from the object voxels' coordinates while every chunk is mostly
-    background, and from find_objects once a chunk is mostly objects: both agree."""
+    background, and from find_objects once a chunk is mostly objects (in any thread's
+    share of the chunks): both agree."""
+    monkeypatch.setattr(table_module, "cpu_share", lambda: threads)
     monkeypatch.setattr(table_module, "_CHUNK_VOXELS", 2 * 9 * 11)  # 2 planes per chunk
     labels = _random_mask((6, 9, 11), [3, 8, 12, 40], seed=9, background=0.8)
     dense = _random_mask((2, 9, 11), [3, 8, 12, 41], seed=10, background=0.1)

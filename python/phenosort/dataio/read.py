@@ -4,7 +4,6 @@ resolving the image's axes against the mask's shape."""
 from __future__ import annotations
 
 import os
-import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -13,6 +12,7 @@ import numpy as np
 import tifffile
 
 from ..axes import MAX_LABEL_ID, SUPPORTED_AXES, normalize_axes
+from ..cpu_share import cpu_share
 from ..errors import InvalidInputError
 from .calibration import Calibration, tiff_calibration
 from .file_names import is_tiff
@@ -52,12 +52,7 @@ def decode_threads(nbytes: int) -> int:
     process's share of the cores, which torch's thread count says once torch is loaded (a
     cluster's workers set it per process), else every core; tifffile's own default is half
     the cores, one on 2. A small one: 1."""
-    if nbytes < THREADED_DECODE_BYTES:
-        return 1
-    torch = sys.modules.get("torch")
-    if torch is not None:
-        return max(1, torch.get_num_threads())
-    return max(1, os.cpu_count() or 1)
+    return 1 if nbytes < THREADED_DECODE_BYTES else cpu_share()
 
 
 def _read_tiff(path: Path) -> tuple[np.ndarray, str, Calibration]:
