@@ -25,10 +25,12 @@ Stages, summed over the images, each timed on the code the per-image job runs:
 ``total`` is ``phenosort predict DATA --model M --out OUT --workers 0 [--confidence]`` run
 in-process (model loading and pairing included); ``ratio`` = total / forward. Each figure is
 the best of ``--repeats`` runs (stages and total interleaved), each run into a new output
-folder. Also reported: the forward pass on all images' patches in full batches, i.e. what the
-network would cost if small images shared batches. The shared datasets are read in place
-through symlinks; ``--work`` keeps everything and reuses the models found there, so that two
-versions of the code can be timed on the same models.
+folder; the ratio is also given per repeat (that repeat's total over its forward pass), whose
+median is steadier on a shared machine. Also reported: the forward pass on all images'
+patches in full batches, i.e. what the network would cost if small images shared batches.
+The shared datasets are read in place through symlinks; ``--work`` keeps everything and
+reuses the models found there, so that two versions of the code can be timed on the same
+models.
 
 Example::
 
@@ -39,6 +41,7 @@ from __future__ import annotations
 
 import argparse
 import shutil
+import statistics
 import sys
 import tempfile
 from pathlib import Path
@@ -224,6 +227,11 @@ def bench_case(
         "cpu_ms_per_object": cpu_per_object,
         "forward_batched_across_images_ms_per_object": ms(batched),
         "ratio_total_over_forward": total[0] / stages["forward"][0],
+        # each repeat's total over its own forward pass, run one after the other: the
+        # machine's speed drifts by 10-20 % between repeats, which best-of figures mix
+        "ratio_total_over_forward_per_repeat": [
+            t[0] / r[0]["forward"][0] for t, r in zip(totals, runs, strict=True)
+        ],
         "ratio_total_over_forward_cpu": total[1] / stages["forward"][1],
         # the forward pass as a folder run now makes it: small images share batches
         "ratio_total_over_batched_forward": total[0] / batched[0],
@@ -327,6 +335,11 @@ def print_case(case: dict) -> None:
     print(f"  {'ms/object':<14} {'wall':>9} {'CPU':>9}")
     for stage, ms in case["ms_per_object"].items():
         print(f"  {stage:<14} {ms:>9.4f} {cpu[stage]:>9.4f}")
+    paired = case["ratio_total_over_forward_per_repeat"]
+    print(
+        f"  ratio total / forward per repeat: median {statistics.median(paired):.2f} "
+        f"({', '.join(f'{r:.2f}' for r in paired)})"
+    )
     print(
         f"  ratio total / forward: {case['ratio_total_over_forward']:.2f} (CPU time: "
         f"{case['ratio_total_over_forward_cpu']:.2f}); forward in full batches across images: "
