@@ -7,7 +7,7 @@ over the mask (never a loop over objects), and per-class masks keep the original
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -204,20 +204,34 @@ def write_table_csv(path: str | Path, rows: Sequence[Mapping[str, Any]], *, over
 
     The text is what ``csv.writer`` writes (minimal quoting, CRLF line ends), made one
     ``%`` format per row: 2.3x faster than the writer for a 20,000-object table."""
+    header = list(rows[0]) if rows else []
+    return write_csv_text(
+        path, header, (csv_rows(cols, header) for cols in rows), overwrite=overwrite
+    )
+
+
+def write_csv_text(
+    path: str | Path, header: Sequence[str], texts: Iterable[str], *, overwrite=False
+) -> Path:
+    """Write a CSV of the columns ``header`` whose rows are ``texts``, made by
+    :func:`csv_rows` (e.g. each image's, formatted where it was predicted)."""
     path = Path(path)
     if path.exists() and not overwrite:
         raise InvalidInputError(f"{path} already exists; choose another output")
     path.parent.mkdir(parents=True, exist_ok=True)
-    header = list(rows[0]) if rows else []
     with open(path, "w", newline="") as fh:
         fh.write(",".join(_csv_field(h) for h in header) + "\r\n")
-        for cols in rows:
-            n = max((np.size(v) for v in cols.values() if np.ndim(v)), default=1)
-            fields, values = zip(*(_format_column(cols[h]) for h in header)) if header else ((), ())
-            line = ",".join(fields) + "\r\n"
-            columns = [v for v in values if v is not None]
-            fh.write("".join([line % row for row in zip(*columns)]) if columns else line * n)
+        fh.writelines(texts)
     return path
+
+
+def csv_rows(cols: Mapping[str, Any], header: Sequence[str]) -> str:
+    """The CSV lines of one column dict, its columns in the order of ``header``."""
+    n = max((np.size(v) for v in cols.values() if np.ndim(v)), default=1)
+    fields, values = zip(*(_format_column(cols[h]) for h in header)) if header else ((), ())
+    line = ",".join(fields) + "\r\n"
+    columns = [v for v in values if v is not None]
+    return "".join([line % row for row in zip(*columns)]) if columns else line * n
 
 
 def _format_column(values) -> tuple[str, list | None]:

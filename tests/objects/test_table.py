@@ -197,12 +197,8 @@ def test_direct_path_uses_the_mask_itself():
     np.testing.assert_array_equal(index.slots, index.ids)
 
 
-@pytest.mark.parametrize("threads", [1, 3])
 @pytest.mark.parametrize("ids", [[2, 7, 31], [4, 99_999, 4_294_967_295]])
-def test_label_index_paint_direct_and_compact(monkeypatch, ids, threads):
-    """Painted values per ID; with ``threads``, a large image's planes in parallel."""
-    monkeypatch.setattr(table_module, "cpu_share", lambda: threads)
-    monkeypatch.setattr(table_module, "_CHUNK_VOXELS", 20)  # 90 voxels: "large"
+def test_label_index_paint_direct_and_compact(ids):
     labels = _random_mask((9, 10), ids, seed=11).astype(np.uint32)
     index = LabelIndex.of(labels)
     assert index.direct == (max(ids) < 100)

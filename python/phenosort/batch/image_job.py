@@ -38,13 +38,15 @@ class OutputOptions:
 
 @dataclass(frozen=True)
 class ImageResult:
-    """An image's rows of objects.csv (columns; None if it failed), its summary.csv row
-    (without the error column, which the table gets only when some image failed)."""
+    """An image's rows of objects.csv (formatted where it was predicted, a Dask worker
+    included; None if it failed) and their column names, its summary.csv row (without the
+    error column, which the table gets only when some image failed)."""
 
     stem: str
-    rows: dict[str, np.ndarray | str] | None  # "image": the stem, the rest per object
+    rows: str | None  # CSV lines: "image" (the stem), then one row per object
     summary: dict
     error: str | None = None
+    columns: tuple[str, ...] = ()
 
 
 def output_paths(stem: str, out: Path, class_names: Sequence[str]) -> dict[str, Path]:
@@ -103,6 +105,7 @@ def write_outputs(
     """Write the files of one predicted image; its rows of the tables."""
     from ..annotations.to_rois import rois_for_objects, write_roi_zip
     from ..dataio.write import write_class_map, write_float_image, write_label_image
+    from ..results import csv_rows
 
     names = list(options.class_names)
     outputs = output_paths(pair.stem, options.out, names)
@@ -118,6 +121,8 @@ def write_outputs(
     if options.rois:
         rois = rois_for_objects(labels, pred.label_id, pred.class_index, names)
         write_roi_zip(outputs["rois"], rois, overwrite=True)
+    cols = {"image": pair.stem, **pred.columns()}
+    rows = csv_rows(cols, list(cols))  # here: on a Dask worker, not all at the end
     counts = np.bincount(pred.class_index, minlength=len(names) + 1)[1:]
     summary = {"image": pair.stem, "n_objects": len(pred.label_id), **dict(zip(names, counts))}
-    return ImageResult(pair.stem, {"image": pair.stem, **pred.columns()}, summary)
+    return ImageResult(pair.stem, rows, summary, columns=tuple(cols))

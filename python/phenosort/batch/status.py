@@ -16,9 +16,9 @@ def report_outcome(out: Path, results: list[ImageResult]) -> int:
     failed = [r for r in results if r.error is not None]
     for r in failed:
         print(f"error: {r.stem}: {r.error}", file=sys.stderr)
-    rows = [r.rows for r in results if r.rows is not None]
-    total = sum(len(r["label"]) for r in rows)
-    print(f"{total} objects in {len(rows)} image(s) classified; outputs in {out}")
+    predicted = [r for r in results if r.rows is not None]
+    total = sum(r.summary["n_objects"] for r in predicted)
+    print(f"{total} objects in {len(predicted)} image(s) classified; outputs in {out}")
     if failed:
         print(f"{len(failed)} of {len(results)} image(s) failed (see summary.csv)", file=sys.stderr)
     return IMAGE_FAILED if failed else 0

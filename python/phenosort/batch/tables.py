@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ..results import write_table_csv
+from ..results import write_csv_text, write_table_csv
 from .image_job import ImageResult
 
 TABLES = ("objects.csv", "summary.csv")
@@ -16,6 +16,7 @@ def write_tables(out: Path, results: list[ImageResult]) -> None:
     image failed, summary.csv gets an ``error`` column (empty for the others)."""
     failed = any(r.error is not None for r in results)
     summary = [{**r.summary, "error": r.error or ""} if failed else r.summary for r in results]
-    rows = [r.rows for r in results if r.rows is not None]
-    write_table_csv(out / TABLES[0], rows, overwrite=True)
+    predicted = [r for r in results if r.rows is not None]
+    header = predicted[0].columns if predicted else ()
+    write_csv_text(out / TABLES[0], header, (r.rows for r in predicted), overwrite=True)
     write_table_csv(out / TABLES[1], summary, overwrite=True)

@@ -134,25 +134,8 @@ class LabelIndex:
         return table
 
     def paint(self, values: np.ndarray, fill=0) -> np.ndarray:
-        """Image where each object's voxels hold its value from ``values`` (one per ID).
-
-        The planes of a large image are painted by this process's cores side by side
-        (``take`` releases the GIL): 0.6x the time on 2 cores for 4096 x 4096."""
-        lut = self.lut(values, fill)
-        workers = min(cpu_share(), self.image.size // _CHUNK_VOXELS, self.image.shape[0])
-        if workers <= 1:
-            return lut[self.image]
-        out = np.empty(self.image.shape, lut.dtype)
-        rows = np.array_split(np.arange(self.image.shape[0]), workers)
-
-        def paint_rows(part: np.ndarray) -> None:
-            if part.size:
-                planes = slice(int(part[0]), int(part[-1]) + 1)
-                np.take(lut, self.image[planes], out=out[planes])
-
-        with ThreadPoolExecutor(workers, thread_name_prefix="phenosort-paint") as pool:
-            list(pool.map(paint_rows, rows))
-        return out
+        """Image where each object's voxels hold its value from ``values`` (one per ID)."""
+        return self.lut(values, fill)[self.image]
 
 
 def _direct(labels: np.ndarray, top: int) -> bool:
