@@ -49,7 +49,7 @@ def _expected_patch(image_cf, labels, label_id, shape, padding):
 
 
 @pytest.mark.parametrize("padding", ["constant", "reflect", "edge"])
-@pytest.mark.parametrize("shape", [(9, 10), (8, 8), (4, 3)])
+@pytest.mark.parametrize("shape", [(9, 10), (8, 8), (4, 3), (6, 30)])  # 30: wider than the image
 def test_patches_equal_padded_image_and_object_mask_2d(padding, shape):
     image, labels = _scene_2d()
     table = object_table(labels)
