@@ -218,3 +218,24 @@ def test_a_large_image_whose_network_fails_gets_the_error_alone(clf, monkeypatch
         image, labels = images[i]
         alone = clf.predict(image.array, labels, axes=image.axes)
         np.testing.assert_allclose(outcomes[i].probabilities, alone.probabilities, atol=1e-5)
+
+
+def test_a_finished_group_is_given_back_before_more_images_are_read(clf, monkeypatch):
+    """With one stream (a GPU) a group's network has finished when it is started: its
+    predictions go to the caller (to be written) before the next image is read, rather
+    than waiting behind groups that run ahead. Groups of 4 images of 9 objects (36)."""
+    monkeypatch.setattr(inference_module, "stream_count", lambda _device: 1)
+    images = []
+    for seed in range(60, 72):
+        d = make_objects("brightness", grid=(3, 3), seed=seed)
+        images.append((ImageData(d.image, "YX", None, None), d.labels))
+    read: list[int] = []
+
+    def reader():
+        for i, pair in enumerate(images):
+            read.append(i)
+            yield pair
+
+    for k, outcome in enumerate(clf.predict_images(reader())):
+        assert not isinstance(outcome, Exception)
+        assert len(read) == 4 * (k // 4 + 1)  # the images of its own group, no more

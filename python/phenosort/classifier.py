@@ -39,7 +39,7 @@ if TYPE_CHECKING:
     from .dataio.read import ImageData
     from .model.augment import Augmentation
     from .model.fit import Fitted
-    from .model.inference import BatchedInference
+    from .model.inference import BatchedInference, Running
 
 ProgressCallback = Callable[[object], None]
 _Prepared = PreparedImage  # its former name here (scripts/bench_predict.py)
@@ -58,6 +58,11 @@ class Sample:
     axes: str = "YX"
     voxel_size: tuple[float, ...] | None = None
     name: str = ""
+
+
+def _ready() -> bool:
+    """Finished: nothing runs for it (an error, or no objects)."""
+    return True
 
 
 @dataclass(frozen=True)
@@ -260,23 +265,24 @@ class ObjectClassifier:
         batches (docs/benchmarks.md, issue 15). An image with more objects than a batch is
         predicted on its own, its patches cut batch by batch, as :meth:`predict` does. On a
         CPU a group of small images, or a large image, runs in the CPU streams while the
-        next images are read and cut, and while the caller writes the outputs of the one
-        before: one is started ahead of the one given back. A pair that cannot be
-        predicted (wrong channels, a bad mask) gives its exception in its place; the others
-        go on. At most about two groups of a batch per CPU stream of patches, or two large
-        images, are held at a time.
+        next images are read and cut, and while the caller writes the outputs of those
+        before; what has finished is given back at once. A pair that cannot be predicted
+        (wrong channels, a bad mask) gives its exception in its place; the others go on. At
+        most three groups of a batch per CPU stream of patches, or two large images, are
+        held at a time.
         """
         self._require_trained()
         inference = self._batched_inference()
         step = inference.batch_size
         full = step * inference.streams  # a batch for each CPU stream
         group: list[_Cut | Exception] = []  # cut, waiting for full batches
-        # in the network, in order, with whether it is one large image
-        started: deque[tuple[Iterator[Prediction | Exception], bool]] = deque()
+        # in the network, in order: (predictions, finished?, one large image?)
+        started: deque[tuple[Iterator[Prediction | Exception], Callable[[], bool], bool]]
+        started = deque()
 
         def start_group() -> None:
             if group:
-                started.append((self._start_group(group, inference), False))
+                started.append((*self._start_group(group, inference), False))
                 group.clear()
 
         for image, labels in images:
@@ -296,17 +302,22 @@ class ObjectClassifier:
                 continue
             if large:
                 start_group()
-                started.append((self._start_image(prep, order, inference), True))
+                predictions, finished = self._start_image(prep, order, inference)
+                started.append((predictions, finished, True))
             else:
                 group.append(_Cut(prep, order, cut))
                 if sum(len(c.order) for c in group if isinstance(c, _Cut)) >= full or (
                     len(group) >= full
                 ):
                     start_group()
-            # Two groups run ahead of the one whose outputs the caller writes, so that the
-            # streams never wait for the next (PanNuke: 0.8x the time of one ahead); large
-            # images one, as each holds a whole image.
-            while len(started) > 2 or sum(large for _, large in started) > 1:
+            # What has finished goes to the caller (to be written) at once; up to two
+            # groups run ahead of it, so that the streams rarely wait for the next one, or
+            # one large image, as each holds a whole image. (Waiting for the third group
+            # instead of taking what had finished made the blood smears' 400 one-cell
+            # images 1.15x slower; docs/benchmarks.md.)
+            while started and (
+                started[0][1]() or len(started) > 2 or sum(large for *_, large in started) > 1
+            ):
                 yield from started.popleft()[0]
         start_group()
         while started:
@@ -314,19 +325,21 @@ class ObjectClassifier:
 
     def _start_group(
         self, group: list[_Cut | Exception], inference: BatchedInference
-    ) -> Iterator[Prediction | Exception]:
-        """Start the network on a group of images cut before, their patches together; the
-        iterator returned gives the images' predictions (or errors) in order."""
+    ) -> tuple[Iterator[Prediction | Exception], Callable[[], bool]]:
+        """Start the network on a group of images cut before, their patches together: an
+        iterator of the images' predictions (or errors) in order, and whether they are
+        ready (the network finished)."""
         cut = [c.patches for c in group if isinstance(c, _Cut) and c.patches is not None]
         try:
-            result = inference.start_patches(np.concatenate(cut)) if cut else None
+            running = inference.start_patches(np.concatenate(cut)) if cut else None
         except Exception as exc:  # the group's images fail with it
-            return iter([c if isinstance(c, Exception) else exc for c in group])
-        return self._group_predictions(list(group), result)
+            return iter([c if isinstance(c, Exception) else exc for c in group]), _ready
+        finished = _ready if running is None else running.done
+        return self._group_predictions(list(group), running), finished
 
     def _start_image(
         self, prep: PreparedImage, order: np.ndarray, inference: BatchedInference
-    ) -> Iterator[Prediction | Exception]:
+    ) -> tuple[Iterator[Prediction | Exception], Callable[[], bool]]:
         """Start the network on an image of more objects than a batch, its patches cut
         batch by batch in the streams (memory bounded); the iterator gives its prediction."""
         table = prep.table
@@ -335,17 +348,17 @@ class ObjectClassifier:
             return self._patches(prep, table.subset(order[start:stop]))
 
         try:
-            result = inference.start(len(order), cut)
+            running = inference.start(len(order), cut)
         except Exception as exc:
-            return iter([exc])
-        return self._group_predictions([_Cut(prep, order, None)], result)
+            return iter([exc]), _ready
+        return self._group_predictions([_Cut(prep, order, None)], running), running.done
 
     def _group_predictions(
-        self, group: list[_Cut | Exception], result: Callable[[], np.ndarray] | None
+        self, group: list[_Cut | Exception], running: Running | None
     ) -> Iterator[Prediction | Exception]:
-        """The predictions of a group whose probabilities ``result()`` waits for."""
+        """The predictions of a group whose probabilities ``running`` computes."""
         try:
-            probabilities = result() if result is not None else None
+            probabilities = running.result() if running is not None else None
         except Exception as exc:  # the network failed (out of memory): the group's images
             yield from (c if isinstance(c, Exception) else exc for c in group)
             return

@@ -106,33 +106,23 @@ class BatchedInference:
             patches.shape[0], lambda start, stop: patches[start:stop], None, cancel, features
         )
 
-    def start_patches(self, patches: np.ndarray) -> Callable[[], np.ndarray]:
+    def start_patches(self, patches: np.ndarray) -> Running:
         """:meth:`of_patches` begun (:meth:`start`) on patches cut before."""
         return self.start(patches.shape[0], lambda start, stop: patches[start:stop])
 
-    def start(self, n: int, cut: Callable[[int, int], np.ndarray]) -> Callable[[], np.ndarray]:
+    def start(self, n: int, cut: Callable[[int, int], np.ndarray]) -> Running:
         """The probabilities of ``n`` objects begun: in CPU streams the batches (each cut by
         ``cut(start, stop)`` in the stream that runs it) go on while the caller reads and
-        cuts the next images; the function returned waits for the ``(n, K)`` array. With
-        one stream (a GPU) they are computed now."""
+        cuts the next images. With one stream (a GPU) they are computed now."""
         if self.streams <= 1:
-            probabilities = self._run(n, cut, None, None)
-            return lambda: probabilities
+            return Running(self._run(n, cut, None, None), [])
         probabilities, host, compute = self._steps(n, cut)
         pool = cpu_streams(self.streams)
-        running = [
-            pool.submit(lambda s: compute(s, host(s)), s) for s in range(0, n, self.batch_size)
-        ]
-
-        def result() -> np.ndarray:
-            try:
-                for future in running:
-                    future.result()  # a batch's error is raised here
-            finally:
-                _stop(running)
-            return probabilities
-
-        return result
+        step = self.batch_size
+        return Running(
+            probabilities,
+            [pool.submit(lambda s: compute(s, host(s)), s) for s in range(0, n, step)],
+        )
 
     def _run(
         self,
@@ -186,6 +176,28 @@ class BatchedInference:
         else:
             probs = predict_proba(net, x, self.views)
         return probs.cpu().numpy()
+
+
+@dataclass(frozen=True)
+class Running:
+    """Batches begun by :meth:`BatchedInference.start`, filling ``probabilities``."""
+
+    probabilities: np.ndarray
+    batches: list[Future]
+
+    def done(self) -> bool:
+        """Whether every batch has finished (then :meth:`result` does not wait)."""
+        return all(future.done() for future in self.batches)
+
+    def result(self) -> np.ndarray:
+        """The ``(n, K)`` probabilities, once every batch has finished; a batch's error is
+        raised here, and no batch runs on after it."""
+        try:
+            for future in self.batches:
+                future.result()
+        finally:
+            _stop(self.batches)
+        return self.probabilities
 
 
 def _in_turn(
