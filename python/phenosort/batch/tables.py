@@ -18,5 +18,6 @@ def write_tables(out: Path, results: list[ImageResult]) -> None:
     summary = [{**r.summary, "error": r.error or ""} if failed else r.summary for r in results]
     predicted = [r for r in results if r.rows is not None]
     header = predicted[0].columns if predicted else ()
-    write_csv_text(out / TABLES[0], header, (r.rows for r in predicted), overwrite=True)
+    rows = [r.rows for r in predicted if r.rows is not None]
+    write_csv_text(out / TABLES[0], header, rows, overwrite=True)
     write_table_csv(out / TABLES[1], summary, overwrite=True)

@@ -206,8 +206,8 @@ def _voxel_sums(labels: np.ndarray, n_slots: int) -> tuple[np.ndarray, np.ndarra
         )  # fmt: skip
     counts = np.sum([p[0] for p in parts], axis=0)
     sums = np.sum([p[1] for p in parts], axis=0)  # integers under 2**53: exact in any order
-    boxes = [p[2] for p in parts]
-    if any(b is None for b in boxes):
+    boxes = [p[2] for p in parts if p[2] is not None]
+    if len(boxes) < len(parts):  # a part had a dense chunk: find_objects measures them
         return counts, sums, None
     first = np.minimum.reduce([b[0] for b in boxes])
     last = np.maximum.reduce([b[1] for b in boxes])
@@ -238,6 +238,7 @@ def _chunk_sums(
             block = chunk[where].astype(np.intp, copy=False)
             plane = where // plane_voxels
             rest = where - plane * plane_voxels
+            weights: list[np.ndarray]
             if ndim == 2:
                 weights = [plane, rest]
             else:
