@@ -56,6 +56,24 @@ def _batch_sizes(clf: ObjectClassifier) -> list[int]:
     return sizes
 
 
+def _predict_with_hook(clf: ObjectClassifier, hook, images) -> list:
+    """``predict_images`` of ``images`` (an iterable) with ``hook`` as a forward pre-hook
+    of the inference network (it sees every batch)."""
+    net = clf._inference_network(clf.net, clf.device)
+    handle = net.register_forward_pre_hook(hook)
+    try:
+        return list(clf.predict_images(images))
+    finally:
+        handle.remove()
+
+
+def _assert_as_alone(clf: ObjectClassifier, images, outcomes) -> None:
+    """Each outcome has the probabilities that ``predict`` alone gives its image."""
+    for (image, labels), outcome in zip(images, outcomes, strict=True):
+        alone = clf.predict(image.array, labels, axes=image.axes)
+        np.testing.assert_allclose(outcome.probabilities, alone.probabilities, atol=1e-5)
+
+
 def test_each_image_gets_its_own_prediction_or_error(clf):
     images = _images()
     sizes = _batch_sizes(clf)
@@ -111,16 +129,9 @@ def test_a_group_whose_network_fails_gives_its_images_the_error(clf, monkeypatch
             failed.append(True)
             raise RuntimeError("out of memory (simulated)")
 
-    net = clf._inference_network(clf.net, clf.device)
-    hook = net.register_forward_pre_hook(out_of_memory)
-    try:
-        outcomes = list(clf.predict_images(iter(images)))
-    finally:
-        hook.remove()
+    outcomes = _predict_with_hook(clf, out_of_memory, iter(images))
     assert all(isinstance(o, RuntimeError) and "simulated" in str(o) for o in outcomes[:8])
-    for (image, labels), outcome in zip(images[8:], outcomes[8:]):
-        alone = clf.predict(image.array, labels, axes=image.axes)
-        np.testing.assert_allclose(outcome.probabilities, alone.probabilities, atol=1e-5)
+    _assert_as_alone(clf, images[8:], outcomes[8:])
 
 
 def test_a_folder_writes_what_each_image_alone_writes(clf, tmp_path):
@@ -185,18 +196,18 @@ def test_a_large_image_runs_while_the_next_image_is_read(clf, monkeypatch):
         if not asked.is_set():
             assert asked.wait(timeout=20), "the network ran before the next image was read"
 
-    net = clf._inference_network(clf.net, clf.device)
-    hook = net.register_forward_pre_hook(wait_for_the_next_image)
-    try:
-        outcomes = []
+    def outcomes():
         for k, outcome in enumerate(clf.predict_images(reader())):
             assert len(read) <= k + 2
-            outcomes.append(outcome)
+            yield outcome
+
+    net = clf._inference_network(clf.net, clf.device)
+    handle = net.register_forward_pre_hook(wait_for_the_next_image)
+    try:
+        given = list(outcomes())
     finally:
-        hook.remove()
-    for (image, labels), outcome in zip(images, outcomes, strict=True):
-        alone = clf.predict(image.array, labels, axes=image.axes)
-        np.testing.assert_allclose(outcome.probabilities, alone.probabilities, atol=1e-5)
+        handle.remove()
+    _assert_as_alone(clf, images, given)
 
 
 def test_a_large_image_whose_network_fails_gets_the_error_alone(clf, monkeypatch):
@@ -207,17 +218,9 @@ def test_a_large_image_whose_network_fails_gets_the_error_alone(clf, monkeypatch
         if int(args[0].shape[0]) == 42 - BATCH:  # the second image's last batch
             raise RuntimeError("out of memory (simulated)")
 
-    net = clf._inference_network(clf.net, clf.device)
-    hook = net.register_forward_pre_hook(fail_in_the_second_image)
-    try:
-        outcomes = list(clf.predict_images(iter(images)))
-    finally:
-        hook.remove()
+    outcomes = _predict_with_hook(clf, fail_in_the_second_image, iter(images))
     assert isinstance(outcomes[1], RuntimeError) and "simulated" in str(outcomes[1])
-    for i in (0, 2):
-        image, labels = images[i]
-        alone = clf.predict(image.array, labels, axes=image.axes)
-        np.testing.assert_allclose(outcomes[i].probabilities, alone.probabilities, atol=1e-5)
+    _assert_as_alone(clf, images[::2], outcomes[::2])
 
 
 def test_a_finished_group_is_given_back_before_more_images_are_read(clf, monkeypatch):
