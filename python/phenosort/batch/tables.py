@@ -16,8 +16,7 @@ def write_tables(out: Path, results: list[ImageResult]) -> None:
     image failed, summary.csv gets an ``error`` column (empty for the others)."""
     failed = any(r.error is not None for r in results)
     summary = [{**r.summary, "error": r.error or ""} if failed else r.summary for r in results]
-    predicted = [r for r in results if r.rows is not None]
-    header = predicted[0].columns if predicted else ()
-    rows = [r.rows for r in predicted if r.rows is not None]
+    rows = [r.rows for r in results if r.rows is not None]
+    header = next((r.columns for r in results if r.rows is not None), ())
     write_csv_text(out / TABLES[0], header, rows, overwrite=True)
     write_table_csv(out / TABLES[1], summary, overwrite=True)

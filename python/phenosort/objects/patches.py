@@ -270,12 +270,6 @@ def _gather(
     row_span = (width - 1) * x_stride + (n_channels - 1) * c_stride + 1
     strided = np.lib.stride_tricks.as_strided
     if rows_inside.any() and span >= row_span:
-        rows = strided(
-            array,
-            shape=(span - row_span + 1, width, n_channels),
-            strides=(item, x_stride * item, c_stride * item),
-            writeable=False,
-        )
         first = _offsets(idx[:-1] + (idx[-1][..., :1],), spatial)[..., 0]  # (B, [Z,] Y)
         outside = np.flatnonzero(~rows_inside)
         if outside.size:
@@ -284,6 +278,12 @@ def _gather(
             result = _byte_rows(array, span, row_span)[first * item]
             result = result.view(array.dtype).reshape(first.shape + (width, n_channels))
         else:
+            rows = strided(
+                array,
+                shape=(span - row_span + 1, width, n_channels),
+                strides=(item, x_stride * item, c_stride * item),
+                writeable=False,
+            )
             result = rows[first]
     else:
         outside = np.arange(shape[0])
