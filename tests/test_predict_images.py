@@ -11,10 +11,11 @@ import tifffile
 
 import phenosort.model.inference as inference_module
 from conftest import FAST
+from phenosort.batch import image_job
 from phenosort.batch.image_job import OutputOptions
 from phenosort.batch.serial import local_predictor, run_serial
 from phenosort.classifier import ObjectClassifier, Sample
-from phenosort.dataio.pairs import find_pairs
+from phenosort.dataio.pairs import Pair, find_pairs
 from phenosort.dataio.read import ImageData
 from phenosort.errors import InvalidInputError
 from phenosort.testing import make_objects
@@ -164,6 +165,39 @@ def test_a_folder_writes_what_each_image_alone_writes(clf, tmp_path):
     assert sorted(p.name for p in grouped.iterdir()) == sorted(p.name for p in alone.iterdir())
     for path in alone.iterdir():
         assert np.array_equal(tifffile.imread(path), tifffile.imread(grouped / path.name))
+
+
+def test_a_large_image_writes_its_files_beside_its_rows_as_a_small_one(clf, tmp_path, monkeypatch):
+    """Above ``_THREADED_WRITE_VOXELS`` the image files are written in a helper thread while
+    the rows are formatted: the same files and rows as written one after the other, and a
+    file that cannot be written fails the image the same way."""
+    d = make_objects("brightness", grid=(3, 3), seed=2)
+    image = ImageData(d.image, "YX", None, None)
+    pred = clf.predict(d.image, d.labels)
+    names = tuple(clf.class_names)
+    outcomes = {}
+    for threshold in (d.labels.size + 1, 0):  # one after the other, then threaded
+        monkeypatch.setattr(image_job, "_THREADED_WRITE_VOXELS", threshold)
+        out = tmp_path / f"out{threshold}"
+        options = OutputOptions(out, names, rois=True, class_masks=True, confidence=True)
+        pair = Pair("im", tmp_path / "im.tif", tmp_path / "mask.tif")
+        result = image_job.write_outputs(pair, image, d.labels, pred, options)
+        (out / "blocked_classes.tif").mkdir()  # a folder where the class map goes
+        blocked = Pair("blocked", pair.image_path, pair.mask_path)
+        with pytest.raises(OSError, match=r"blocked_classes\.tif") as error:
+            image_job.write_outputs(blocked, image, d.labels, pred, options)
+        outcomes[threshold] = (result, out, type(error.value))
+    (serial, first, error_serial), (threaded, second, error_threaded) = outcomes.values()
+    assert threaded == serial and error_threaded == error_serial
+    assert serial.rows.count("\r\n") == len(pred.label_id)
+    names_written = sorted(p.name for p in first.iterdir() if p.is_file())
+    assert names_written == sorted(p.name for p in second.iterdir() if p.is_file())
+    assert {"im_classes.tif", "im_classes.zip", "im_confidence.tif"} < set(names_written)
+    for name in names_written:
+        if name.endswith(".tif"):
+            assert np.array_equal(tifffile.imread(first / name), tifffile.imread(second / name))
+        elif name.endswith(".zip"):
+            assert (first / name).read_bytes() == (second / name).read_bytes()
 
 
 def _large_images(seeds, grids=None) -> list[tuple[ImageData, np.ndarray]]:

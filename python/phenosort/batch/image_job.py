@@ -8,6 +8,7 @@ must not stop the others.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -23,6 +24,10 @@ if TYPE_CHECKING:
 
 # (image, labels) -> Prediction: the in-process classifier, a Dask worker's, or a server's
 Predictor = Callable[[ImageData, np.ndarray], "Prediction"]
+
+# from this many voxels the image files are written beside the rows' formatting: below,
+# a thread's start (~0.1 ms) costs more than it hides
+_THREADED_WRITE_VOXELS = 1 << 20
 
 
 @dataclass(frozen=True)
@@ -102,10 +107,28 @@ def load_job(pair: Pair, options: OutputOptions) -> tuple[ImageData, np.ndarray]
 def write_outputs(
     pair: Pair, image: ImageData, labels: np.ndarray, pred: Prediction, options: OutputOptions
 ) -> ImageResult:
-    """Write the files of one predicted image; its rows of the tables."""
+    """Write the files of one predicted image; its rows of the tables.
+
+    A large image's files are painted and written in a helper thread while its rows are
+    formatted here: painting and writing mostly release the GIL, formatting holds it
+    (20,000 objects on 4096 x 4096: 0.07 against 0.12 s)."""
+    if labels.size < _THREADED_WRITE_VOXELS:
+        _write_files(pair, image, labels, pred, options)
+        return _result(pair.stem, pred, options.class_names)
+    with ThreadPoolExecutor(1, thread_name_prefix="phenosort-write") as pool:
+        files = pool.submit(_write_files, pair, image, labels, pred, options)
+        result = _result(pair.stem, pred, options.class_names)
+        files.result()
+    return result
+
+
+def _write_files(
+    pair: Pair, image: ImageData, labels: np.ndarray, pred: Prediction, options: OutputOptions
+) -> None:
+    """The image files of one predicted image: class map, and as ``options`` say the
+    confidence map, the per-class masks and the ROIs."""
     from ..annotations.to_rois import rois_for_objects, write_roi_zip
     from ..dataio.write import write_class_map, write_float_image, write_label_image
-    from ..results import csv_rows
 
     names = list(options.class_names)
     outputs = output_paths(pair.stem, options.out, names)
@@ -121,8 +144,15 @@ def write_outputs(
     if options.rois:
         rois = rois_for_objects(labels, pred.label_id, pred.class_index, names)
         write_roi_zip(outputs["rois"], rois, overwrite=True)
-    cols = {"image": pair.stem, **pred.columns()}
-    rows = csv_rows(cols, list(cols))  # here: on a Dask worker, not all at the end
-    counts = np.bincount(pred.class_index, minlength=len(names) + 1)[1:]
-    summary = {"image": pair.stem, "n_objects": len(pred.label_id), **dict(zip(names, counts))}
-    return ImageResult(pair.stem, rows, summary, columns=tuple(cols))
+
+
+def _result(stem: str, pred: Prediction, class_names: Sequence[str]) -> ImageResult:
+    """The image's rows of objects.csv, formatted here (on a Dask worker, not all at the
+    end), and its summary row."""
+    from ..results import csv_rows
+
+    cols = {"image": stem, **pred.columns()}
+    rows = csv_rows(cols, list(cols))
+    counts = np.bincount(pred.class_index, minlength=len(class_names) + 1)[1:]
+    summary = {"image": stem, "n_objects": len(pred.label_id), **dict(zip(class_names, counts))}
+    return ImageResult(stem, rows, summary, columns=tuple(cols))
