@@ -226,6 +226,9 @@ def gallery_args(p: argparse.ArgumentParser) -> None:
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     from . import commands  # heavy imports only now
+    from .huge_pages import avoid_huge_page_stalls
+
+    avoid_huge_page_stalls()
 
     try:
         return getattr(commands, f"run_{args.command}")(args)

@@ -106,8 +106,10 @@ def worker_classifier(ref: ModelRef):
 def _load(ref: ModelRef):
     import torch
 
+    from ..huge_pages import avoid_huge_page_stalls
     from ..model.file import model_checksum
 
+    avoid_huge_page_stalls()  # a worker's first model: this process's set-up
     if ref.torch_threads:
         torch.set_num_threads(ref.torch_threads)  # per process: workers share the cores
     if model_checksum(ref.path) != ref.checksum:

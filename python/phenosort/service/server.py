@@ -24,6 +24,7 @@ from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
 from ..errors import InvalidInputError
+from ..huge_pages import avoid_huge_page_stalls
 from ..v1 import phenosort_pb2 as pb
 from ..v1 import phenosort_pb2_grpc as pb_grpc
 from .cache import TensorCache
@@ -276,6 +277,7 @@ def serve(
         stream=sys.stderr,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
+    avoid_huge_page_stalls()
     with _stop_signals() as wait_for_stop:
         running = create_server(**kwargs)
         host = kwargs.get("host", "127.0.0.1")
