@@ -38,16 +38,27 @@ def _assert_matches_brute_force(table: ObjectTable, labels: np.ndarray):
 
 
 def _random_mask(shape, ids, seed=0, background=0.6):
+    """IDs drawn voxel by voxel: speckle, whose runs along the rows are mostly one voxel."""
     rng = np.random.default_rng(seed)
     mask = rng.choice(np.asarray(ids), size=shape)
     mask[rng.random(shape) < background] = 0
     return mask
 
 
+def _blocky_mask(shape, ids, seed=0, block=3):
+    """IDs drawn block by block (``block`` voxels along every axis): runs of several voxels,
+    touching runs of other IDs, objects on every edge, as segmentations have."""
+    small = _random_mask(tuple(-(-n // block) for n in shape), ids, seed)
+    for axis in range(len(shape)):
+        small = np.repeat(small, block, axis=axis)
+    return small[tuple(slice(0, n) for n in shape)]
+
+
 @pytest.mark.parametrize("dtype", [np.uint8, np.int32, np.uint16, np.uint32, np.int64, np.uint64])
 @pytest.mark.parametrize("shape", [(13, 17), (5, 9, 11)])
-def test_table_matches_brute_force(dtype, shape):
-    labels = _random_mask(shape, [3, 9, 10, 42, 200], seed=len(shape)).astype(dtype)
+@pytest.mark.parametrize("make", [_random_mask, _blocky_mask])
+def test_table_matches_brute_force(dtype, shape, make):
+    labels = make(shape, [3, 9, 10, 42, 200], seed=len(shape)).astype(dtype)
     before = labels.copy()
     _assert_matches_brute_force(object_table(labels), labels)
     np.testing.assert_array_equal(labels, before)
@@ -111,24 +122,35 @@ def test_chunked_accumulation_matches_brute_force(monkeypatch, threads):
 
 
 @pytest.mark.parametrize("threads", [1, 2])
-@pytest.mark.parametrize("dense_first", [False, True])
-def test_boxes_of_masks_with_sparse_and_dense_chunks(monkeypatch, dense_first, threads):
-    """Bounding boxes come from the object voxels' coordinates while every chunk is mostly
-    background, and from find_objects once a chunk is mostly objects (in any thread's
-    share of the chunks): both agree."""
+@pytest.mark.parametrize("speckle_first", [False, True])
+def test_chunks_read_as_runs_or_voxel_by_voxel_agree(monkeypatch, speckle_first, threads):
+    """A chunk of runs of several voxels is read run by run, a chunk of speckle voxel by
+    voxel (in any thread's share of the chunks): both agree with brute force."""
     monkeypatch.setattr(table_module, "cpu_share", lambda: threads)
     monkeypatch.setattr(table_module, "_CHUNK_VOXELS", 2 * 9 * 11)  # 2 planes per chunk
-    labels = _random_mask((6, 9, 11), [3, 8, 12, 40], seed=9, background=0.8)
-    dense = _random_mask((2, 9, 11), [3, 8, 12, 41], seed=10, background=0.1)
-    if dense_first:
-        labels[:2] = dense
+    mean_runs = []
+    object_runs = table_module._object_runs
+
+    def spy(lines):
+        ids, at, length = object_runs(lines)
+        mean_runs.append(length.mean())
+        return ids, at, length
+
+    monkeypatch.setattr(table_module, "_object_runs", spy)
+    labels = _blocky_mask((6, 9, 11), [3, 8, 12, 40], seed=9)
+    speckle = _random_mask((2, 9, 11), [3, 8, 12, 41], seed=10, background=0.1)
+    if speckle_first:
+        labels[:2] = speckle
     else:
-        labels[4:] = dense
+        labels[4:] = speckle
     _assert_matches_brute_force(object_table(labels.astype(np.uint16)), labels)
-    sparse = labels.copy()
-    sparse[sparse == 41] = 0
-    sparse[::2] = 0  # every chunk mostly background
-    _assert_matches_brute_force(object_table(sparse.astype(np.uint16)), sparse)
+    assert min(mean_runs) < 2 <= max(mean_runs)  # both ways were taken
+
+
+def test_masks_other_than_2d_or_3d_are_rejected():
+    for shape in [(7,), (2, 3, 4, 5)]:
+        with pytest.raises(InvalidInputError, match="2D or 3D"):
+            object_table(np.ones(shape, np.uint8))
 
 
 def test_boxes_beyond_their_memory_budget_come_from_find_objects(monkeypatch):
