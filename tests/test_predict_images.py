@@ -167,17 +167,17 @@ def test_a_folder_writes_what_each_image_alone_writes(clf, tmp_path):
         assert np.array_equal(tifffile.imread(path), tifffile.imread(grouped / path.name))
 
 
-def test_a_large_image_writes_its_files_beside_its_rows_as_a_small_one(clf, tmp_path, monkeypatch):
-    """Above ``_THREADED_WRITE_VOXELS`` the image files are written in a helper thread while
-    the rows are formatted: the same files and rows as written one after the other, and a
-    file that cannot be written fails the image the same way."""
+def test_a_large_image_writes_what_a_small_one_writes(clf, tmp_path, monkeypatch):
+    """Above ``_THREADED_PAINT_VOXELS`` the class map is painted in a helper thread while
+    the rows are formatted: the same files and rows as one after the other, and a file
+    that cannot be written fails the image the same way."""
     d = make_objects("brightness", grid=(3, 3), seed=2)
     image = ImageData(d.image, "YX", None, None)
     pred = clf.predict(d.image, d.labels)
     names = tuple(clf.class_names)
     outcomes = {}
     for threshold in (d.labels.size + 1, 0):  # one after the other, then threaded
-        monkeypatch.setattr(image_job, "_THREADED_WRITE_VOXELS", threshold)
+        monkeypatch.setattr(image_job, "_THREADED_PAINT_VOXELS", threshold)
         out = tmp_path / f"out{threshold}"
         options = OutputOptions(out, names, rois=True, class_masks=True, confidence=True)
         pair = Pair("im", tmp_path / "im.tif", tmp_path / "mask.tif")

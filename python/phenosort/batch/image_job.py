@@ -25,9 +25,9 @@ if TYPE_CHECKING:
 # (image, labels) -> Prediction: the in-process classifier, a Dask worker's, or a server's
 Predictor = Callable[[ImageData, np.ndarray], "Prediction"]
 
-# from this many voxels the image files are written beside the rows' formatting: below,
-# a thread's start (~0.1 ms) costs more than it hides
-_THREADED_WRITE_VOXELS = 1 << 20
+# from this many voxels the class map is painted beside the rows' formatting: below, a
+# thread's start costs more than it hides
+_THREADED_PAINT_VOXELS = 1 << 20
 
 
 @dataclass(frozen=True)
@@ -109,31 +109,37 @@ def write_outputs(
 ) -> ImageResult:
     """Write the files of one predicted image; its rows of the tables.
 
-    A large image's files are painted and written in a helper thread while its rows are
-    formatted here: painting and writing mostly release the GIL, formatting holds it
-    (20,000 objects on 4096 x 4096: 0.07 against 0.12 s)."""
-    if labels.size < _THREADED_WRITE_VOXELS:
-        _write_files(pair, image, labels, pred, options)
-        return _result(pair.stem, pred, options.class_names)
-    with ThreadPoolExecutor(1, thread_name_prefix="phenosort-write") as pool:
-        files = pool.submit(_write_files, pair, image, labels, pred, options)
+    A large image's class map is painted in a helper thread while its rows are formatted
+    here: painting is one NumPy pass that releases the GIL, formatting holds it."""
+    if labels.size < _THREADED_PAINT_VOXELS:
+        class_map = pred.class_map()
         result = _result(pair.stem, pred, options.class_names)
-        files.result()
+    else:
+        with ThreadPoolExecutor(1, thread_name_prefix="phenosort-paint") as pool:
+            painting = pool.submit(pred.class_map)
+            result = _result(pair.stem, pred, options.class_names)
+            class_map = painting.result()
+    _write_files(pair, image, labels, pred, class_map, options)
     return result
 
 
 def _write_files(
-    pair: Pair, image: ImageData, labels: np.ndarray, pred: Prediction, options: OutputOptions
+    pair: Pair,
+    image: ImageData,
+    labels: np.ndarray,
+    pred: Prediction,
+    class_map: np.ndarray,
+    options: OutputOptions,
 ) -> None:
-    """The image files of one predicted image: class map, and as ``options`` say the
-    confidence map, the per-class masks and the ROIs."""
+    """The image files of one predicted image: its ``class_map``, and as ``options`` say
+    the confidence map, the per-class masks and the ROIs."""
     from ..annotations.to_rois import rois_for_objects, write_roi_zip
     from ..dataio.write import write_class_map, write_float_image, write_label_image
 
     names = list(options.class_names)
     outputs = output_paths(pair.stem, options.out, names)
     vs = image.voxel_size
-    write_class_map(outputs["classes"], pred.class_map(), names, voxel_size=vs, overwrite=True)
+    write_class_map(outputs["classes"], class_map, names, voxel_size=vs, overwrite=True)
     if options.confidence:
         write_float_image(
             outputs["confidence"], pred.confidence_map(), voxel_size=vs, overwrite=True
