@@ -27,7 +27,7 @@ from ..errors import InvalidInputError
 # huge-page compaction made the first table of a process take 0.41-0.57 s instead of 0.12 s
 # (20,000 discs, 4096 x 4096, read voxel by voxel as then).
 _CHUNK_VOXELS = 1 << 20
-_BOX_BYTES = 64 << 20  # per-ID bounding-box arrays up to this size are filled voxel by voxel
+_BOX_BYTES = 64 << 20  # per-ID bounding-box arrays up to this size are filled run by run
 _SHARED_SLOTS = 1 << 22  # up to this many IDs each thread keeps its own sums (~80 B per ID)
 
 
