@@ -25,6 +25,7 @@ from phenosort.dataio import (
     write_label_image,
 )
 from phenosort.dataio import read as read_module
+from phenosort.dataio import write as write_module
 from phenosort.errors import InvalidInputError
 
 SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
@@ -382,14 +383,19 @@ def test_glasbey_lut_matches_imagej_group_colours():
     assert len({tuple(c) for c in lut}) == 256
 
 
-def test_write_class_map_round_trip(tmp_path):
+@pytest.mark.parametrize("packbits", [False, True])
+def test_write_class_map_round_trip(tmp_path, monkeypatch, packbits):
+    """Small maps are written plain, maps from ``PACKBITS_BYTES`` PackBits-compressed: the
+    same pixels, palette and metadata either way."""
     class_map = np.zeros((4, 10, 12), np.int64)
     class_map[1, 2:5, 2:5], class_map[3, 6:9, 1:4] = 1, 3
+    monkeypatch.setattr(write_module, "PACKBITS_BYTES", 0 if packbits else 4 * 10 * 12 + 1)
     path = tmp_path / "sub" / "classes.tif"
     names = ["dim", "bright, round", "striped"]
     assert write_class_map(path, class_map, names, voxel_size=(2.0, 0.5, 0.25)) == path
     with tifffile.TiffFile(path) as tif:
         data, page, ij = tif.asarray(), tif.pages.first, tif.imagej_metadata
+        assert page.compression == (tifffile.COMPRESSION.PACKBITS if packbits else 1)
         assert tif.series[0].axes == "ZYX"
         assert page.photometric == tifffile.PHOTOMETRIC.PALETTE
         # ImageJ reads the high byte of each 16-bit palette entry
