@@ -277,7 +277,7 @@ def _object_runs(lines: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]
     """The runs of one non-zero ID along each line (row) of ``lines`` ``(L, X)``: their IDs,
     first voxels (flat offsets into ``lines``) and lengths. A segmented mask has far fewer
     runs than voxels: 280,000 for the 3.2 M object voxels of 20,000 discs on 4096 x 4096,
-    read in 0.35x the time of voxel by voxel (0.13x on a mask covered by objects)."""
+    whose table took 0.30x the time of voxel by voxel (0.11x on a mask covered by objects)."""
     new = np.empty(lines.shape, bool)
     new[:, 0] = True  # a run never continues onto the next line
     np.not_equal(lines[:, 1:], lines[:, :-1], out=new[:, 1:])
