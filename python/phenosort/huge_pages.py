@@ -1,9 +1,10 @@
 """NumPy's huge-page advice, turned off in phenosort's own processes.
 
-NumPy asks the kernel to back every new array of 4 MB or more with 2 MB pages. Under the
-common ``defrag=madvise`` setting the kernel then compacts memory on the spot when no huge
-page is free, and a fresh array stalls: on a fragmented machine the first object table,
-class map or TIFF of a process took 2-5x their later time. Without the advice, the first
+NumPy asks the kernel to back every new array of 4 MB or more with 2 MB pages. Each first
+touch then takes a whole 2 MB page, which the kernel may first compact memory for (under
+the common ``defrag=madvise``) and a VM's host may first have to back, and a fresh array
+stalls: on a long-running VM the first object table, class map or TIFF of a process took
+2-5x their later time. Without the advice, the first
 ``phenosort predict`` of a 4096 x 4096 image took 0.90x the time (median of 8 pairs, each
 in a new process) and later predictions the same (docs/benchmarks.md, issue 15).
 
