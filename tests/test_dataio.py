@@ -385,11 +385,11 @@ def test_glasbey_lut_matches_imagej_group_colours():
 
 @pytest.mark.parametrize("packbits", [False, True])
 def test_write_class_map_round_trip(tmp_path, monkeypatch, packbits):
-    """Small maps are written plain, maps from ``PACKBITS_BYTES`` PackBits-compressed: the
+    """Small maps are written plain, maps from ``COMPRESS_BYTES`` PackBits-compressed: the
     same pixels, palette and metadata either way."""
     class_map = np.zeros((4, 10, 12), np.int64)
     class_map[1, 2:5, 2:5], class_map[3, 6:9, 1:4] = 1, 3
-    monkeypatch.setattr(write_module, "PACKBITS_BYTES", 0 if packbits else 4 * 10 * 12 + 1)
+    monkeypatch.setattr(write_module, "COMPRESS_BYTES", 0 if packbits else 4 * 10 * 12 + 1)
     path = tmp_path / "sub" / "classes.tif"
     names = ["dim", "bright, round", "striped"]
     assert write_class_map(path, class_map, names, voxel_size=(2.0, 0.5, 0.25)) == path
@@ -439,15 +439,21 @@ def test_writers_refuse_to_overwrite(tmp_path):
     assert [p.name for p in tmp_path.iterdir()] == ["out.tif"]  # no temporary file left
 
 
+@pytest.mark.parametrize("compressed", [False, True])
 @pytest.mark.parametrize(
     ("top", "dtype"), [(65535, np.uint16), (65536, np.float32), (2**24, np.float32)]
 )
-def test_write_label_image_round_trip(tmp_path, top, dtype):
+def test_write_label_image_round_trip(tmp_path, monkeypatch, top, dtype, compressed):
+    """Plain below ``COMPRESS_BYTES``, zlib from it: the same IDs either way."""
+    monkeypatch.setattr(write_module, "COMPRESS_BYTES", 0 if compressed else 2**20)
     labels = np.zeros((3, 10, 12), np.uint32)
     labels[0, 1, 1], labels[2, 5:7, 5:7], labels[1, 9, 11] = 1, top - 1, top
     path = write_label_image(tmp_path / "l.tif", labels, voxel_size=(1.0, 0.2, 0.2))
     with tifffile.TiffFile(path) as tif:
         assert tif.is_imagej and tif.series[0].axes == "ZYX"
+        assert tif.pages.first.compression == (
+            tifffile.COMPRESSION.ADOBE_DEFLATE if compressed else 1
+        )
         data = tif.asarray()
     assert data.dtype == dtype
     np.testing.assert_array_equal(data, labels)
@@ -464,11 +470,16 @@ def test_write_label_image_refuses_unrepresentable(tmp_path):
     assert not (tmp_path / "l.tif").exists()
 
 
-def test_write_float_image_round_trip(tmp_path):
+@pytest.mark.parametrize("compressed", [False, True])
+def test_write_float_image_round_trip(tmp_path, monkeypatch, compressed):
+    monkeypatch.setattr(write_module, "COMPRESS_BYTES", 0 if compressed else 2**20)
     conf = RNG.random((10, 12))
     path = write_float_image(tmp_path / "c.tif", conf, voxel_size=(0.5, 0.5), display_range=(0, 1))
     with tifffile.TiffFile(path) as tif:
         data, ij = tif.asarray(), tif.imagej_metadata
+        assert tif.pages.first.compression == (
+            tifffile.COMPRESSION.ADOBE_DEFLATE if compressed else 1
+        )
     assert data.dtype == np.float32 and (ij["min"], ij["max"]) == (0, 1)
     np.testing.assert_array_equal(data, conf.astype(np.float32))
     assert read_image(path).voxel_size == pytest.approx((0.5, 0.5))
