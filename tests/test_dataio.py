@@ -167,7 +167,7 @@ def test_compressed_tiffs_read_as_written(tmp_path, compression, monkeypatch):
     monkeypatch.setattr(read_module, "THREADED_DECODE_BYTES", 0)
     import torch  # loaded: its thread count is this process's share of the cores
 
-    assert read_module.decode_threads(1) == torch.get_num_threads()
+    assert read_module.codec_threads(1) == torch.get_num_threads()
     image = RNG.integers(0, 255, (3, 70, 50), dtype=np.uint8)
     labels = np.arange(70 * 50, dtype=np.uint16).reshape(70, 50)
     lossy = compression == "jpeg"

@@ -42,16 +42,16 @@ def _existing(path: str | os.PathLike) -> Path:
     return path
 
 
-#: Smaller images decode on one thread: PanNuke's 256 x 256 RGB files (one strip) took
-#: 0.75 ms each alone and 1.2 ms with tifffile's thread pool started for them.
+#: Smaller images decode (and encode) on one thread: PanNuke's 256 x 256 RGB files (one
+#: strip) took 0.75 ms each alone and 1.2 ms with tifffile's thread pool started for them.
 THREADED_DECODE_BYTES = 4 * 2**20
 
 
-def decode_threads(nbytes: int) -> int:
-    """Threads that decode a compressed TIFF of ``nbytes`` (decoded): for a large one this
-    process's share of the cores, which torch's thread count says once torch is loaded (a
-    cluster's workers set it per process), else every core; tifffile's own default is half
-    the cores, one on 2. A small one: 1."""
+def codec_threads(nbytes: int) -> int:
+    """Threads that decode (or encode) a compressed TIFF of ``nbytes`` (decoded): for a
+    large one this process's share of the cores, which torch's thread count says once torch
+    is loaded (a cluster's workers set it per process), else every core; tifffile's own
+    default is half the cores, one on 2. A small one: 1."""
     return 1 if nbytes < THREADED_DECODE_BYTES else cpu_share()
 
 
@@ -59,7 +59,7 @@ def _read_tiff(path: Path) -> tuple[np.ndarray, str, Calibration]:
     try:
         with tifffile.TiffFile(path) as tif:
             series, page = tif.series[0], tif.series[0].keyframe
-            array = series.asarray(maxworkers=decode_threads(series.nbytes))
+            array = series.asarray(maxworkers=codec_threads(series.nbytes))
             axes, calibration = series.axes, tiff_calibration(tif)
             described = tif.is_imagej or tif.is_ome
     except (tifffile.TiffFileError, OSError, ValueError) as exc:

@@ -18,7 +18,7 @@ from ..errors import InvalidInputError
 from .calibration import normalize_unit
 from .file_names import is_tiff
 from .glasbey import glasbey_lut
-from .read import decode_threads
+from .read import codec_threads
 
 #: Images from this size are written compressed, which ImageJ reads: 8-bit ones (class maps)
 #: with PackBits, others with zlib level 1 (libdeflate), on the process's share of the cores.
@@ -72,7 +72,7 @@ def _write_imagej(path: Path, data: np.ndarray, voxel_size, unit: str, **kwargs)
         if data.ndim == 3:
             metadata["spacing"] = vs[0]
     if data.nbytes >= COMPRESS_BYTES:
-        kwargs["maxworkers"] = decode_threads(data.nbytes)
+        kwargs["maxworkers"] = codec_threads(data.nbytes)
         if data.dtype == np.uint8:
             kwargs["compression"] = "packbits"  # runs of bytes; 1.4x faster than zlib here
         else:
@@ -124,10 +124,9 @@ def write_class_map(
         "Properties": {"class_names": json.dumps(names)},
     }
     big = len(names) > 255  # ImageJ maps 16-bit value v to LUT entry v under range 0-255
-    data = class_map.astype(np.uint16 if big else np.uint8, copy=False)
     return _write_imagej(
         path,
-        data,
+        class_map.astype(np.uint16 if big else np.uint8, copy=False),
         voxel_size,
         unit,
         photometric="minisblack" if big else "palette",

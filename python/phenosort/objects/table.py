@@ -235,7 +235,7 @@ def _chunk_sums(
     ndim = labels.ndim
     sums = np.zeros((ndim, n_slots))
     counts = np.zeros(n_slots, np.int64)
-    boxes = 2 * ndim * n_slots * 8 <= _BOX_BYTES
+    boxes = 2 * ndim * n_slots * 8 <= _BOX_BYTES  # else find_objects (sparse huge IDs)
     first = np.full((ndim, n_slots if boxes else 0), np.iinfo(np.int64).max)
     last = np.full((ndim, n_slots if boxes else 0), -1)
     for start in starts:
