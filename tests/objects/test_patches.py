@@ -7,6 +7,7 @@ import pytest
 from scipy import ndimage
 
 from phenosort.errors import InvalidInputError
+from phenosort.objects import patches as patches_module
 from phenosort.objects.normalize import Normalization
 from phenosort.objects.patches import (
     PatchSpec,
@@ -74,13 +75,14 @@ LAYOUTS = {
 
 @pytest.mark.parametrize("layout", LAYOUTS)
 @pytest.mark.parametrize("channels", [1, 3])
-def test_patches_are_the_same_in_every_memory_layout(layout, channels):
+@pytest.mark.parametrize("padding", ["reflect", "constant"])  # constant: from a padded copy
+def test_patches_are_the_same_in_every_memory_layout(layout, channels, padding):
     """Patch rows are copied whole where they are one run of memory (one channel, or
     channel-last pixels) and element by element otherwise: every layout cuts the same."""
     image, labels = _scene_2d()
     image = image[:channels]
     table = object_table(labels)
-    spec = PatchSpec((9, 10), "reflect")
+    spec = PatchSpec((9, 10), padding)
     expected = extract_patches(image, labels, table, spec, NONE)
     view = LAYOUTS[layout](image)
     mask_view = LAYOUTS[layout](labels[np.newaxis])[0]
@@ -88,9 +90,49 @@ def test_patches_are_the_same_in_every_memory_layout(layout, channels):
     out = extract_patches(view, mask_view, table, spec, NONE)
     np.testing.assert_array_equal(out, expected)
     for row, label_id in enumerate(table.label_id):
-        pixels, mask, _ = _expected_patch(image, labels, label_id, (9, 10), "reflect")
+        pixels, mask, _ = _expected_patch(image, labels, label_id, (9, 10), padding)
         np.testing.assert_array_equal(out[row, :channels], pixels)
         np.testing.assert_array_equal(out[row, channels], mask)
+
+
+@pytest.mark.parametrize("ndim", [2, 3])
+@pytest.mark.parametrize("context_radius", [None, 1.5])
+def test_border_patches_from_a_padded_copy_equal_those_gathered_voxel_by_voxel(
+    monkeypatch, ndim, context_radius
+):
+    """A small image whose border objects cross is padded once and its patches copied row
+    by row; a large one's border patches are gathered voxel by voxel. Both cut the same
+    patches, normalised, with zeros outside the image (also under context suppression)."""
+    rng = np.random.default_rng(3)
+    spatial = (20, 24) if ndim == 2 else (5, 20, 24)
+    image = rng.integers(0, 4000, size=(2, *spatial)).astype(np.uint16)
+    labels = np.zeros(spatial, np.uint32)
+    for k, (y, x) in enumerate([(0, 0), (10, 11), (17, 3), (5, 22), (19, 19)], start=1):
+        labels[..., max(y - 1, 0) : y + 2, max(x - 2, 0) : x + 2] = k * 1000
+    table = object_table(labels)
+    spec = PatchSpec((9, 12) if ndim == 2 else (3, 9, 12), "constant", context_radius)
+    norm = Normalization("percentile")
+    image_range = norm.image_range(image)
+    padded_calls = []
+    real_padded = patches_module._padded
+    monkeypatch.setattr(
+        patches_module, "_padded", lambda *a: padded_calls.append(1) or real_padded(*a)
+    )
+    cuts = {}
+    for ratio in (0, 10**9):  # never pad / pad whenever a patch crosses the border
+        monkeypatch.setattr(patches_module, "_PAD_RATIO", ratio)
+        cuts[ratio] = extract_patches(image, labels, table, spec, norm, image_range)
+    assert len(padded_calls) == 2  # the image and the mask, once, in the second cut only
+    np.testing.assert_array_equal(cuts[0], cuts[10**9])
+    for row, label_id in enumerate(table.label_id):
+        _, mask, start = _expected_patch(image, labels, label_id, spec.shape, "constant")
+        inside = np.pad(np.ones(spatial, bool), max(spec.shape))[
+            tuple(slice(s + max(spec.shape), s + max(spec.shape) + n)
+                  for s, n in zip(start, spec.shape))
+        ]  # fmt: skip
+        assert not inside.all() or label_id == 2000  # every other object crosses a border
+        assert (cuts[0][row, :2][:, ~inside] == 0).all()
+        np.testing.assert_array_equal(cuts[0][row, 2], mask)
 
 
 @pytest.mark.parametrize("padding", ["constant", "reflect", "edge"])

@@ -195,6 +195,13 @@ def extract_patches(
     assert valid is not None  # ndim >= 2
     if spec.scale != 1:
         rows_inside = np.zeros_like(rows_inside)  # strided rows: gather voxel by voxel
+    elif spec.padding == "constant" and _pad_pays(image_cf, labels, rows_inside, shape):
+        # Patches crossing the border are cut row by row from a zero-padded copy of the
+        # image, not voxel by voxel; what lies outside is zeroed below, through ``valid``.
+        widths = _border_widths(starts, shape, labels.shape)
+        image_cf, labels = _padded(image_cf, [(0, 0), *widths]), _padded(labels, widths)
+        idx = _patch_indices(starts + [lo for lo, _ in widths], shape)
+        rows_inside = np.ones_like(rows_inside)
 
     n = len(table)
     out = np.empty((n, image_cf.shape[0] + 1) + shape, np.float32)
@@ -217,6 +224,54 @@ def extract_patches(
             out[outside, :-1] *= valid[outside, np.newaxis]
     out[:, -1] = mask
     return out
+
+
+#: An image this many times larger than the patches that cross its border is not padded:
+#: gathering those voxel by voxel then costs less than copying the image.
+_PAD_RATIO = 8
+
+
+def _pad_pays(
+    image_cf: np.ndarray, labels: np.ndarray, rows_inside: np.ndarray, shape: tuple[int, ...]
+) -> bool:
+    """Whether padding the image costs less than gathering the patches that cross its
+    border voxel by voxel: a small image whose border many objects cross (tiles of
+    nuclei, single-cell crops). Large images cut in batches are never copied."""
+    crossing = rows_inside.size - int(np.count_nonzero(rows_inside))
+    if not crossing:
+        return False
+    gathered = crossing * int(np.prod(shape)) * (image_cf.shape[0] + 1)
+    return image_cf.size + labels.size <= _PAD_RATIO * gathered
+
+
+def _border_widths(
+    starts: np.ndarray, shape: tuple[int, ...], lengths: tuple[int, ...]
+) -> list[tuple[int, int]]:
+    """Per spatial axis, how far the patches starting at ``starts`` reach before the
+    image's first voxel and past its last."""
+    before = np.maximum(-starts.min(axis=0), 0)
+    after = np.maximum((starts + np.asarray(shape)).max(axis=0) - np.asarray(lengths), 0)
+    return [(int(b), int(a)) for b, a in zip(before, after)]
+
+
+def _padded(array: np.ndarray, widths: list[tuple[int, int]]) -> np.ndarray:
+    """``array`` zero-padded by ``widths``, in the same memory layout (a channel-last RGB
+    view stays channel-last, so its patch rows stay single runs of memory)."""
+    order = np.argsort(array.strides, kind="stable")[::-1]  # axes from outermost in memory
+    padded = np.pad(array.transpose(order), [widths[a] for a in order])
+    return padded.transpose(np.argsort(order))
+
+
+def _patch_indices(starts: np.ndarray, shape: tuple[int, ...]) -> tuple[np.ndarray, ...]:
+    """Per axis, the indices ``(B, 1.., size, 1..)`` of patches starting at ``starts``,
+    broadcast against each other (all inside the array)."""
+    ndim = len(shape)
+    return tuple(
+        (starts[:, axis, None] + np.arange(shape[axis])).reshape(
+            (-1,) + tuple(shape[axis] if a == axis else 1 for a in range(ndim))
+        )
+        for axis in range(ndim)
+    )
 
 
 def _element_strides(array: np.ndarray) -> tuple[int, ...] | None:
