@@ -235,22 +235,6 @@ def test_label_index_paint_direct_and_compact(ids):
     assert lut[0] == -7.0
 
 
-@pytest.mark.parametrize("ids", [[2, 7, 31], [4, 99_999, 4_294_967_295]])
-@pytest.mark.parametrize("pieces", [(1 << 20, 1 << 16), (50, 7)])
-def test_paint_in_pieces_of_a_strided_3d_mask(monkeypatch, ids, pieces):
-    """Painted chunk by chunk and piece by piece (some ending inside a chunk), from a mask
-    that is a transposed view: the same image as one whole-mask lookup."""
-    monkeypatch.setattr(table_module, "_CHUNK_VOXELS", pieces[0])
-    monkeypatch.setattr(table_module, "_PAINT_VOXELS", pieces[1])
-    labels = _random_mask((6, 9, 11), ids, seed=5).astype(np.uint32).transpose(2, 0, 1)
-    assert not labels.flags.c_contiguous
-    index = LabelIndex.of(labels)
-    values = np.array([3, 1, 2], np.uint8)
-    painted = index.paint(values)
-    np.testing.assert_array_equal(painted, index.lut(values)[index.image])
-    assert painted.dtype == np.uint8 and painted.flags.c_contiguous
-
-
 def test_empty_masks_give_empty_tables():
     for labels in (
         np.zeros((5, 6), np.uint16),

@@ -29,8 +29,6 @@ from ..errors import InvalidInputError
 _CHUNK_VOXELS = 1 << 20
 _BOX_BYTES = 64 << 20  # per-ID bounding-box arrays up to this size are filled run by run
 _SHARED_SLOTS = 1 << 22  # up to this many IDs each thread keeps its own sums (~80 B per ID)
-# painting looks up this many voxels at a time: their 8-byte indices (512 KB) stay in cache
-_PAINT_VOXELS = 1 << 16
 
 
 @dataclass(frozen=True)
@@ -145,17 +143,11 @@ class LabelIndex:
     def paint(self, values: np.ndarray, fill=0) -> np.ndarray:
         """Image where each object's voxels hold its value from ``values`` (one per ID).
 
-        Painted in pieces of :data:`_PAINT_VOXELS`: a whole-image lookup first copies the
-        index image as 8-byte integers (134 MB for 4096 x 4096), and took 2.5x the time."""
-        lut = self.lut(values, fill)
-        out = np.empty(self.image.shape, lut.dtype)
-        flat = out.reshape(-1)
-        for start, block in plane_blocks(self.image):
-            for i in range(0, block.size, _PAINT_VOXELS):
-                piece = block[i : i + _PAINT_VOXELS]
-                # "clip" skips the bounds check: the index never exceeds the table's last slot
-                np.take(lut, piece, out=flat[start + i : start + i + piece.size], mode="clip")
-        return out
+        One NumPy call, which releases the GIL once: painted in cache-sized pieces it took
+        0.4x the time alone, but longer beside the rows' formatting in another thread
+        (``batch.image_job``), each piece waiting up to the interpreter's 5 ms switch
+        interval for the GIL (docs/benchmarks.md, issue 15)."""
+        return self.lut(values, fill)[self.image]
 
 
 def _direct(labels: np.ndarray, top: int) -> bool:
