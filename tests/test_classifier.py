@@ -40,6 +40,43 @@ def test_in_training_set_marks_exactly_the_annotated_objects(trained, brightness
     assert set(pred.label_id[pred.in_training_set].tolist()) == set(partial)
 
 
+def test_in_training_set_reads_another_image_whole_only_when_its_objects_match(
+    trained, brightness_data, monkeypatch
+):
+    """An image of the training image's shape and object count (single-cell crops: all of
+    them) is told apart by its objects' IDs and sizes, without the whole-image checksum;
+    the training image itself, the same mask under other pixels, and a model whose records
+    predate the objects' checksum still go through it, with the same answers."""
+    import copy
+
+    from phenosort.objects import prepared
+
+    train, test = brightness_data
+    assert train.labels.shape == test.labels.shape and len(train.classes) == len(test.classes)
+    hashed = []
+    real = prepared.checksum_of
+    monkeypatch.setattr(prepared, "checksum_of", lambda *a: hashed.append(a) or real(*a))
+
+    def whole_image_checksums() -> int:
+        return sum(any(x.ndim >= 2 for x in arrays) for arrays in hashed)
+
+    pred = trained.predict(test.image, test.labels, axes=test.axes)
+    assert not pred.in_training_set.any() and whole_image_checksums() == 0
+    pred = trained.predict(train.image, train.labels, axes=train.axes)
+    assert pred.in_training_set.all() and whole_image_checksums() == 1
+    brighter = train.image + np.ones_like(train.image)  # the same objects, other pixels
+    pred = trained.predict(brighter, train.labels, axes=train.axes)
+    assert not pred.in_training_set.any() and whole_image_checksums() == 2
+    old = copy.copy(trained)  # a model saved before: records without the objects' checksum
+    old.training_data = [
+        {k: v for k, v in entry.items() if k != "objects_checksum"}
+        for entry in trained.training_data
+    ]
+    assert old.predict(train.image, train.labels, axes=train.axes).in_training_set.all()
+    assert not old.predict(test.image, test.labels, axes=test.axes).in_training_set.any()
+    assert whole_image_checksums() == 4
+
+
 def test_predict_subset_keeps_ids_and_leaves_others_unpainted(trained, brightness_data):
     _, test = brightness_data
     ids = sorted(test.classes)[:5]

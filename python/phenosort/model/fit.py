@@ -338,6 +338,7 @@ def training_record(
     return {
         "name": prep.name,
         "checksum": prep.checksum,
+        "objects_checksum": prep.objects_checksum,
         "shape": list(prep.labels.shape),
         "n_objects": len(prep.table),
         "label_ids": [int(v) for v in label_ids],
@@ -348,13 +349,20 @@ def training_record(
 
 def trained_on(training_data: list[dict], prep: PreparedImage, table: ObjectTable) -> np.ndarray:
     """Which objects of ``table`` the records of :func:`training_record` name as labelled
-    (the image identified by shape and checksum; the object count is compared first, so
-    that an image of another count is never read whole for the checksum)."""
+    (the image identified by shape and checksum). The object count, then the objects' IDs
+    and sizes are compared first, so that another image is almost never read whole for the
+    checksum: single-cell crops all share a shape and a count. Records of models saved
+    before hold neither (they compare as equal)."""
     member = np.zeros(len(table), bool)
     shape, count = list(prep.labels.shape), len(prep.table)
+    objects: str | None = None  # computed once, when a record of this shape and count asks
     for entry in training_data:
         if entry["shape"] != shape or entry.get("n_objects", count) != count:
             continue
+        if "objects_checksum" in entry:
+            objects = objects or prep.objects_checksum
+            if entry["objects_checksum"] != objects:
+                continue
         if entry["checksum"] == prep.checksum:  # computed once per image, then kept
             member |= np.isin(table.label_id, np.asarray(entry["label_ids"], np.int64))
     return member

@@ -38,6 +38,13 @@ class PreparedImage:
         return self._checksum
 
     @property
+    def objects_checksum(self) -> str:
+        """Of the objects' IDs and voxel counts: equal for the same mask, cheap to compute
+        (from the table), and different for almost any other mask of the same shape."""
+        table = self.table
+        return checksum_of(np.asarray(table.label_id, np.int64), np.asarray(table.size, np.int64))
+
+    @property
     def ndim(self) -> int:
         return self.labels.ndim
 
