@@ -351,8 +351,8 @@ def trained_on(training_data: list[dict], prep: PreparedImage, table: ObjectTabl
     """Which objects of ``table`` the records of :func:`training_record` name as labelled
     (the image identified by shape and checksum). The object count, then the objects' IDs
     and sizes are compared first, so that another image is almost never read whole for the
-    checksum: single-cell crops all share a shape and a count. Records of models saved
-    before hold neither (they compare as equal)."""
+    checksum: single-cell crops all share a shape and a count. Records of older models
+    may lack the count or the objects' checksum: they are compared on what they hold."""
     member = np.zeros(len(table), bool)
     shape, count = list(prep.labels.shape), len(prep.table)
     objects: str | None = None  # computed once, when a record of this shape and count asks
