@@ -162,6 +162,21 @@ def test_entry_point_runs_as_a_program():
         assert proc.stdout.startswith("phenosort ")
 
 
+def test_predict_as_a_program_does_not_import_scipy(project, tmp_path):
+    """A prediction (class map, tables) loads no scipy: importing scipy.ndimage costs every
+    command 0.2-0.3 s, and only ROI export, galleries and rare paths use it."""
+    code = (
+        "import sys\n"
+        "from phenosort.cli import main\n"
+        f"status = main(['predict', {str(project['data_dir'])!r}, '--model', "
+        f"{str(project['model'])!r}, '--out', {str(tmp_path / 'out')!r}, '--quiet'])\n"
+        "print(status, sorted(m for m in sys.modules if m.split('.')[0] == 'scipy')[:3])\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.split("\n")[-2] == "0 []", proc.stdout
+
+
 # ---------------------------------------------------------------------------- train
 def test_train_writes_model_and_prints_validation(project):
     assert project["model"].is_file() and project["model"].stat().st_size > 0

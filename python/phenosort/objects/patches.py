@@ -12,7 +12,6 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 
 import numpy as np
-from scipy import ndimage
 
 from ..errors import InvalidInputError
 from .normalize import Normalization
@@ -406,6 +405,8 @@ def _dilate_by_rows(masks: np.ndarray, ball: np.ndarray) -> np.ndarray:
         run = np.zeros_like(row)
         run[centre[-1] - w : centre[-1] + w + 1] = True
         if not np.array_equal(row, run):  # not a centred run: general (slower) dilation
+            from scipy import ndimage  # here: importing it costs a command 0.2-0.3 s
+
             return ndimage.binary_dilation(masks, structure=ball[np.newaxis])
         rows[tuple(int(p - c) for p, c in zip(prefix, centre[:-1]))] = w
     lines = [masks.astype(bool)]  # lines[w]: masks dilated by [-w, w] along the last axis
