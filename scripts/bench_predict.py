@@ -58,6 +58,7 @@ from bench_reference import predict_folder as reference_predict  # noqa: E402
 from phenosort.axes import check_voxel_size, to_channel_first  # noqa: E402
 from phenosort.batch.image_job import output_paths  # noqa: E402
 from phenosort.classifier import ObjectClassifier, Sample, _Prepared  # noqa: E402
+from phenosort.cpu_share import cpu_share  # noqa: E402
 from phenosort.dataio import (  # noqa: E402
     Pair,
     find_pairs,
@@ -236,7 +237,7 @@ def bench_case(
         # the least total / forward that the run's CPU time allows on torch's threads (the
         # cores it uses), were every stage to overlap every other perfectly
         "ratio_floor_per_repeat": [
-            t[1] / torch_threads() / r[0]["forward"][0] for t, r in zip(totals, runs, strict=True)
+            t[1] / cpu_share() / r[0]["forward"][0] for t, r in zip(totals, runs, strict=True)
         ],
         # the forward pass as a folder run now makes it: small images share batches
         "ratio_total_over_batched_forward": total[0] / batched[0],
@@ -258,13 +259,6 @@ def bench_case(
         result["ratio_total_over_reference"] = total[0] / ref_total[0]
         result["ratio_total_over_reference_cpu"] = total[1] / ref_total[1]
     return result
-
-
-def torch_threads() -> int:
-    """The cores prediction uses: torch's thread count (one CPU stream each)."""
-    import torch
-
-    return torch.get_num_threads()
 
 
 def _folded(clf: ObjectClassifier) -> bool:
@@ -354,7 +348,7 @@ def print_case(case: dict) -> None:
     )
     floor = case["ratio_floor_per_repeat"]
     print(
-        f"  its floor (the run's CPU time over {torch_threads()} cores, perfectly overlapped, "
+        f"  its floor (the run's CPU time over {cpu_share()} cores, perfectly overlapped, "
         f"/ forward) per repeat: median {statistics.median(floor):.2f}"
     )
     print(

@@ -177,21 +177,7 @@ def extract_patches(
             f"patch shape {shape} has {len(shape)} axes but the labels are {ndim}D"
         )
     starts = patch_starts(table, shape, spec.scale)
-    axis_idx: list[np.ndarray] = []
-    valid: np.ndarray | None = None
-    for axis in range(ndim):
-        i, v = _axis_indices(
-            starts[:, axis], shape[axis], labels.shape[axis], spec.padding, spec.scale
-        )
-        expand = (slice(None),) + tuple(
-            slice(None) if a == axis else np.newaxis for a in range(ndim)
-        )
-        axis_idx.append(i[expand])
-        rows_inside = v.all(axis=1)  # after the loop: along the last axis, fully inside
-        v = v[expand]
-        valid = v if valid is None else valid & v
-    idx = tuple(axis_idx)
-    assert valid is not None  # ndim >= 2
+    idx, valid, rows_inside = _patch_indices(starts, shape, labels.shape, spec)
     if spec.scale != 1:
         rows_inside = np.zeros_like(rows_inside)  # strided rows: gather voxel by voxel
     elif spec.padding == "constant" and _pad_pays(image_cf, labels, rows_inside, shape):
@@ -199,8 +185,9 @@ def extract_patches(
         # image, not voxel by voxel; what lies outside is zeroed below, through ``valid``.
         widths = _border_widths(starts, shape, labels.shape)
         image_cf, labels = _padded(image_cf, [(0, 0), *widths]), _padded(labels, widths)
-        idx = _patch_indices(starts + [lo for lo, _ in widths], shape)
-        rows_inside = np.ones_like(rows_inside)
+        idx, _, rows_inside = _patch_indices(
+            starts + [lo for lo, _ in widths], shape, labels.shape, spec
+        )
 
     n = len(table)
     out = np.empty((n, image_cf.shape[0] + 1) + shape, np.float32)
@@ -261,16 +248,26 @@ def _padded(array: np.ndarray, widths: list[tuple[int, int]]) -> np.ndarray:
     return padded.transpose(np.argsort(order))
 
 
-def _patch_indices(starts: np.ndarray, shape: tuple[int, ...]) -> tuple[np.ndarray, ...]:
-    """Per axis, the indices ``(B, 1.., size, 1..)`` of patches starting at ``starts``,
-    broadcast against each other (all inside the array)."""
+def _patch_indices(
+    starts: np.ndarray, shape: tuple[int, ...], lengths: tuple[int, ...], spec: PatchSpec
+) -> tuple[tuple[np.ndarray, ...], np.ndarray, np.ndarray]:
+    """For patches starting at ``starts`` in an array of spatial ``lengths``: per axis the
+    voxel indices ``(B, 1.., size, 1..)``, broadcast against each other (outside voxels
+    mapped as ``spec.padding`` says); which voxels lie inside ``(B, *shape)``; and which
+    patches lie inside along the last axis ``(B,)``."""
     ndim = len(shape)
-    return tuple(
-        (starts[:, axis, None] + np.arange(shape[axis])).reshape(
-            (-1,) + tuple(shape[axis] if a == axis else 1 for a in range(ndim))
+    idx: list[np.ndarray] = []
+    valid: np.ndarray | None = None
+    for axis in range(ndim):
+        i, v = _axis_indices(starts[:, axis], shape[axis], lengths[axis], spec.padding, spec.scale)
+        expand = (slice(None),) + tuple(
+            slice(None) if a == axis else np.newaxis for a in range(ndim)
         )
-        for axis in range(ndim)
-    )
+        idx.append(i[expand])
+        rows_inside = v.all(axis=1)  # after the loop: along the last axis, fully inside
+        valid = v[expand] if valid is None else valid & v[expand]
+    assert valid is not None  # ndim >= 2
+    return tuple(idx), valid, rows_inside
 
 
 def _element_strides(array: np.ndarray) -> tuple[int, ...] | None:
