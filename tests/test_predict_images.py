@@ -100,11 +100,11 @@ def test_each_image_gets_its_own_prediction_or_error(clf):
     assert len(sizes) == 7
 
 
-@pytest.mark.parametrize("streams, expected", [(1, [4, 4, 32, 32]), (2, [8, 32, 32])])
-def test_small_images_wait_for_a_batch_for_each_cpu_stream(clf, monkeypatch, streams, expected):
-    """Eight images of 9 objects: with one stream a group is cut once it fills a batch (36
-    objects: 32 + 4, twice); with two, once it fills two (72: 32 + 32 + 8), so that both
-    streams have a batch to run."""
+@pytest.mark.parametrize("streams", [1, 2])
+def test_small_images_start_once_they_fill_a_batch(clf, monkeypatch, streams):
+    """Eight images of 9 objects: a group starts once its objects fill a batch (36
+    objects: 32 + 4, twice), with one stream or two; with two, the second group runs in the
+    other stream while the next is cut, instead of waiting for two batches' objects."""
     monkeypatch.setattr(inference_module, "stream_count", lambda _device: streams)
     images = []
     for seed in range(10, 18):
@@ -112,7 +112,7 @@ def test_small_images_wait_for_a_batch_for_each_cpu_stream(clf, monkeypatch, str
         images.append((ImageData(d.image, "YX", None, None), d.labels))
     sizes = _batch_sizes(clf)
     assert all(not isinstance(p, Exception) for p in clf.predict_images(iter(images)))
-    assert sorted(sizes) == expected
+    assert sorted(sizes) == [4, 4, 32, 32]
 
 
 def test_a_group_whose_network_fails_gives_its_images_the_error(clf, monkeypatch):
@@ -120,19 +120,19 @@ def test_a_group_whose_network_fails_gives_its_images_the_error(clf, monkeypatch
     of memory) in one group is each of its images' error; the next group is predicted."""
     monkeypatch.setattr(inference_module, "stream_count", lambda _device: 2)
     images = []
-    for seed in range(20, 36):  # two groups of 8 images of 9 objects: batches 32, 32, 8
+    for seed in range(20, 36):  # four groups of 4 images of 9 objects: batches 32, 4
         d = make_objects("brightness", grid=(3, 3), seed=seed)
         images.append((ImageData(d.image, "YX", None, None), d.labels))
     failed = []
 
     def out_of_memory(_module, args):
-        if int(args[0].shape[0]) == 8 and not failed:  # the first group's last batch
+        if int(args[0].shape[0]) == 4 and not failed:  # the first group's last batch
             failed.append(True)
             raise RuntimeError("out of memory (simulated)")
 
     outcomes = _predict_with_hook(clf, out_of_memory, iter(images))
-    assert all(isinstance(o, RuntimeError) and "simulated" in str(o) for o in outcomes[:8])
-    _assert_as_alone(clf, images[8:], outcomes[8:])
+    assert all(isinstance(o, RuntimeError) and "simulated" in str(o) for o in outcomes[:4])
+    _assert_as_alone(clf, images[4:], outcomes[4:])
 
 
 def test_a_folder_writes_what_each_image_alone_writes(clf, tmp_path):

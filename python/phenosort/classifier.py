@@ -266,16 +266,20 @@ class ObjectClassifier:
         predicted on its own, its patches cut batch by batch, as :meth:`predict` does. On a
         CPU a group of small images, or a large image, runs in the CPU streams while the
         next images are read and cut, and while the caller writes the outputs of those
-        before; what has finished is given back at once. A pair that cannot be predicted
-        (wrong channels, a bad mask) gives its exception in its place; the others go on. At
-        most three groups of a batch per CPU stream of patches, or two large images, are
-        held at a time.
+        before; what has finished is given back at once. A group starts as soon as one
+        batch's objects are cut, so that a stream starts on it while the next group is
+        cut. A pair that cannot be predicted (wrong channels, a bad mask) gives its
+        exception in its place; the others go on. At most two groups per CPU stream (and
+        the one being cut), or two large images, are held at a time.
         """
         self._require_trained()
         inference = self._batched_inference()
         step = inference.batch_size
-        full = step * inference.streams  # a batch for each CPU stream
-        group: list[_Cut | Exception] = []  # cut, waiting for full batches
+        # Groups of one batch: waiting for a batch per stream left the streams idle while
+        # the main thread read the images to fill it (PanNuke: 40 ms before the first
+        # batch, 20 ms gaps; docs/benchmarks.md, issue 15, sixth session).
+        ahead = 2 * inference.streams
+        group: list[_Cut | Exception] = []  # cut, waiting to fill a batch
         # in the network, in order: (predictions, finished?, one large image?)
         started: deque[tuple[Iterator[Prediction | Exception], Callable[[], bool], bool]]
         started = deque()
@@ -306,17 +310,17 @@ class ObjectClassifier:
                 started.append((predictions, finished, True))
             else:
                 group.append(_Cut(prep, order, cut))
-                if sum(len(c.order) for c in group if isinstance(c, _Cut)) >= full or (
-                    len(group) >= full
+                if sum(len(c.order) for c in group if isinstance(c, _Cut)) >= step or (
+                    len(group) >= step
                 ):
                     start_group()
             # What has finished goes to the caller (to be written) at once; up to two
-            # groups run ahead of it, so that the streams rarely wait for the next one, or
-            # one large image, as each holds a whole image. (Waiting for the third group
-            # instead of taking what had finished made the blood smears' 400 one-cell
-            # images 1.15x slower; docs/benchmarks.md.)
+            # groups per stream run ahead of it, so that the streams rarely wait for the
+            # next one, or one large image, as each holds a whole image. (Waiting for a
+            # group more instead of taking what had finished made the blood smears' 400
+            # one-cell images 1.15x slower; docs/benchmarks.md.)
             while started and (
-                started[0][1]() or len(started) > 2 or sum(large for *_, large in started) > 1
+                started[0][1]() or len(started) > ahead or sum(large for *_, large in started) > 1
             ):
                 yield from started.popleft()[0]
         start_group()
