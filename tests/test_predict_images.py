@@ -33,12 +33,13 @@ def clf():
 
 
 def _images() -> list[tuple[ImageData, np.ndarray]]:
-    """Small images (9 objects), a large one (36 > BATCH), an empty mask, and one with a
-    channel too many, in an order that makes every kind of group."""
+    """Small images (9 objects), a large one (144 objects: more than 4 batches, so cut
+    batch by batch), an empty mask, and one with a channel too many, in an order that makes
+    every kind of group."""
     out = []
     for kind, seed in (("small", 2), ("small", 3), ("large", 4), ("empty", 5), ("small", 6),
                        ("two channels", 7), ("small", 8), ("small", 9)):  # fmt: skip
-        d = make_objects("brightness", grid=(6, 6) if kind == "large" else (3, 3), seed=seed)
+        d = make_objects("brightness", grid=(12, 12) if kind == "large" else (3, 3), seed=seed)
         image, labels = d.image, d.labels
         if kind == "empty":
             labels = np.zeros_like(labels)
@@ -94,10 +95,10 @@ def test_each_image_gets_its_own_prediction_or_error(clf):
         assert np.array_equal(outcome.class_map(), alone.class_map())
         assert np.array_equal(outcome.in_training_set, alone.in_training_set)
     # the small images before the large one in one batch (18), the large one in its own
-    # (32 + 4), the rest in one (27): in CPU streams they run side by side, in any order;
-    # alone, every image with objects is a call of its own
-    assert sorted(together) == [4, 18, 27, 32]
-    assert len(sizes) == 7
+    # (4 x 32 + 16), the rest in one (27): in CPU streams they run side by side, in any
+    # order; alone, every small image with objects is a call of its own
+    assert sorted(together) == [16, 18, 27, 32, 32, 32, 32]
+    assert len(sizes) == 10
 
 
 @pytest.mark.parametrize("streams", [1, 2])
@@ -113,6 +114,22 @@ def test_small_images_start_once_they_fill_a_batch(clf, monkeypatch, streams):
     sizes = _batch_sizes(clf)
     assert all(not isinstance(p, Exception) for p in clf.predict_images(iter(images)))
     assert sorted(sizes) == [4, 4, 32, 32]
+
+
+@pytest.mark.parametrize("streams", [1, 2])
+def test_an_image_of_a_few_batches_joins_a_group(clf, monkeypatch, streams):
+    """An image of 36 objects (a batch and a bit) after one of 9 is cut whole and joins its
+    group (45 objects: 32 + 13), instead of flushing the 9 as a batch of their own and
+    being cut batch by batch (9, 32, 4); each still gets its own prediction."""
+    monkeypatch.setattr(inference_module, "stream_count", lambda _device: streams)
+    images = []
+    for seed, grid in ((80, (3, 3)), (81, (6, 6))):
+        d = make_objects("brightness", grid=grid, seed=seed)
+        images.append((ImageData(d.image, "YX", None, None), d.labels))
+    sizes = _batch_sizes(clf)
+    outcomes = list(clf.predict_images(iter(images)))
+    assert sorted(sizes) == [13, 32]
+    _assert_as_alone(clf, images, outcomes)
 
 
 def test_a_group_whose_network_fails_gives_its_images_the_error(clf, monkeypatch):
@@ -201,9 +218,10 @@ def test_a_large_image_writes_what_a_small_one_writes(clf, tmp_path, monkeypatch
 
 
 def _large_images(seeds, grids=None) -> list[tuple[ImageData, np.ndarray]]:
-    """Images of 36 objects (or ``grids``): more than a batch, each predicted on its own."""
+    """Images of 144 objects (or ``grids``): more than 4 batches, each predicted on its own,
+    cut batch by batch."""
     out = []
-    for seed, grid in zip(seeds, grids or [(6, 6)] * len(seeds), strict=True):
+    for seed, grid in zip(seeds, grids or [(12, 12)] * len(seeds), strict=True):
         d = make_objects("brightness", grid=grid, seed=seed)
         out.append((ImageData(d.image, "YX", None, None), d.labels))
     return out
@@ -246,10 +264,10 @@ def test_a_large_image_runs_while_the_next_image_is_read(clf, monkeypatch):
 
 def test_a_large_image_whose_network_fails_gets_the_error_alone(clf, monkeypatch):
     monkeypatch.setattr(inference_module, "stream_count", lambda _device: 2)
-    images = _large_images(range(50, 53), [(6, 6), (6, 7), (6, 6)])
+    images = _large_images(range(50, 53), [(12, 12), (12, 13), (12, 12)])
 
     def fail_in_the_second_image(_module, args):
-        if int(args[0].shape[0]) == 42 - BATCH:  # the second image's last batch
+        if int(args[0].shape[0]) == 156 - 4 * BATCH:  # the second image's last batch
             raise RuntimeError("out of memory (simulated)")
 
     outcomes = _predict_with_hook(clf, fail_in_the_second_image, iter(images))

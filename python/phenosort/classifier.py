@@ -60,6 +60,13 @@ class Sample:
     name: str = ""
 
 
+#: An image of up to this many batches of objects is cut whole by the caller and joins a
+#: group, as a small one does; a larger one is cut batch by batch in the streams (memory
+#: stays bounded). PanNuke's tiles of 33-53 objects had each flushed the group before
+#: them, half full, and waited for the large image before (docs/benchmarks.md, issue 15).
+_WHOLE_CUT_BATCHES = 4
+
+
 def _ready() -> bool:
     """Finished: nothing runs for it (an error, or no objects)."""
     return True
@@ -262,8 +269,9 @@ class ObjectClassifier:
         """:meth:`predict` of every ``(image, labels)`` pair, in order, where the objects of
         small images share the network's batches: a folder of single-cell crops would
         otherwise run the network once per object, at 4-5x the time per object of full
-        batches (docs/benchmarks.md, issue 15). An image with more objects than a batch is
-        predicted on its own, its patches cut batch by batch, as :meth:`predict` does. On a
+        batches (docs/benchmarks.md, issue 15). An image of more than
+        ``_WHOLE_CUT_BATCHES`` batches of objects is predicted on its own, its patches cut
+        batch by batch, as :meth:`predict` does; smaller ones are cut whole. On a
         CPU a group of small images, or a large image, runs in the CPU streams while the
         next images are read and cut, and while the caller writes the outputs of those
         before; what has finished is given back at once. A group starts as soon as one
@@ -294,7 +302,7 @@ class ObjectClassifier:
                 prep = self._prepare(image.array, labels, image.axes, image.voxel_size)
                 self._check_compatible(prep)
                 order = prep.table.raster_order()
-                large = len(order) > step  # cut batch by batch in the streams
+                large = len(order) > _WHOLE_CUT_BATCHES * step  # cut batch by batch
                 # no patches to cut for an image without objects (its prediction is empty)
                 cut = (
                     None
