@@ -16,8 +16,10 @@ Stages, summed over the images, each timed on the code the per-image job runs:
 - ``read``: ``dataio.load_pair`` (image and mask TIFFs, phenosort's readers);
 - ``table``: ``index_and_table`` of the mask (its ``LabelIndex`` and ``ObjectTable``);
 - ``patches``: the image's intensity range + ``extract_patches`` in prediction batches;
-- ``forward``: the network alone on those batches, as prediction runs it (``BatchedInference``:
-  the same batch sizes, in CPU streams);
+- ``forward``: the network alone on those batches, as ``predict`` of each image runs it
+  (``BatchedInference``: the same batch sizes, in CPU streams; an image of one batch on
+  torch's threads in the calling thread). A folder run groups small images' objects into
+  shared batches instead: the forward pass in full batches, below, is that cost;
 - ``membership``: ``in_training_set`` (``ObjectClassifier._training_membership``);
 - ``painting``: ``class_map`` (+ ``confidence_map`` with ``--confidence``);
 - ``write``: the class-map (and confidence) TIFFs, then objects.csv and summary.csv.
