@@ -102,13 +102,13 @@ def test_auto_dropout_trains_with_dropout_only_without_a_hold_out():
 
 def test_auto_epochs_are_more_without_a_hold_out():
     """``train_epochs=auto`` (the default): 100 epochs when no hold-out set picks the epoch
-    (all of them run, with dropout), at most 60 with one; events, progress totals and the
+    (all of them run, with dropout), at most 40 with one; events, progress totals and the
     report give the resolved count, and the model keeps the setting."""
     data = make_objects("brightness", grid=(8, 8), seed=3)  # 32 per class
     few = {k: v for i, (k, v) in enumerate(sorted(data.classes.items())) if i < 16}
     quick = {"net_width": 8, "symmetry_probe_epochs": 0, "train_min_epoch_samples": 16,
              "train_patience": 0, "train_stop_loss": 0.0}  # fmt: skip
-    assert AUTO_EPOCHS == {True: 60, False: 100}
+    assert AUTO_EPOCHS == {True: 40, False: 100}
     for labels, hold_out in ((few, False), (data.classes, True)):
         clf = ObjectClassifier(data.class_names, **quick)
         assert clf.config.train_epochs == "auto" and clf.config.most_epochs == 100

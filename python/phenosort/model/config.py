@@ -36,8 +36,10 @@ def dropout_rate(net_dropout: float | str, hold_out: bool) -> float:
 
 
 #: ``train_epochs=auto``: with a hold-out set (a maximum: early stopping may end sooner)
-#: and without one (every epoch runs, with dropout, and the last is kept)
-AUTO_EPOCHS = {True: 60, False: 100}
+#: and without one (every epoch runs, with dropout, and the last is kept). With a
+#: hold-out, 40 instead of 60 was within seed noise on every row with one (5 seeds,
+#: paired) at 0.51-0.78x the training time (docs/benchmarks.md, issue 15, sixth session).
+AUTO_EPOCHS = {True: 40, False: 100}
 
 
 def epoch_count(train_epochs: int | str, hold_out: bool) -> int:
@@ -109,11 +111,14 @@ class ModelConfig:
         to initialise the network from; layers whose shape differs are left as initialised.
     train_epochs : int or "auto"
         Maximum number of epochs (a one-cycle schedule spans them; early stopping may end
-        sooner). ``auto`` (default): 60 with a hold-out set, 100 without one. Without a
+        sooner). ``auto`` (default): 40 with a hold-out set, 100 without one. Without a
         hold-out every epoch runs and the last is kept, and the dropout of
         ``net_dropout=auto`` slows the fit: 100 epochs raised wbc at 10 labels per class
         from 0.737 to 0.761 (+0.024 +- 0.010, every seed) with PanNuke at 10 unchanged
-        (docs/benchmarks.md, issue 14).
+        (docs/benchmarks.md, issue 14). With a hold-out, 40 epochs against 60 (5 seeds,
+        paired): PanNuke at 50 labels per class +0.023 +- 0.012, at all labels +0.006 +-
+        0.012, wbc at 50 -0.005 +- 0.010, the generated orientation tasks at 25 unchanged;
+        0.51-0.78x the training time (docs/benchmarks.md, issue 15).
     train_weight_decay : float
         AdamW's decoupled weight decay (also the live model's). 0.05 instead of 1e-4 moved
         issue 8's rows by -0.013 to +0.017, all within noise (docs/benchmarks.md, issue 14).
@@ -124,7 +129,7 @@ class ModelConfig:
         this (0.01: the true class's probability about 0.99 on average; 0 disables). The
         hold-out then has nothing left to tell, and further epochs only sharpen the
         probabilities: on an easy task the loss kept creeping down by thousandths for all
-        60 epochs, so patience never ran out (docs/benchmarks.md, issue 15).
+        60 epochs (the cap then), so patience never ran out (docs/benchmarks.md, issue 15).
     train_val_fraction : float
         Stratified hold-out fraction for validation (0 trains on everything, no metrics).
     train_val_min_per_class : int
