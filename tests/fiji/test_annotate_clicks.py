@@ -144,8 +144,11 @@ def play_and_finish(
 
 
 def wait_for(path: Path, proc: subprocess.Popen, log: Path, env: dict, timeout: float) -> None:
+    """Wait until ImageJ has written ``path``: it exists and is not empty, since a macro's
+    ``File.saveString`` creates the file before it writes it (a live-mode run once read an
+    empty ``ready1``). Every file waited for here holds text."""
     end = time.monotonic() + timeout
-    while not path.exists():
+    while not (path.exists() and path.stat().st_size > 0):
         failed = "Exception in thread" in log.read_text(errors="replace")
         if failed or proc.poll() is not None or time.monotonic() > end:
             hint = diagnose(proc, env, path.parent) if proc.poll() is None else ""
