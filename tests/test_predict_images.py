@@ -49,6 +49,18 @@ def _images() -> list[tuple[ImageData, np.ndarray]]:
     return out
 
 
+def _images_of(seeds, grids) -> list[tuple[ImageData, np.ndarray]]:
+    """Generated grey ``brightness`` images, one per seed, of ``grids`` objects per axis:
+    one grid for every seed, or a list of one per seed."""
+    seeds = list(seeds)
+    grids = [grids] * len(seeds) if isinstance(grids[0], int) else grids
+    out = []
+    for seed, grid in zip(seeds, grids, strict=True):
+        d = make_objects("brightness", grid=grid, seed=seed)
+        out.append((ImageData(d.image, "YX", None, None), d.labels))
+    return out
+
+
 def _batch_sizes(clf: ObjectClassifier) -> list[int]:
     """The batch sizes the inference network is called with, recorded by a forward hook."""
     sizes: list[int] = []
@@ -107,10 +119,7 @@ def test_small_images_start_once_they_fill_a_batch(clf, monkeypatch, streams):
     objects: 32 + 4, twice), with one stream or two; with two, the second group runs in the
     other stream while the next is cut, instead of waiting for two batches' objects."""
     monkeypatch.setattr(inference_module, "stream_count", lambda _device: streams)
-    images = []
-    for seed in range(10, 18):
-        d = make_objects("brightness", grid=(3, 3), seed=seed)
-        images.append((ImageData(d.image, "YX", None, None), d.labels))
+    images = _images_of(range(10, 18), (3, 3))
     sizes = _batch_sizes(clf)
     assert all(not isinstance(p, Exception) for p in clf.predict_images(iter(images)))
     assert sorted(sizes) == [4, 4, 32, 32]
@@ -122,10 +131,7 @@ def test_an_image_of_a_few_batches_joins_a_group(clf, monkeypatch, streams):
     group (45 objects: 32 + 13), instead of flushing the 9 as a batch of their own and
     being cut batch by batch (9, 32, 4); each still gets its own prediction."""
     monkeypatch.setattr(inference_module, "stream_count", lambda _device: streams)
-    images = []
-    for seed, grid in ((80, (3, 3)), (81, (6, 6))):
-        d = make_objects("brightness", grid=grid, seed=seed)
-        images.append((ImageData(d.image, "YX", None, None), d.labels))
+    images = _images_of([80, 81], [(3, 3), (6, 6)])
     sizes = _batch_sizes(clf)
     outcomes = list(clf.predict_images(iter(images)))
     assert sorted(sizes) == [13, 32]
@@ -136,10 +142,8 @@ def test_a_group_whose_network_fails_gives_its_images_the_error(clf, monkeypatch
     """In CPU streams a group runs while the next one is cut: a failure of the network (out
     of memory) in one group is each of its images' error; the next group is predicted."""
     monkeypatch.setattr(inference_module, "stream_count", lambda _device: 2)
-    images = []
-    for seed in range(20, 36):  # four groups of 4 images of 9 objects: batches 32, 4
-        d = make_objects("brightness", grid=(3, 3), seed=seed)
-        images.append((ImageData(d.image, "YX", None, None), d.labels))
+    # four groups of 4 images of 9 objects: batches 32, 4
+    images = _images_of(range(20, 36), (3, 3))
     failed = []
 
     def out_of_memory(_module, args):
@@ -217,14 +221,10 @@ def test_a_large_image_writes_what_a_small_one_writes(clf, tmp_path, monkeypatch
             assert (first / name).read_bytes() == (second / name).read_bytes()
 
 
-def _large_images(seeds, grids=None) -> list[tuple[ImageData, np.ndarray]]:
-    """Images of 144 objects (or ``grids``): more than 4 batches, each predicted on its own,
-    cut batch by batch."""
-    out = []
-    for seed, grid in zip(seeds, grids or [(12, 12)] * len(seeds), strict=True):
-        d = make_objects("brightness", grid=grid, seed=seed)
-        out.append((ImageData(d.image, "YX", None, None), d.labels))
-    return out
+def _large_images(seeds) -> list[tuple[ImageData, np.ndarray]]:
+    """Images of 144 objects: more than 4 batches, each predicted on its own, cut batch by
+    batch."""
+    return _images_of(seeds, (12, 12))
 
 
 def test_a_large_image_runs_while_the_next_image_is_read(clf, monkeypatch):
@@ -264,7 +264,7 @@ def test_a_large_image_runs_while_the_next_image_is_read(clf, monkeypatch):
 
 def test_a_large_image_whose_network_fails_gets_the_error_alone(clf, monkeypatch):
     monkeypatch.setattr(inference_module, "stream_count", lambda _device: 2)
-    images = _large_images(range(50, 53), [(12, 12), (12, 13), (12, 12)])
+    images = _images_of(range(50, 53), [(12, 12), (12, 13), (12, 12)])  # all large
 
     def fail_in_the_second_image(_module, args):
         if int(args[0].shape[0]) == 156 - 4 * BATCH:  # the second image's last batch
@@ -280,10 +280,7 @@ def test_a_finished_group_is_given_back_before_more_images_are_read(clf, monkeyp
     predictions go to the caller (to be written) before the next image is read, rather
     than waiting behind groups that run ahead. Groups of 4 images of 9 objects (36)."""
     monkeypatch.setattr(inference_module, "stream_count", lambda _device: 1)
-    images = []
-    for seed in range(60, 72):
-        d = make_objects("brightness", grid=(3, 3), seed=seed)
-        images.append((ImageData(d.image, "YX", None, None), d.labels))
+    images = _images_of(range(60, 72), (3, 3))
     read: list[int] = []
 
     def reader():
