@@ -355,15 +355,13 @@ def trained_on(training_data: list[dict], prep: PreparedImage, table: ObjectTabl
     may lack the count or the objects' checksum: they are compared on what they hold."""
     member = np.zeros(len(table), bool)
     shape, count = list(prep.labels.shape), len(prep.table)
-    objects: str | None = None  # computed once, when a record of this shape and count asks
     for entry in training_data:
         if entry["shape"] != shape or entry.get("n_objects", count) != count:
             continue
-        if "objects_checksum" in entry:
-            objects = objects or prep.objects_checksum
-            if entry["objects_checksum"] != objects:
-                continue
-        if entry["checksum"] == prep.checksum:  # computed once per image, then kept
+        # both checksums are computed once per image, when a record first asks, then kept
+        if entry.get("objects_checksum", prep.objects_checksum) != prep.objects_checksum:
+            continue
+        if entry["checksum"] == prep.checksum:
             member |= np.isin(table.label_id, np.asarray(entry["label_ids"], np.int64))
     return member
 

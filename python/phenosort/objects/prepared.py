@@ -29,6 +29,7 @@ class PreparedImage:
     image_range: tuple[np.ndarray, np.ndarray] | None
     name: str = ""
     _checksum: str | None = field(default=None, repr=False)
+    _objects_checksum: str | None = field(default=None, repr=False)
 
     @property
     def checksum(self) -> str:
@@ -40,9 +41,12 @@ class PreparedImage:
     @property
     def objects_checksum(self) -> str:
         """Of the objects' IDs and voxel counts: equal for the same mask, cheap to compute
-        (from the table), and different for almost any other mask of the same shape."""
-        table = self.table
-        return checksum_of(np.asarray(table.label_id, np.int64), np.asarray(table.size, np.int64))
+        (from the table, when first asked), and different for almost any other mask of the
+        same shape."""
+        if self._objects_checksum is None:
+            ids, sizes = np.asarray(self.table.label_id, np.int64), self.table.size
+            self._objects_checksum = checksum_of(ids, np.asarray(sizes, np.int64))
+        return self._objects_checksum
 
     @property
     def ndim(self) -> int:
