@@ -23,6 +23,7 @@ from pathlib import Path
 
 import tifffile
 
+import bench_common  # noqa: F401  (this checkout's phenosort, not the installed one)
 from phenosort.classifier import ObjectClassifier, Sample
 from phenosort.testing import make_objects
 

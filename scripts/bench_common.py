@@ -5,12 +5,17 @@ from __future__ import annotations
 
 import os
 import platform
+import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import TypeVar
 
 T = TypeVar("T")
+REPO = Path(__file__).resolve().parents[1]
+# a benchmark measures the checkout it runs from, not the installed phenosort: two checkouts
+# timed side by side (`git worktree`) would otherwise both run the installed one
+sys.path.insert(0, str(REPO / "python"))
 SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"  # ../shared beside the repo
 
 

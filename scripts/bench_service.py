@@ -21,6 +21,7 @@ import tempfile
 import time
 from pathlib import Path
 
+import bench_common  # noqa: F401  (this checkout's phenosort, not the installed one)
 from phenosort.classifier import ObjectClassifier, Sample
 from phenosort.client import Client
 from phenosort.service.server import create_server
