@@ -79,6 +79,7 @@ def _fit_and_score(names, train, test, seed, settings) -> dict:
         "off": [t["name"] for t in symmetry.get("tests", []) if not t["kept"]],
         "verdict": (clf.assessment or {}).get("verdict"),
         "probe_s": symmetry.get("seconds", 0.0),
+        "probe_epochs": symmetry.get("probe_epochs", []),
     }
 
 
@@ -120,6 +121,7 @@ def _summary(runs: list[dict]) -> dict:
         "symmetries_off": [r["off"] for r in runs],
         "verdicts": [r["verdict"] for r in runs],
         "probe_s": float(np.mean([r["probe_s"] for r in runs])),
+        "probe_epochs": [r["probe_epochs"] for r in runs],
     }
 
 

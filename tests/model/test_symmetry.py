@@ -72,6 +72,9 @@ def test_invariant_task_keeps_every_symmetry():
     assert all(_kept(clf).values())
     assert acc >= 0.95
     assert clf.assessment["verdict"] == "better"
+    # one probe, one run per fold; each ended once it had learnt its fold
+    epochs = clf.symmetry["probe_epochs"]
+    assert len(epochs) == 2 and max(epochs) < clf.config.symmetry_probe_epochs
 
 
 def test_z_polarity_leaves_out_the_z_flip_only():

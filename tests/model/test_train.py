@@ -78,6 +78,42 @@ def test_training_stops_once_the_hold_out_is_learnt():
     assert len(runs[0.0]) > learnt[0]  # without the threshold it went on
 
 
+def test_a_probe_stops_once_it_has_learnt_its_training_samples():
+    """``stop_when_learnt`` (the symmetry probes, which have no hold-out): training ends after
+    the first epoch whose every sample was right with a mean loss of at most
+    ``train_stop_loss``, with the same epochs up to there as a full run, and its batch norms
+    recalibrated on the training patches as at a last epoch."""
+    rng = np.random.default_rng(0)
+    y = np.arange(32) % 2
+    x = rng.normal(size=(32, 2, 16, 16)).astype(np.float32)
+    x[:, 0] += 2.0 * y[:, None, None]  # the cue: brightness
+    x[:, 1] = 1.0  # the object's mask
+    cfg = ModelConfig(net_width=8, train_epochs=12, train_min_epoch_samples=64,
+                      train_stop_loss=0.1)  # fmt: skip
+
+    def run(config: ModelConfig, stop: bool):
+        torch.manual_seed(0)  # the same initial weights
+        net = build_network("light", 2, 2, 2, (16, 16), width=8)
+        events = train_events(net, x, y, 2, (16, 16), config, torch.device("cpu"),
+                              stop_when_learnt=stop)  # fmt: skip
+        return net, [e for e in events if not isinstance(e, TrainResult)]
+
+    net, stopped = run(cfg, True)
+    _, full = run(cfg, False)
+    learnt = [e.epoch for e in full if e.train_accuracy == 1 and e.train_loss <= 0.1]
+    assert learnt and learnt[0] < 12  # easy enough for the test to mean something
+    assert [e.epoch for e in stopped] == list(range(1, learnt[0] + 1))
+    assert [e.train_loss for e in stopped] == [e.train_loss for e in full[: learnt[0]]]
+    assert len(full) == 12  # without it, every epoch ran
+    norms = [m for m in net.modules() if isinstance(m, torch.nn.BatchNorm2d)]
+    stats = [m.running_mean.clone() for m in norms]
+    recalibrate_batch_norm(net, torch.from_numpy(x), torch.device("cpu"), None, 64)
+    for m, mean in zip(norms, stats):  # already the training patches' statistics
+        torch.testing.assert_close(m.running_mean, mean)
+    _, never = run(replace(cfg, train_epochs=4, train_stop_loss=0.0), True)
+    assert len(never) == 4  # train_stop_loss=0 never stops
+
+
 def test_auto_dropout_trains_with_dropout_only_without_a_hold_out():
     """``net_dropout=auto`` (the default): 0.5 on the pooled features when no hold-out set
     picks the epoch, none with one; the report says which and why."""

@@ -180,8 +180,10 @@ class ModelConfig:
     symmetry_probe_epochs : int
         Epochs of each short probe run of the ``auto`` symmetry test and of the 2-fold
         estimate made when there is no hold-out (an epoch is ``train_min_epoch_samples``
-        samples at least). 0 runs no probe: ``auto`` symmetries stay on and a model without
-        a hold-out set gets no accuracy estimate.
+        samples at least), at most: a probe ends once an epoch classified every sample of
+        its fold right with a mean loss of at most ``train_stop_loss``. 0 runs no probe:
+        ``auto`` symmetries stay on and a model without a hold-out set gets no accuracy
+        estimate.
     aug_rotate_degrees, aug_scale : float
         Small random in-plane rotation (+-degrees, e.g. 15) and scaling (+-fraction, e.g. 0.1).
     aug_intensity : float

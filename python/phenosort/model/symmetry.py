@@ -20,7 +20,10 @@ learns nothing (not better than chance), one more per symmetry group, trained wi
 others: a task that needs rotations to be learnable at all, such as chiral shapes at random
 orientations, is learnt by that probe. The probes are the light network at width 16 (or
 the model's width if narrower) trained for ``symmetry_probe_epochs`` (never more than
-``train_epochs``), which keeps their cost under half a training. The same
+``train_epochs``), which keeps their cost under half a training. A probe ends sooner once
+it has learnt its fold: every sample of an epoch right, with a mean loss of at most
+``train_stop_loss`` (on the generated tasks after 2-7 of 10 epochs, with the same
+decisions; docs/benchmarks.md, issue 15). The same
 held-out predictions give the 2-fold estimate that the chance check uses when there is no
 hold-out set. Everything is seeded: the same labels and seed give the same decision.
 """
@@ -107,6 +110,7 @@ class SymmetryDecision:
     tests: list[SymmetryTest] = field(default_factory=list)
     estimate: dict | None = None
     seconds: float = 0.0
+    probe_epochs: list[int] = field(default_factory=list)  # each probe run's, in order
 
     def resolved(self) -> dict[str, bool]:
         return {t.name: t.kept for t in self.tests}
@@ -116,6 +120,7 @@ class SymmetryDecision:
             "tests": [vars(t) for t in self.tests],
             "estimate": self.estimate,
             "seconds": round(self.seconds, 2),
+            "probe_epochs": self.probe_epochs,
             "method": (
                 "2-fold probes trained without each symmetry; a symmetry is left out when "
                 f"it lowers the held-out true-class probability by more than {MIN_DROP} "
@@ -202,6 +207,7 @@ def decide(
     )  # fmt: skip
     # first a probe with none of the auto symmetries: it tests them all
     results = {forced_on: run(forced_on, auto)}
+    decision.probe_epochs += results[forced_on].epochs
     groups = [g for g in GROUPS.values() if any(n in auto for n in g)]
     if (
         len(groups) > 1
@@ -212,6 +218,7 @@ def decide(
         for group in groups:
             trained_with = forced_on + tuple(n for n in auto if n not in group)
             results[trained_with] = run(trained_with, [n for n in auto if n in group])
+            decision.probe_epochs += results[trained_with].epochs
     for name in auto:
         evidence = []
         for trained_with, probe in results.items():
@@ -236,8 +243,9 @@ def decide(
     cm = confusion_matrix(truth, probs.argmax(1), n_classes)
     names = ["+".join(t) or "none" for t in agreeing]
     decision.estimate = {
-        "method": f"2-fold cross-validation of short probe runs ({_probe_epochs(cfg)} "
-        f"epochs, light network of width <= {PROBE_WIDTH}; symmetries: {', '.join(names)})",
+        "method": f"2-fold cross-validation of short probe runs (at most {_probe_epochs(cfg)} "
+        f"epochs, ending once a probe has learnt its fold, light network of width <= "
+        f"{PROBE_WIDTH}; symmetries: {', '.join(names)})",
         "confusion_matrix": cm.tolist(),
     }
     decision.seconds = time.perf_counter() - start
@@ -281,6 +289,7 @@ class _ProbeResult:
     p_true: np.ndarray  # the true class's probability, as it is
     turned: dict[str, np.ndarray]  # ... and under each tested symmetry
     cm: np.ndarray
+    epochs: list[int]  # each fold's probe ran, in order
 
 
 def _probe(
@@ -289,7 +298,7 @@ def _probe(
 ) -> _ProbeResult:  # fmt: skip
     """Train on each fold, predict the other: every held-out object as it is and under each
     ``tested`` symmetry."""
-    from .train import train_events
+    from .train import TrainResult, train_events
 
     resolved = {n: n in trained_with for n in SETTINGS}
     aug = replace(Augmentation.from_config(cfg, len(patch_shape), **resolved), shift=1)
@@ -303,6 +312,7 @@ def _probe(
     fold_probs: list[np.ndarray] = []
     p_true: list[np.ndarray] = []
     turned: dict[str, list[np.ndarray]] = {n: [] for n in tested}
+    epochs: list[int] = []
     for train_rows, test_rows in ((folds[0], folds[1]), (folds[1], folds[0])):
         net = build_net()
         # a handful of objects would make tiny batches (the step count, not the arithmetic,
@@ -311,10 +321,9 @@ def _probe(
         train_rows = np.repeat(train_rows, repeat)
         events = train_events(
             net, patches[train_rows], targets[train_rows], n_classes, patch_shape, probe_cfg,
-            device, cancel=cancel, augmentation=aug,
+            device, cancel=cancel, augmentation=aug, stop_when_learnt=True,
         )  # fmt: skip
-        for _ in events:
-            pass
+        epochs.append(sum(1 for e in events if not isinstance(e, TrainResult)))
         x = to_device(center_crop(torch.from_numpy(patches[test_rows]), patch_shape), device)
         y = targets[test_rows]
         net.eval()
@@ -331,6 +340,7 @@ def _probe(
         np.concatenate(p_true),
         {n: np.concatenate(v) for n, v in turned.items()},
         confusion_matrix(truth, probabilities.argmax(1), n_classes),
+        epochs,
     )
 
 

@@ -107,6 +107,7 @@ def train_events(
     epoch_offset: int = 0,
     n_epochs_total: int | None = None,
     augmentation: Augmentation | None = None,
+    stop_when_learnt: bool = False,
 ) -> Iterator[EpochEvent | TrainResult]:
     """Train ``net`` in place; yields an :class:`EpochEvent` per epoch, then the result.
 
@@ -116,6 +117,9 @@ def train_events(
     ``patches`` are ``(N, C + 1, *source_shape)`` float32 (cut larger than ``patch_shape``
     when augmentation resamples); ``targets`` are 0-based class indices. ``augmentation``
     is the resolved one (default: ``cfg``'s, with ``auto`` symmetries on).
+    ``stop_when_learnt`` ends the training after the first epoch whose every sample was
+    classified right with a mean loss of at most ``cfg.train_stop_loss``, as a hold-out
+    set ends it (the symmetry probes, which have none: docs/benchmarks.md, issue 15).
     """
     if patches.shape[0] != targets.shape[0]:
         raise InvalidInputError("patches and targets differ in length")
@@ -202,7 +206,11 @@ def train_events(
                 total_loss += loss.item() * rows.size
                 correct += int((logits.argmax(1) == yb).sum())
             lr = float(scheduler.get_last_lr()[0])
-            if x_recalibrate is not None and (val_index.size or epoch == epochs):
+            learnt = stop_when_learnt and hold_out_learnt(
+                correct / max(order.size, 1), total_loss / max(order.size, 1), cfg.train_stop_loss
+            )
+            last = epoch == epochs or learnt
+            if x_recalibrate is not None and (val_index.size or last):
                 recalibrate_batch_norm(net, x_recalibrate, device, dtype, cfg.predict_batch_size)
             with autocast(device, dtype):
                 val = _evaluate(net, x_val, y_val, eval_loss, n_classes, cfg.predict_batch_size)
@@ -234,6 +242,8 @@ def train_events(
             )
             result.history.append(event)
             yield event
+            if learnt:
+                break
             if val is not None and cfg.train_patience and stale >= cfg.train_patience:
                 break
             if val is not None and hold_out_learnt(
