@@ -8,7 +8,7 @@ from dataclasses import dataclass, fields
 import numpy as np
 
 from .model.config import dropout_rate, epoch_count
-from .model.metrics import hold_out_learnt, report
+from .model.metrics import report, samples_learnt
 
 
 @dataclass(frozen=True)
@@ -160,7 +160,7 @@ def decisions(meta: dict) -> list[tuple[str, str, str]]:
     patience = cfg.get("train_patience")
     stop_loss = cfg.get("train_stop_loss") or 0
     last = history[-1] if history else {}
-    if meta.get("validation") and hold_out_learnt(
+    if meta.get("validation") and samples_learnt(
         last.get("val_accuracy"), last.get("val_loss"), stop_loss
     ):
         why = f"stopped once every held-out object was right with a loss <= {stop_loss:g}"

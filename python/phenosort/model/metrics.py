@@ -46,9 +46,10 @@ def report(cm: np.ndarray, class_names: list[str] | None = None) -> dict:
     }
 
 
-def hold_out_learnt(accuracy: float | None, loss: float | None, stop_loss: float) -> bool:
-    """Whether training stops on this hold-out score (``train_stop_loss``): every held-out
-    object right, with a mean loss of at most ``stop_loss`` (0 never stops)."""
+def samples_learnt(accuracy: float | None, loss: float | None, stop_loss: float) -> bool:
+    """Whether training stops on this score of a set of samples (``train_stop_loss``): the
+    hold-out's, or a symmetry probe's own training samples'. Every sample right, with a mean
+    loss of at most ``stop_loss`` (0 never stops)."""
     return bool(stop_loss) and accuracy == 1.0 and loss is not None and loss <= stop_loss
 
 

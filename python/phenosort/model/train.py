@@ -26,7 +26,7 @@ from ..errors import Cancelled, InvalidInputError
 from .augment import Augmentation, augment, center_crop
 from .config import ModelConfig, epoch_count
 from .device import autocast, autocast_dtype, grad_scaler, host_batch, to_device
-from .metrics import confusion_matrix, hold_out_learnt, report
+from .metrics import confusion_matrix, report, samples_learnt
 from .networks import training_layout
 
 
@@ -206,7 +206,7 @@ def train_events(
                 total_loss += loss.item() * rows.size
                 correct += int((logits.argmax(1) == yb).sum())
             lr = float(scheduler.get_last_lr()[0])
-            learnt = stop_when_learnt and hold_out_learnt(
+            learnt = stop_when_learnt and samples_learnt(
                 correct / max(order.size, 1), total_loss / max(order.size, 1), cfg.train_stop_loss
             )
             last = epoch == epochs or learnt
@@ -246,7 +246,7 @@ def train_events(
                 break
             if val is not None and cfg.train_patience and stale >= cfg.train_patience:
                 break
-            if val is not None and hold_out_learnt(
+            if val is not None and samples_learnt(
                 val["accuracy"], val["loss"], cfg.train_stop_loss
             ):
                 break
