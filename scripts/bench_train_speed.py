@@ -28,8 +28,11 @@ CPU time of the whole ``ObjectClassifier.fit`` with the settings (symmetry probe
 estimate included) and its test accuracy, against the reference schedule's total.
 
     .venv/bin/python scripts/bench_train_speed.py [--rows pannuke_breast25:50 wbc:10]
-        [--seed 0] [--reference-epochs 1000] [--set KEY=VALUE] [--reference-net]
+        [--seeds 0 1 2] [--reference-epochs 1000] [--set KEY=VALUE] [--reference-net]
         [--out speed.json]
+
+With several ``--seeds`` each row runs once per seed (its reference beside it), then a line
+gives the whole fit against the reference on the means of the seeds' CPU seconds.
 """
 
 from __future__ import annotations
@@ -249,7 +252,8 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--data-root", type=Path, default=SHARED_DATA)
     ap.add_argument("--rows", nargs="+", default=["pannuke_breast25:50", "wbc:10"])
-    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--seeds", "--seed", type=int, nargs="+", default=[0],
+                    help="one run per seed; with several, a line of means")  # fmt: skip
     ap.add_argument("--reference-epochs", type=int, default=1000)
     ap.add_argument("--tolerance", type=float, default=0.005, help="accuracy tolerance")
     ap.add_argument("--set", dest="settings", action="append", default=[], metavar="KEY=VALUE",
@@ -263,8 +267,8 @@ def main() -> int:
     results = []
     print(f"{'row':<22} {'schedule':<10} {'test acc':>8} {'s to final':>10} {'s total':>8} "
           f"{'samples to final':>16}")  # fmt: skip
-    for row in args.rows:
-        r = run_row(args.data_root, row, args.seed, args.reference_epochs, args.tolerance,
+    for row, seed in ((row, seed) for row in args.rows for seed in args.seeds):
+        r = run_row(args.data_root, row, seed, args.reference_epochs, args.tolerance,
                     settings, args.reference_net)  # fmt: skip
         for name in ("phenosort", "reference"):
             s = r[name]
@@ -282,7 +286,23 @@ def main() -> int:
         results.append(r)
         if args.out:
             args.out.write_text(json.dumps(results, indent=1))
+        if len(args.seeds) > 1 and seed == args.seeds[-1]:
+            print(means_line(row, results[-len(args.seeds) :]), flush=True)
     return 0
+
+
+def means_line(row: str, runs: list[dict]) -> str:
+    """The seeds of one row together: the whole fit against the reference's schedule on the
+    means of their CPU seconds, and the mean test accuracies."""
+    fit = np.mean([r["fit_seconds"] for r in runs])
+    ref = np.mean([r["reference"]["seconds_total"] for r in runs])
+    per_seed = " / ".join(f"{r['ratio_reference_total_over_fit']:.1f}x" for r in runs)
+    return (
+        f"{row:<22} mean of {len(runs)} seeds: whole fit {fit:.1f} CPU s, reference "
+        f"{ref:.1f} s, reference / whole fit {ref / fit:.1f}x (per seed {per_seed}); test "
+        f"accuracy {np.mean([r['fit_accuracy'] for r in runs]):.3f}, reference "
+        f"{np.mean([r['reference']['final_accuracy'] for r in runs]):.3f}"
+    )
 
 
 if __name__ == "__main__":
