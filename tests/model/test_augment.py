@@ -7,7 +7,13 @@ import numpy as np
 import pytest
 import torch
 
-from phenosort.model.augment import Augmentation, augment, center_crop, source_shape
+from phenosort.model.augment import (
+    Augmentation,
+    _Draws,
+    augment,
+    center_crop,
+    source_shape,
+)
 
 ALL = Augmentation("zyx", True, 20.0, 0.15, 0.2, 0.3, 0.05)
 NONE = Augmentation("", False, 0.0, 0.0, 0.0, 0.0, 0.0)
@@ -69,3 +75,24 @@ def test_rot90_is_skipped_for_non_square_patches():
     x = _batch((12, 20))
     out = augment(x, (12, 20), aug, torch.Generator().manual_seed(0))
     assert np.array_equal(out.numpy(), x.numpy())
+
+
+@pytest.mark.parametrize(
+    ("shape", "aug"),
+    [
+        ((24, 24), Augmentation("yx", True, 0.0, 0.0, 0.0, 0.0, 0.0)),  # training's
+        ((24, 24), Augmentation("yx", False, 0.0, 0.0, 0.0, 0.0, 0.0, shift=1)),  # a probe's
+        ((6, 24, 24), Augmentation("zyx", True, 0.0, 0.0, 0.0, 0.0, 0.0, shift=2)),
+        ((12, 20), Augmentation("x", True, 0.0, 0.0, 0.0, 0.0, 0.0, shift=1)),  # not square
+    ],
+)
+def test_sample_by_sample_and_whole_batch_transforms_agree(shape, aug):
+    """The CPU transforms each sample on its own, an accelerator the whole batch at once
+    per transform: the same draws give the same values, exactly."""
+    x = _batch(shape, n=33)
+    x[:, 0] = torch.arange(int(np.prod(shape)), dtype=torch.float32).reshape(shape)
+    draws = _Draws.of(x, aug, torch.Generator().manual_seed(4))
+    picked = draws.per_sample(x)
+    assert torch.equal(picked, draws.batched(x))
+    assert not torch.equal(picked, x)  # something was transformed
+    assert torch.equal(augment(x, shape, aug, torch.Generator().manual_seed(4)), picked)

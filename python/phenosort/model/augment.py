@@ -124,39 +124,81 @@ def augment(
         x = _rotate_scale(x, shape, aug, generator)
     else:
         x = center_crop(x, shape)
-    for name in aug.flip_axes:
-        axis = AXES[name]
-        if -axis <= x.ndim - 2:  # a 2D batch has no z axis
-            x = _where_sample(_coin(x, generator), x.flip(axis), x)
-    if aug.shift:
-        x = _shift(x, aug.shift, generator)
-    if aug.rot90 and x.shape[-1] == x.shape[-2]:
-        k = torch.randint(0, 4, (x.shape[0],), generator=generator).to(x.device)
-        out = x.clone()
-        for turns in (1, 2, 3):
-            out = _where_sample(k == turns, torch.rot90(x, turns, dims=(-2, -1)), out)
-        x = out
+    draws = _Draws.of(x, aug, generator)
+    # the same values either way: on a CPU sample by sample, each sample's own flips, shift
+    # and turn (2-4x faster than whole-batch copies picked per sample, which are all memory
+    # traffic; docs/benchmarks.md, issue 15); on an accelerator one call per transform
+    x = draws.per_sample(x) if x.device.type == "cpu" else draws.batched(x)
+    if not (aug.intensity > 0 or aug.gamma > 0 or aug.noise > 0):
+        return x
     image, mask = x[:, :-1], x[:, -1:]
     image = _intensity(image, aug, generator)
     return torch.cat([image, mask], dim=1)
 
 
-def _shift(x: torch.Tensor, most: int, generator: torch.Generator) -> torch.Tensor:
-    """Roll each sample by its own random in-plane offset (edges wrap: a pixel or two of
+@dataclass(frozen=True)
+class _Draws:
+    """A batch's random flips, shifts and turns, drawn on the host in one fixed order."""
+
+    flips: list[tuple[int, torch.Tensor]]  # (axis, whether each sample is flipped)
+    offsets: torch.Tensor | None  # (B, 2) in-plane roll of each sample
+    turns: torch.Tensor | None  # (B,) quarter turns of each sample
+
+    @classmethod
+    def of(cls, x: torch.Tensor, aug: Augmentation, generator: torch.Generator) -> _Draws:
+        b = x.shape[0]
+        flips = [
+            (AXES[name], torch.rand(b, generator=generator) < 0.5)
+            for name in aug.flip_axes
+            if -AXES[name] <= x.ndim - 2  # a 2D batch has no z axis
+        ]
+        most = aug.shift
+        offsets = torch.randint(-most, most + 1, (b, 2), generator=generator) if most else None
+        square = aug.rot90 and x.shape[-1] == x.shape[-2]
+        turns = torch.randint(0, 4, (b,), generator=generator) if square else None
+        return cls(flips, offsets, turns)
+
+    def per_sample(self, x: torch.Tensor) -> torch.Tensor:
+        flips = [(axis, picked.tolist()) for axis, picked in self.flips]
+        offsets = None if self.offsets is None else self.offsets.tolist()
+        turns = None if self.turns is None else self.turns.tolist()
+        out = torch.empty_like(x)
+        for i in range(x.shape[0]):
+            sample = x[i]
+            axes = [axis for axis, picked in flips if picked[i]]
+            if axes:
+                sample = sample.flip(axes)
+            if offsets is not None and any(offsets[i]):
+                sample = torch.roll(sample, tuple(offsets[i]), dims=(-2, -1))
+            if turns is not None and turns[i]:
+                sample = torch.rot90(sample, turns[i], dims=(-2, -1))
+            out[i] = sample
+        return out
+
+    def batched(self, x: torch.Tensor) -> torch.Tensor:
+        for axis, picked in self.flips:
+            x = _where_sample(picked.to(x.device), x.flip(axis), x)
+        if self.offsets is not None:
+            x = _shift(x, self.offsets)
+        if self.turns is not None:
+            k = self.turns.to(x.device)
+            out = x.clone()
+            for turns in (1, 2, 3):
+                out = _where_sample(k == turns, torch.rot90(x, turns, dims=(-2, -1)), out)
+            x = out
+        return x
+
+
+def _shift(x: torch.Tensor, offsets: torch.Tensor) -> torch.Tensor:
+    """Roll each sample by its own in-plane ``offsets`` (edges wrap: a pixel or two of
     background). It makes a probe indifferent to the half-pixel by which a flip moves an
     object whose bounding box cannot be centred exactly."""
-    offsets = torch.randint(-most, most + 1, (x.shape[0], 2), generator=generator)
     out = x
-    for dy in range(-most, most + 1):
-        for dx in range(-most, most + 1):
-            pick = ((offsets[:, 0] == dy) & (offsets[:, 1] == dx)).to(x.device)
-            if (dy or dx) and bool(pick.any()):
-                out = _where_sample(pick, torch.roll(x, (dy, dx), dims=(-2, -1)), out)
+    for dy, dx in sorted({tuple(o) for o in offsets.tolist()}):
+        pick = ((offsets[:, 0] == dy) & (offsets[:, 1] == dx)).to(x.device)
+        if dy or dx:
+            out = _where_sample(pick, torch.roll(x, (dy, dx), dims=(-2, -1)), out)
     return out
-
-
-def _coin(x: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
-    return (torch.rand(x.shape[0], generator=generator) < 0.5).to(x.device)
 
 
 def _where_sample(pick: torch.Tensor, a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
