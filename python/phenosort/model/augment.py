@@ -126,7 +126,7 @@ def augment(
         x = center_crop(x, shape)
     draws = _Draws.of(x, aug, generator)
     # the same values either way: on a CPU sample by sample, each sample's own flips, shift
-    # and turn (2-4x faster than whole-batch copies picked per sample, which are all memory
+    # and turn (2-3.5x faster than whole-batch copies picked per sample, which are all memory
     # traffic; docs/benchmarks.md, issue 15); on an accelerator one call per transform
     x = draws.per_sample(x) if x.device.type == "cpu" else draws.batched(x)
     if not (aug.intensity > 0 or aug.gamma > 0 or aug.noise > 0):
