@@ -22,12 +22,9 @@ from pathlib import Path
 
 import numpy as np
 
-REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO / "python"))  # run from a checkout without installing
-
-from bench_common import SHARED_DATA, finish_run, start_run  # noqa: E402
-from phenosort.classifier import ObjectClassifier, Sample  # noqa: E402
-from phenosort.model.metrics import confusion_matrix, report  # noqa: E402
+from bench_common import SHARED_DATA, finish_run, start_run
+from phenosort.classifier import ObjectClassifier, Sample
+from phenosort.model.metrics import confusion_matrix, report
 
 
 # ---------------------------------------------------------------------- training

@@ -40,13 +40,10 @@ from pathlib import Path
 
 import numpy as np
 
-REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO / "python"))  # run from a checkout without installing
-
-from bench_common import SHARED_DATA, Clock, finish_run, start_run  # noqa: E402
-from phenosort.classifier import ObjectClassifier, Sample  # noqa: E402
-from phenosort.dataio import find_pairs, load_pair  # noqa: E402
-from phenosort.testing import make_disc_image, make_objects  # noqa: E402
+from bench_common import REPO, SHARED_DATA, Clock, finish_run, start_run
+from phenosort.classifier import ObjectClassifier, Sample
+from phenosort.dataio import find_pairs, load_pair
+from phenosort.testing import make_disc_image, make_objects
 
 QUICK = {"train_epochs": 3, "train_patience": 0, "train_min_epoch_samples": 64}
 

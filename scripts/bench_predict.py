@@ -50,30 +50,27 @@ from pathlib import Path
 
 import numpy as np
 
-REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO / "python"))  # run from a checkout without installing
-
-from bench_common import SHARED_DATA, Clock, finish_run, start_run  # noqa: E402
-from bench_quality import KEEP  # noqa: E402  (wbc without basophils, as in the protocol)
-from bench_reference import ReferenceNet, multiply_adds  # noqa: E402
-from bench_reference import predict_folder as reference_predict  # noqa: E402
-from phenosort.axes import check_voxel_size, to_channel_first  # noqa: E402
-from phenosort.batch.image_job import output_paths  # noqa: E402
-from phenosort.classifier import ObjectClassifier, Sample, _Prepared  # noqa: E402
-from phenosort.cpu_share import cpu_share  # noqa: E402
-from phenosort.dataio import (  # noqa: E402
+from bench_common import SHARED_DATA, Clock, finish_run, start_run
+from bench_quality import KEEP  # (wbc without basophils, as in the protocol)
+from bench_reference import ReferenceNet, multiply_adds
+from bench_reference import predict_folder as reference_predict
+from phenosort.axes import check_voxel_size, to_channel_first
+from phenosort.batch.image_job import output_paths
+from phenosort.classifier import ObjectClassifier, Sample, _Prepared
+from phenosort.cpu_share import cpu_share
+from phenosort.dataio import (
     Pair,
     find_pairs,
     load_pair,
     write_class_map,
     write_float_image,
 )
-from phenosort.objects.patches import extract_patches  # noqa: E402
-from phenosort.objects.table import index_and_table  # noqa: E402
-from phenosort.results import Prediction, write_table_csv  # noqa: E402
-from phenosort.sample_sets import load_sample_set, split_by_image  # noqa: E402
-from phenosort.settings_text import parse_settings  # noqa: E402
-from phenosort.testing import make_disc_image, make_objects  # noqa: E402
+from phenosort.objects.patches import extract_patches
+from phenosort.objects.table import index_and_table
+from phenosort.results import Prediction, write_table_csv
+from phenosort.sample_sets import load_sample_set, split_by_image
+from phenosort.settings_text import parse_settings
+from phenosort.testing import make_disc_image, make_objects
 
 CONFIDENCE = False  # --confidence: also paint and write the confidence map
 STAGES = ("read", "table", "patches", "forward", "membership", "painting", "write")

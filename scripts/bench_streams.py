@@ -17,18 +17,14 @@ from __future__ import annotations
 
 import argparse
 import shutil
-import sys
 import tempfile
 from pathlib import Path
 
 import numpy as np
 
-REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO / "python"))  # run from a checkout without installing
-
-import phenosort.model.inference as inference_module  # noqa: E402
-from bench_common import Clock, finish_run, start_run  # noqa: E402
-from phenosort.cli import main as phenosort_main  # noqa: E402
+import phenosort.model.inference as inference_module
+from bench_common import Clock, finish_run, start_run
+from phenosort.cli import main as phenosort_main
 
 # the data folder of each bench_predict case inside its --work folder
 DATA = {"generated": "generated-4096-20000-0"}

@@ -17,18 +17,14 @@ To compare two versions, run each checkout's copy alternately (each imports its 
 from __future__ import annotations
 
 import argparse
-import sys
 import time
 from pathlib import Path
 
 import numpy as np
 
-REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO / "python"))  # run from a checkout without installing
-
-from bench_common import SHARED_DATA  # noqa: E402
-from phenosort.objects.table import index_and_table  # noqa: E402
-from phenosort.testing import make_disc_image  # noqa: E402
+from bench_common import SHARED_DATA
+from phenosort.objects.table import index_and_table
+from phenosort.testing import make_disc_image
 
 FIELDS = ("label_id", "size", "centroid", "bbox_start", "bbox_stop")
 

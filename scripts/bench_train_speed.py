@@ -48,20 +48,17 @@ from pathlib import Path
 import numpy as np
 import torch
 
-REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO / "python"))
-
-from bench_common import SHARED_DATA  # noqa: E402
-from bench_quality import KEEP, generated_set  # noqa: E402  (KEEP: wbc without basophils)
-from bench_reference import ReferenceNet  # noqa: E402
-from phenosort.classifier import ObjectClassifier  # noqa: E402
-from phenosort.model.augment import Augmentation, augment, center_crop, source_shape  # noqa: E402
-from phenosort.model.config import ModelConfig  # noqa: E402
-from phenosort.model.networks import build_network  # noqa: E402
-from phenosort.model.train import TrainResult, stratified_split, train_events  # noqa: E402
-from phenosort.sample_sets import labels_per_class, load_sample_set, split_by_image  # noqa: E402
-from phenosort.settings_text import parse_settings  # noqa: E402
-from phenosort.testing import TASKS  # noqa: E402
+from bench_common import SHARED_DATA
+from bench_quality import KEEP, generated_set  # (KEEP: wbc without basophils)
+from bench_reference import ReferenceNet
+from phenosort.classifier import ObjectClassifier
+from phenosort.model.augment import Augmentation, augment, center_crop, source_shape
+from phenosort.model.config import ModelConfig
+from phenosort.model.networks import build_network
+from phenosort.model.train import TrainResult, stratified_split, train_events
+from phenosort.sample_sets import labels_per_class, load_sample_set, split_by_image
+from phenosort.settings_text import parse_settings
+from phenosort.testing import TASKS
 
 SETTLE_BAND = 0.02  # accuracy band below the final value that "settled" means
 
