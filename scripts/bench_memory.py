@@ -33,8 +33,7 @@ from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "python"))
-
+import bench_common  # noqa: F401  (this checkout's phenosort, not the installed one)
 from phenosort.testing import SyntheticData, make_objects
 
 GIB = 2**30
