@@ -359,7 +359,7 @@ def trained_on(training_data: list[dict], prep: PreparedImage, table: ObjectTabl
         if entry["shape"] != shape or entry.get("n_objects", count) != count:
             continue
         # both checksums are computed once per image, when a record first asks, then kept
-        if entry.get("objects_checksum", prep.objects_checksum) != prep.objects_checksum:
+        if "objects_checksum" in entry and entry["objects_checksum"] != prep.objects_checksum:
             continue
         if entry["checksum"] == prep.checksum:
             member |= np.isin(table.label_id, np.asarray(entry["label_ids"], np.int64))
