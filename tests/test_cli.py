@@ -121,6 +121,7 @@ def project(tmp_path_factory):
         "annotations": ann,
         "model": model,
         "train_stdout": out.getvalue(),
+        "train_stderr": err.getvalue(),
     }
 
 
@@ -186,6 +187,10 @@ def test_train_writes_model_and_prints_validation(project):
     assert "validation objects:" in out and "accuracy:" in out and "macro-F1:" in out
     for name in CLASSES:
         assert name in out
+    # the progress bar names the symmetry probes' runs and epochs, then the training's
+    bar = project["train_stderr"]
+    assert "symmetry probe 1/2" in bar and "epoch=1/6" in bar
+    assert bar.rindex("train:") > bar.rindex("symmetry probe")
 
 
 def test_train_with_few_labels_says_there_is_no_validation_set(project, tmp_path, capsys):

@@ -166,6 +166,7 @@ class ObjectClassifier:
 
         ``warm_start`` continues from the current weights (a new version of a trained
         model); the patch and normalisation settings of that model are then kept.
+        ``progress`` gets every event of :meth:`fit_events`, the probes' included.
         """
         from .model.metrics import warn_if_chance
 
@@ -184,9 +185,9 @@ class ObjectClassifier:
         warm_start: bool = False,
         cancel: threading.Event | None = None,
     ) -> Iterator[object]:
-        """Like :meth:`fit`, yielding an ``EpochEvent`` per epoch (training runs as you
-        iterate; the model is updated when the generator finishes). The steps are in
-        :mod:`phenosort.model.fit`."""
+        """Like :meth:`fit`, yielding a ``ProbeEpoch`` per epoch of the symmetry probes, then
+        an ``EpochEvent`` per epoch of the training (training runs as you iterate; the model
+        is updated when the generator finishes). The steps are in :mod:`phenosort.model.fit`."""
         from .model.fit import Start, fit_events
 
         if not samples:

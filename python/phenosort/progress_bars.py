@@ -24,11 +24,15 @@ def epoch_postfix(event: Any) -> dict[str, str]:
 class EpochBar:
     """The epochs of one training. With ``total`` (in-process) it opens at once; without
     (on a server) at the first event, so lines printed while the images upload stay above.
-    Use as a context manager; pass :meth:`local` or :meth:`remote` as ``progress``."""
+    Use as a context manager; pass :meth:`local` or :meth:`remote` as ``progress``.
+
+    Before the first epoch, while the symmetry probes run, the bar names the probe run and
+    its epoch ("symmetry probe 1/2", "epoch 3/10") and then goes back to "train"."""
 
     def __init__(self, quiet: bool, total: int | None = None) -> None:
         self._quiet, self._total = quiet, total
         self._bar: tqdm | None = None
+        self._probing = False
 
     def _open(self) -> tqdm:
         if self._bar is None:
@@ -36,19 +40,38 @@ class EpochBar:
         return self._bar
 
     def local(self, event: Any) -> None:
-        """An in-process ``EpochEvent``: one epoch each (a pseudo-label round adds some)."""
+        """An in-process ``ProbeEpoch`` or ``EpochEvent``: one epoch each (a pseudo-label
+        round adds some)."""
         b = self._open()
+        if hasattr(event, "run"):  # a ProbeEpoch (not imported: it would load torch)
+            self._probe(b, event)
+            return
         b.total = event.n_epochs
+        self._train(b)
         b.set_postfix(epoch_postfix(event))
         b.update(1)
 
     def remote(self, event: Any) -> None:
-        """A ``TrainingProgress``: the job's first events and final state carry no epoch."""
+        """A ``TrainingProgress``: the job's first events and final state carry no epoch;
+        the probes' carry ``probe``."""
         b = self._open()
         b.total = event.n_epochs
-        if event.epoch > b.n:
+        if event.probe is not None:
+            self._probe(b, event.probe)
+        elif event.epoch > b.n:
+            self._train(b)
             b.set_postfix(epoch_postfix(event), refresh=False)
             b.update(event.epoch - b.n)
+
+    def _probe(self, b: tqdm, probe: Any) -> None:
+        self._probing = True
+        b.set_description(f"symmetry probe {probe.run}/{probe.n_runs}", refresh=False)
+        b.set_postfix({"epoch": f"{probe.epoch}/{probe.n_epochs}"})
+
+    def _train(self, b: tqdm) -> None:
+        if self._probing:
+            self._probing = False
+            b.set_description("train", refresh=False)
 
     def __enter__(self) -> EpochBar:
         if self._total is not None:

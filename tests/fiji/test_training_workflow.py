@@ -93,6 +93,9 @@ emit("multi=[" + call("{API}.lastError") + "]");
     assert "12 ROIs are annotations of other images" in out
     assert "adding 36 annotated objects of a.tif to the training set of model 'staged'" in out
     assert "training model 'staged' on 48 labelled objects of 3 images (dim=24, bright=24)" in out
+    # the symmetry probes' epochs arrive (and are named) before the training's first epoch
+    probes = out.index("testing which flips and turns keep the classes")
+    assert out.index("training model 'staged'") < probes < out.index("epoch 1/8"), out[-3000:]
     assert "trained model 'staged' version 1" in out
     # all_images: the three images at once
     assert (

@@ -16,7 +16,14 @@ from phenosort.errors import ChanceLevelWarning
 from phenosort.model.augment import Augmentation, augment
 from phenosort.model.config import ModelConfig
 from phenosort.model.metrics import chance_check
-from phenosort.model.symmetry import PROBE_WIDTH, drop_test, probe_config, transform
+from phenosort.model.symmetry import (
+    PROBE_WIDTH,
+    ProbeEpoch,
+    drop_test,
+    probe_config,
+    transform,
+)
+from phenosort.model.train import EpochEvent
 from phenosort.model.tta import tta_views
 from phenosort.testing import make_objects
 
@@ -39,9 +46,27 @@ def _train(task: str, n: int, make=None, **settings):
     test = make_objects(task, seed=12, **{**make, "grid": (8, 8)})
     clf = ObjectClassifier(train.class_names, **{**QUICK, **settings})
     annotations = _labels_per_class(train, n)
-    clf.fit([Sample(train.image, train.labels, annotations, train.axes, train.voxel_size)])
+    events: list = []
+    sample = Sample(train.image, train.labels, annotations, train.axes, train.voxel_size)
+    clf.fit([sample], progress=events.append)
+    _check_probe_progress(clf, events)
     pred = clf.predict(test.image, test.labels, axes=test.axes, voxel_size=test.voxel_size)
     return clf, accuracy(pred, test.classes)
+
+
+def _check_probe_progress(clf, events: list) -> None:
+    """Every epoch of every probe run was reported, in order and before the training's."""
+    probes = [e for e in events if isinstance(e, ProbeEpoch)]
+    assert events[: len(probes)] == probes
+    assert all(isinstance(e, EpochEvent) for e in events[len(probes) :])
+    runs = clf.symmetry["probe_epochs"]
+    assert [(e.run, e.epoch) for e in probes] == [
+        (run, epoch) for run, n in enumerate(runs, 1) for epoch in range(1, n + 1)
+    ]
+    longest = min(clf.config.symmetry_probe_epochs, clf.config.most_epochs)
+    assert all(e.n_epochs == longest and e.seconds > 0 for e in probes)
+    # the runs planned: the first probe's 2, then (if it learnt nothing) all of them
+    assert all(e.n_runs == (2 if e.run <= 2 else len(runs)) for e in probes)
 
 
 def _kept(clf) -> dict[str, bool]:

@@ -94,6 +94,16 @@ def test_training_reports_counts_progress_and_metrics(client, trained):
     assert not events[0].is_epoch and not events[-1].is_epoch and events[-1].epoch == 3
     assert events[-1].state == "SUCCEEDED" and events[-1].done
     result = trained["result"]
+    # before epoch 1, every epoch of the symmetry probes: epoch 0, the probe run and its epoch
+    probes = [e for e in events if e.probe is not None]
+    first_epoch = next(i for i, e in enumerate(events) if e.is_epoch)
+    assert probes and all(e in events[:first_epoch] for e in probes)
+    assert all(e.state == "RUNNING" and e.epoch == 0 and e.n_epochs == 3 for e in probes)
+    runs = result["symmetry"]["probe_epochs"]
+    assert [(e.probe.run, e.probe.epoch) for e in probes] == [
+        (run, epoch) for run, n in enumerate(runs, 1) for epoch in range(1, n + 1)
+    ]
+    assert all(e.probe.n_epochs == 3 and e.probe.seconds > 0 for e in probes)
     assert result["version"] == 1 and result["validation"]["n"] > 0
     # the engine's decisions and the chance check travel as fields of the final event
     tests = {t["name"]: t for t in result["symmetry"]["tests"]}
@@ -288,6 +298,26 @@ def test_cancel_a_training_from_its_progress_callback(client, images):
     replay = list(client.watch(seen[-1].job_id))  # re-attach after the end: the whole history
     assert [e.state for e in replay] == [e.state for e in seen]
     assert client.get_model("cancel-me").versions == []
+
+
+def test_cancel_while_the_symmetry_probes_run(client, images):
+    """The probes report their epochs, so a cancel is seen (here at their first epoch) and
+    takes effect before any training epoch; no version is written."""
+    d = images[0]
+    client.create_model("cancel-probes", NAMES, **{**TINY, "symmetry_probe_epochs": 50})
+    client.add_training_data("cancel-probes", d.image, d.labels, annotations_of(d), axes=d.axes)
+    seen: list[TrainingProgress] = []
+
+    def stop(event):
+        seen.append(event)
+        if event.probe is not None and event.probe.epoch == 1:
+            client.cancel(event.job_id)
+
+    with pytest.raises(Cancelled, match="cancel-probes"):
+        client.train("cancel-probes", progress=stop)
+    assert seen[-1].state == "CANCELLED"
+    assert not any(e.is_epoch for e in seen)  # the training itself never started
+    assert client.get_model("cancel-probes").versions == []
 
 
 def test_start_watch_in_another_thread(client, trained):

@@ -14,7 +14,7 @@ from ..remote_training import FitResult
 from .client import Client
 from .connection import RemoteError
 from .live import LiveImageResult, LiveSession, LiveUpdate
-from .messages import ModelInfo, RemotePrediction, Suggestion, TrainingProgress
+from .messages import ModelInfo, ProbeProgress, RemotePrediction, Suggestion, TrainingProgress
 
 __all__ = [
     "Client",
@@ -23,6 +23,7 @@ __all__ = [
     "LiveSession",
     "LiveUpdate",
     "ModelInfo",
+    "ProbeProgress",
     "RemoteError",
     "RemotePrediction",
     "Suggestion",

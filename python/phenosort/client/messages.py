@@ -48,10 +48,23 @@ def training_set_summary(msg: pb.TrainingSetSummary) -> tuple[int, dict[str, int
 
 
 @dataclass(frozen=True)
+class ProbeProgress:
+    """An epoch of a symmetry probe run, before training: ``run`` (1-based) of ``n_runs``
+    planned so far, its ``epoch`` of at most ``n_epochs`` (see the proto's message)."""
+
+    run: int
+    n_runs: int
+    epoch: int
+    n_epochs: int
+    seconds: float
+
+
+@dataclass(frozen=True)
 class TrainingProgress:
     """One event of a training job; validation fields are None without a validation set.
 
     ``metrics`` (the final validation report) is set on the last event of a finished job.
+    ``probe`` is set, and ``epoch`` is 0, while probe runs test the flips and turns.
     """
 
     job_id: str
@@ -71,6 +84,7 @@ class TrainingProgress:
     decisions: str = ""  # at the end: the symmetries kept or left out, and why
     warning: str = ""  # at the end: why the model is not shown to beat chance
     better_than_chance: bool = False
+    probe: ProbeProgress | None = None
 
     @property
     def done(self) -> bool:
@@ -103,7 +117,15 @@ class TrainingProgress:
             msg.decisions,
             msg.warning,
             msg.better_than_chance,
+            _probe_of(msg),
         )
+
+
+def _probe_of(msg: pb.TrainingProgress) -> ProbeProgress | None:
+    if not msg.HasField("probe"):
+        return None
+    p = msg.probe
+    return ProbeProgress(p.run, p.n_runs, p.epoch, p.n_epochs, p.seconds)
 
 
 @dataclass(frozen=True)

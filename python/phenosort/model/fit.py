@@ -4,7 +4,7 @@
    checked (shared dimensionality and channels, at least 2 classes);
 2. the geometry: a new model's patches, normalisation and network (:func:`new_geometry`),
    or those of the model whose training continues (:class:`Start`);
-3. which flips and turns keep the classes, tested on the labels (``symmetry.decide``);
+3. which flips and turns keep the classes, tested on the labels (``symmetry.decide_events``);
 4. training, then a second round with pseudo-labels when they are on (``model/pseudo.py``);
 5. the outcome (:class:`Fitted`): weights, the chance check and the training-data record.
 
@@ -36,7 +36,7 @@ from .inference import BatchedInference, on_device
 from .metrics import chance_check
 from .networks import inference_network, initial_network, network_for, set_dropout
 from .pseudo import candidate_rows, pseudo_labels, second_round_epochs
-from .symmetry import SymmetryDecision, decide, probe_config
+from .symmetry import ProbeEpoch, SymmetryDecision, decide_events, probe_config
 from .train import EpochEvent, TrainResult, train_events, validation_index
 from .tta import tta_views
 
@@ -107,9 +107,10 @@ def fit_events(
     *,
     start: Start | None = None,
     cancel: threading.Event | None = None,
-) -> Generator[EpochEvent, None, Fitted]:
+) -> Generator[EpochEvent | ProbeEpoch, None, Fitted]:
     """Train a model on the annotated objects of ``samples`` (at least one), from ``start``
-    or from scratch; yields an :class:`EpochEvent` per epoch and returns the :class:`Fitted`."""
+    or from scratch; yields a :class:`ProbeEpoch` per epoch of the symmetry probes, then an
+    :class:`EpochEvent` per epoch of the training, and returns the :class:`Fitted`."""
     n_classes = len(class_names)
     if start is not None:  # 1. the annotated objects, normalised as the model will see them
         norm = start.normalization
@@ -129,7 +130,9 @@ def fit_events(
     config = replace(config, train_epochs=epochs)  # the probes' and rounds' count
     source = replace(spec, shape=source_shape(spec.shape, Augmentation.from_config(config)))
     patches = data.patches(source, norm)
-    symmetry = _symmetries(data, patches, val_index, spec, config, n_classes, device, start, cancel)
+    symmetry = yield from _symmetries(
+        data, patches, val_index, spec, config, n_classes, device, start, cancel
+    )
     aug = Augmentation.from_config(config, data.ndim, **symmetry.resolved())
 
     # 4. training; with pseudo-labels, a shorter second round with the objects the first
@@ -215,25 +218,28 @@ def _symmetries(
     device: torch.device,
     start: Start | None,
     cancel: threading.Event | None,
-) -> SymmetryDecision:
+) -> Generator[ProbeEpoch, None, SymmetryDecision]:
     """3. Which flips and turns keep the classes, tested on the training labels by short
-    probe runs (model/symmetry.py); continued training keeps the model's."""
+    probe runs (model/symmetry.py), which yield their epochs; continued training keeps the
+    model's."""
     targets = data.targets
     build_probe = partial(
         initial_network, probe_config(config), data.ndim, data.n_channels, n_classes, spec.shape
     )
-    return decide(
-        patches,
-        targets,
-        np.setdiff1d(np.arange(targets.size), [] if val_index is None else val_index),
-        config,
-        spec.shape,
-        n_classes,
-        device,
-        build_probe,
-        estimate=val_index is None,
-        imposed=start.augmentation.symmetries() if start is not None else None,
-        cancel=cancel,
+    return (
+        yield from decide_events(
+            patches,
+            targets,
+            np.setdiff1d(np.arange(targets.size), [] if val_index is None else val_index),
+            config,
+            spec.shape,
+            n_classes,
+            device,
+            build_probe,
+            estimate=val_index is None,
+            imposed=start.augmentation.symmetries() if start is not None else None,
+            cancel=cancel,
+        )
     )
 
 

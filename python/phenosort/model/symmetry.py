@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Generator
 from dataclasses import dataclass, field, replace
 from functools import partial
 
@@ -164,7 +165,22 @@ def drop_test(p: np.ndarray, q: np.ndarray, classes: np.ndarray, seed: int) -> t
     return observed, p_value
 
 
-def decide(
+@dataclass(frozen=True)
+class ProbeEpoch:
+    """One finished epoch of a probe run, for progress: the probes train before the model
+    does, for seconds to minutes, and would otherwise show nothing. ``run`` (1-based) of
+    ``n_runs`` planned: each probe trains once per fold, and ``n_runs`` grows when the first
+    probe learnt nothing and one per symmetry group follows. A run has at most ``n_epochs``
+    and may end sooner, once it has learnt its fold."""
+
+    run: int
+    n_runs: int
+    epoch: int
+    n_epochs: int
+    seconds: float
+
+
+def decide_events(
     patches: np.ndarray,
     targets: np.ndarray,
     rows: np.ndarray,
@@ -177,8 +193,9 @@ def decide(
     estimate: bool,
     imposed: dict[str, bool] | None = None,
     cancel: threading.Event | None = None,
-) -> SymmetryDecision:
-    """Resolve the ``auto`` symmetries of ``cfg`` from the labelled ``rows`` of ``patches``.
+) -> Generator[ProbeEpoch, None, SymmetryDecision]:
+    """Resolve the ``auto`` symmetries of ``cfg`` from the labelled ``rows`` of ``patches``;
+    yields a :class:`ProbeEpoch` per epoch of the probes and returns the decision.
 
     ``build_net()`` makes a fresh network for a probe. ``estimate`` asks for the 2-fold
     estimate even when no symmetry is ``auto`` (no hold-out set to judge the model by).
@@ -206,7 +223,7 @@ def decide(
         cancel=cancel,
     )  # fmt: skip
     # first a probe with none of the auto symmetries: it tests them all
-    results = {forced_on: run(forced_on, auto)}
+    results = {forced_on: (yield from run(forced_on, auto, runs=(1, 2)))}
     decision.probe_epochs += results[forced_on].epochs
     groups = [g for g in GROUPS.values() if any(n in auto for n in g)]
     if (
@@ -215,9 +232,11 @@ def decide(
     ):
         # it learnt nothing: the task may need some symmetries to be learnable at all (chiral
         # shapes at random orientations need the turns), so test each group with the others on
-        for group in groups:
+        n_runs = 2 * (1 + len(groups))
+        for k, group in enumerate(groups, 1):
             trained_with = forced_on + tuple(n for n in auto if n not in group)
-            results[trained_with] = run(trained_with, [n for n in auto if n in group])
+            tested = [n for n in auto if n in group]
+            results[trained_with] = yield from run(trained_with, tested, runs=(2 * k + 1, n_runs))
             decision.probe_epochs += results[trained_with].epochs
     for name in auto:
         evidence = []
@@ -294,11 +313,11 @@ class _ProbeResult:
 
 def _probe(
     patches, targets, folds, cfg, patch_shape, n_classes, device, build_net,
-    trained_with, tested, *, cancel,
-) -> _ProbeResult:  # fmt: skip
+    trained_with, tested, *, runs, cancel,
+) -> Generator[ProbeEpoch, None, _ProbeResult]:  # fmt: skip
     """Train on each fold, predict the other: every held-out object as it is and under each
-    ``tested`` symmetry."""
-    from .train import TrainResult, train_events
+    ``tested`` symmetry. ``runs``: the first fold's run number and the runs planned."""
+    from .train import EpochEvent, train_events
 
     resolved = {n: n in trained_with for n in SETTINGS}
     aug = replace(Augmentation.from_config(cfg, len(patch_shape), **resolved), shift=1)
@@ -313,7 +332,10 @@ def _probe(
     p_true: list[np.ndarray] = []
     turned: dict[str, list[np.ndarray]] = {n: [] for n in tested}
     epochs: list[int] = []
-    for train_rows, test_rows in ((folds[0], folds[1]), (folds[1], folds[0])):
+    first_run, n_runs = runs
+    for run, (train_rows, test_rows) in enumerate(
+        ((folds[0], folds[1]), (folds[1], folds[0])), first_run
+    ):
         net = build_net()
         # a handful of objects would make tiny batches (the step count, not the arithmetic,
         # sets the time): repeat them to fill a batch, each copy augmented on its own
@@ -323,7 +345,11 @@ def _probe(
             net, patches[train_rows], targets[train_rows], n_classes, patch_shape, probe_cfg,
             device, cancel=cancel, augmentation=aug, stop_when_learnt=True,
         )  # fmt: skip
-        epochs.append(sum(1 for e in events if not isinstance(e, TrainResult)))
+        epochs.append(0)
+        for event in events:
+            if isinstance(event, EpochEvent):
+                epochs[-1] += 1
+                yield ProbeEpoch(run, n_runs, event.epoch, event.n_epochs, event.seconds)
         x = to_device(center_crop(torch.from_numpy(patches[test_rows]), patch_shape), device)
         y = targets[test_rows]
         net.eval()

@@ -209,10 +209,15 @@ class JobManager:
                 clf.config = clf.config.updated(**{**settings, **device})
             else:
                 clf = ObjectClassifier(class_names, config)
+            from ..model.symmetry import ProbeEpoch  # torch is loaded by now
+
             last, total = 0, config.most_epochs
             for event in clf.fit_events(
                 samples, warm_start=continue_training, cancel=job.cancel_event
             ):
+                if isinstance(event, ProbeEpoch):  # the symmetry probes, before training
+                    job.publish(n_epochs=total, probe=pb.ProbeProgress(**vars(event)))
+                    continue
                 last, total = event.epoch, event.n_epochs  # pseudo-labels add a round
                 has_val = event.val_loss is not None
                 job.publish(

@@ -248,7 +248,7 @@ class CancelTrainingRequest(_message.Message):
     def __init__(self, job_id: _Optional[str] = ...) -> None: ...
 
 class TrainingProgress(_message.Message):
-    __slots__ = ("job", "epoch", "n_epochs", "train_loss", "train_accuracy", "has_validation", "val_loss", "val_accuracy", "val_macro_f1", "seconds", "metrics_json", "decisions", "warning", "better_than_chance")
+    __slots__ = ("job", "epoch", "n_epochs", "train_loss", "train_accuracy", "has_validation", "val_loss", "val_accuracy", "val_macro_f1", "seconds", "metrics_json", "decisions", "warning", "better_than_chance", "probe")
     JOB_FIELD_NUMBER: _ClassVar[int]
     EPOCH_FIELD_NUMBER: _ClassVar[int]
     N_EPOCHS_FIELD_NUMBER: _ClassVar[int]
@@ -263,6 +263,7 @@ class TrainingProgress(_message.Message):
     DECISIONS_FIELD_NUMBER: _ClassVar[int]
     WARNING_FIELD_NUMBER: _ClassVar[int]
     BETTER_THAN_CHANCE_FIELD_NUMBER: _ClassVar[int]
+    PROBE_FIELD_NUMBER: _ClassVar[int]
     job: TrainingJob
     epoch: int
     n_epochs: int
@@ -277,7 +278,22 @@ class TrainingProgress(_message.Message):
     decisions: str
     warning: str
     better_than_chance: bool
-    def __init__(self, job: _Optional[_Union[TrainingJob, _Mapping]] = ..., epoch: _Optional[int] = ..., n_epochs: _Optional[int] = ..., train_loss: _Optional[float] = ..., train_accuracy: _Optional[float] = ..., has_validation: _Optional[bool] = ..., val_loss: _Optional[float] = ..., val_accuracy: _Optional[float] = ..., val_macro_f1: _Optional[float] = ..., seconds: _Optional[float] = ..., metrics_json: _Optional[str] = ..., decisions: _Optional[str] = ..., warning: _Optional[str] = ..., better_than_chance: _Optional[bool] = ...) -> None: ...
+    probe: ProbeProgress
+    def __init__(self, job: _Optional[_Union[TrainingJob, _Mapping]] = ..., epoch: _Optional[int] = ..., n_epochs: _Optional[int] = ..., train_loss: _Optional[float] = ..., train_accuracy: _Optional[float] = ..., has_validation: _Optional[bool] = ..., val_loss: _Optional[float] = ..., val_accuracy: _Optional[float] = ..., val_macro_f1: _Optional[float] = ..., seconds: _Optional[float] = ..., metrics_json: _Optional[str] = ..., decisions: _Optional[str] = ..., warning: _Optional[str] = ..., better_than_chance: _Optional[bool] = ..., probe: _Optional[_Union[ProbeProgress, _Mapping]] = ...) -> None: ...
+
+class ProbeProgress(_message.Message):
+    __slots__ = ("run", "n_runs", "epoch", "n_epochs", "seconds")
+    RUN_FIELD_NUMBER: _ClassVar[int]
+    N_RUNS_FIELD_NUMBER: _ClassVar[int]
+    EPOCH_FIELD_NUMBER: _ClassVar[int]
+    N_EPOCHS_FIELD_NUMBER: _ClassVar[int]
+    SECONDS_FIELD_NUMBER: _ClassVar[int]
+    run: int
+    n_runs: int
+    epoch: int
+    n_epochs: int
+    seconds: float
+    def __init__(self, run: _Optional[int] = ..., n_runs: _Optional[int] = ..., epoch: _Optional[int] = ..., n_epochs: _Optional[int] = ..., seconds: _Optional[float] = ...) -> None: ...
 
 class PredictRequest(_message.Message):
     __slots__ = ("model", "version", "image", "label_ids", "class_map", "confidence_map", "class_masks")

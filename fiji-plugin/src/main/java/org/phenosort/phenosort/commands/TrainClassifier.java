@@ -19,6 +19,7 @@ import org.phenosort.phenosort.client.ServerSettings;
 import org.phenosort.phenosort.imagej.ClassNames;
 import org.phenosort.phenosort.imagej.RoiAnnotations;
 import org.phenosort.phenosort.proto.v1.JobState;
+import org.phenosort.phenosort.proto.v1.ProbeProgress;
 import org.phenosort.phenosort.proto.v1.TrainingProgress;
 import org.phenosort.phenosort.workflow.AnnotatedImage;
 import org.phenosort.phenosort.workflow.MacroKeys;
@@ -132,8 +133,13 @@ public class TrainClassifier implements PlugIn {
     }
 
     private static void report(TrainingProgress p, LivePlot plot) {
+        if (p.getJob().getState() != JobState.JOB_STATE_RUNNING) return;
+        if (p.hasProbe()) {
+            reportProbe(p.getProbe());
+            return;
+        }
         // only finished epochs: the job's first events and its final state carry no losses
-        if (p.getEpoch() <= 0 || p.getJob().getState() != JobState.JOB_STATE_RUNNING) return;
+        if (p.getEpoch() <= 0) return;
         String line = String.format("epoch %d/%d  loss %.4f  accuracy %.3f", p.getEpoch(), p.getNEpochs(),
                 p.getTrainLoss(), p.getTrainAccuracy());
         if (p.getHasValidation()) {
@@ -144,6 +150,18 @@ public class TrainClassifier implements PlugIn {
         IJ.showStatus("PhenoSort " + line + " (Esc cancels)");
         IJ.showProgress(p.getEpoch(), Math.max(p.getNEpochs(), 1));
         plot.add(p);
+    }
+
+    /** Before training: the symmetry probes' epochs move the status and progress bars. */
+    private static void reportProbe(ProbeProgress q) {
+        if (q.getRun() == 1 && q.getEpoch() == 1) {
+            IJ.log("PhenoSort: testing which flips and turns keep the classes (short probe runs, each on half "
+                    + "of the labels)");
+        }
+        IJ.showStatus(String.format("PhenoSort: symmetry probe %d/%d, epoch %d/%d (Esc cancels)", q.getRun(),
+                q.getNRuns(), q.getEpoch(), q.getNEpochs()));
+        int total = Math.max(q.getNRuns() * q.getNEpochs(), 1);
+        IJ.showProgress((q.getRun() - 1) * q.getNEpochs() + q.getEpoch(), total);
     }
 
     private static int finish(String model, Training.Result r) {
