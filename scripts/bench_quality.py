@@ -62,11 +62,21 @@ def generated_set(task: str, seed: int) -> tuple[list[Sample], list[Sample], lis
     return [sample(100 + seed)], [sample(200 + seed), sample(300 + seed)], names
 
 
+#: seconds a user waits for progress, per run (``_fit_and_score``), averaged over seeds
+WAITS = ("first_event_s", "first_epoch_event_s", "longest_silence_s")
+
+
 def _fit_and_score(names, train, test, seed, settings) -> dict:
     clf = ObjectClassifier(names, **{"train_seed": seed, **settings})
+    events: list[tuple[str, float]] = []  # (kind, seconds since the start) of every event
     start = time.perf_counter()
-    clf.fit(train)
+    clf.fit(
+        train,
+        progress=lambda e: events.append(("epoch", time.perf_counter() - start)),
+        probe_progress=lambda e: events.append(("probe", time.perf_counter() - start)),
+    )
     seconds = time.perf_counter() - start
+    times = [0.0] + [t for _, t in events]
     start = time.perf_counter()
     metrics = score_samples(clf, test)
     per_object = (time.perf_counter() - start) / max(metrics["n"], 1) * 1e3
@@ -80,6 +90,12 @@ def _fit_and_score(names, train, test, seed, settings) -> dict:
         "verdict": (clf.assessment or {}).get("verdict"),
         "probe_s": symmetry.get("seconds", 0.0),
         "probe_epochs": symmetry.get("probe_epochs", []),
+        # what a user waits for a sign of progress: the first event (a probe's epoch), the
+        # first training epoch (the first event before the probes reported theirs), and the
+        # longest wait between two events
+        "first_event_s": times[1] if len(times) > 1 else seconds,
+        "first_epoch_event_s": next((t for k, t in events if k == "epoch"), seconds),
+        "longest_silence_s": float(np.diff(times).max()) if len(times) > 1 else seconds,
     }
 
 
@@ -122,6 +138,7 @@ def _summary(runs: list[dict]) -> dict:
         "verdicts": [r["verdict"] for r in runs],
         "probe_s": float(np.mean([r["probe_s"] for r in runs])),
         "probe_epochs": [r["probe_epochs"] for r in runs],
+        **{k: float(np.mean([r[k] for r in runs])) for k in WAITS},
     }
 
 

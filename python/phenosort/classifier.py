@@ -156,6 +156,7 @@ class ObjectClassifier:
         warm_start: bool = False,
         progress: ProgressCallback | None = None,
         cancel: threading.Event | None = None,
+        probe_progress: ProgressCallback | None = None,
     ) -> dict | None:
         """Train on the annotated objects of ``samples``; returns the validation metrics.
 
@@ -166,14 +167,17 @@ class ObjectClassifier:
 
         ``warm_start`` continues from the current weights (a new version of a trained
         model); the patch and normalisation settings of that model are then kept.
-        ``progress`` gets every event of :meth:`fit_events`, the probes' included.
+        ``progress`` gets an ``EpochEvent`` per epoch of the training, ``probe_progress`` a
+        ``ProbeEpoch`` per epoch of the symmetry probes before it.
         """
         from .model.metrics import warn_if_chance
+        from .model.symmetry import ProbeEpoch
 
         result = None
         for event in self.fit_events(samples, warm_start=warm_start, cancel=cancel):
-            if progress is not None:
-                progress(event)
+            callback = probe_progress if isinstance(event, ProbeEpoch) else progress
+            if callback is not None:
+                callback(event)
             result = event
         warn_if_chance(self.assessment)
         return self.validation if result is not None else None

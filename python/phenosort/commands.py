@@ -84,7 +84,10 @@ def run_train(args: Namespace) -> int:
         cv = cross_validate(names, samples, args.kfold, clf.config)
         print(f"{args.kfold}-fold cross-validation:\n{format_report(cv)}", file=sys.stderr)
     with EpochBar(args.quiet, total=clf.config.most_epochs) as bar:
-        clf.fit(samples, warm_start=bool(args.from_model), progress=bar.local)
+        clf.fit(
+            samples, warm_start=bool(args.from_model), progress=bar.local,
+            probe_progress=bar.local,
+        )  # fmt: skip
     clf.save(args.model, overwrite=args.overwrite)
     write_training_report(args.report, args.model, samples, args, kfold=cv)
     return _report_training(args, training_record(clf), clf.version)

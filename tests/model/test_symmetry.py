@@ -48,7 +48,7 @@ def _train(task: str, n: int, make=None, **settings):
     annotations = _labels_per_class(train, n)
     events: list = []
     sample = Sample(train.image, train.labels, annotations, train.axes, train.voxel_size)
-    clf.fit([sample], progress=events.append)
+    clf.fit([sample], progress=events.append, probe_progress=events.append)
     _check_probe_progress(clf, events)
     pred = clf.predict(test.image, test.labels, axes=test.axes, voxel_size=test.voxel_size)
     return clf, accuracy(pred, test.classes)
