@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import warnings
 
 import numpy as np
 import pytest
@@ -100,6 +101,29 @@ def test_invariant_task_keeps_every_symmetry():
     # one probe, one run per fold; each ended once it had learnt its fold
     epochs = clf.symmetry["probe_epochs"]
     assert len(epochs) == 2 and max(epochs) < clf.config.symmetry_probe_epochs
+
+
+def test_progress_counts_the_probe_runs_added_when_the_first_probe_learnt_nothing():
+    """Classes drawn at random: the first probe learns nothing, so one probe per symmetry
+    group (flips, turns) follows, 6 runs in all; the events count them as they come."""
+    data = make_objects("brightness", grid=(8, 8), seed=11)
+    rng = np.random.default_rng(0)
+    ids = sorted(data.classes)
+    shuffled = dict(zip(ids, rng.permutation([data.classes[i] for i in ids]).tolist()))
+    clf = ObjectClassifier(data.class_names, train_epochs=3, train_patience=0)
+    events: list = []
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ChanceLevelWarning)  # nothing to learn, as intended
+        clf.fit(
+            [Sample(data.image, data.labels, shuffled, data.axes)],
+            progress=events.append,
+            probe_progress=events.append,
+        )
+    assert len(clf.symmetry["probe_epochs"]) == 6
+    _check_probe_progress(clf, events)
+    assert [e.n_runs for e in events if isinstance(e, ProbeEpoch) and e.epoch == 1] == [
+        2, 2, 6, 6, 6, 6
+    ]  # fmt: skip
 
 
 def test_z_polarity_leaves_out_the_z_flip_only():
