@@ -8,6 +8,7 @@ integers and non-finite floats are each named with the key and the value. Integr
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 import typing
@@ -67,6 +68,7 @@ def type_errors(instance: object) -> list[str]:
     return errs
 
 
+@functools.cache  # a class's hints do not change; evaluating them cost 0.5 ms per call
 def _field_types(cls: type) -> dict[str, tuple[type, ...]]:
     hints = typing.get_type_hints(cls)
     return {f.name: typing.get_args(hints[f.name]) or (hints[f.name],) for f in fields(cls)}
