@@ -8,7 +8,8 @@ Two latencies per label, the client's wall time from sending the label: to the f
 update that reflects it (a quick update, the last layer refitted on cached features, once a
 full update has cached them) and to the full update (training steps, every object predicted
 again). Reported: the first update of the session (it sets up the network) and the median
-and 95th percentile over the labels 5..``--labels``.
+and 95th percentile over the labels 5..``--labels``. ``--think S``: the simulated user looks
+at the image for S seconds before the first label, as a person does (default 0).
 
 The server's CPU time (all threads) per change is recorded beside the wall times: on a
 shared machine it does not depend on what else runs as much as wall time does.
@@ -79,6 +80,7 @@ def latency(args) -> dict:
             live = client.live_session("live", **args.live)
             key = live.add_image(data.image, data.labels, axes=data.axes, name="bench")
             updates = live.updates(predictions_only=True)
+            time.sleep(args.think)  # the user looks at the image before the first label
             first_classes: dict[int, bool] = {}
             for n, label in enumerate(order[: args.labels], start=1):
                 k = data.classes[int(label)]
@@ -269,6 +271,8 @@ def main() -> None:
     parser.add_argument("--part", choices=["latency", "quality", "all"], default="all")
     parser.add_argument("--size", type=int, default=1024)
     parser.add_argument("--labels", type=int, default=100)
+    parser.add_argument("--think", type=float, default=0.0,
+                        help="seconds between adding the image and the first label")  # fmt: skip
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--rows", nargs="+", default=["demo:10", "shape:10", "pannuke_breast25:10"])
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1])

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
+import sys
 import threading
 import time
 from pathlib import Path
@@ -424,3 +426,31 @@ def test_the_training_set_seeds_the_session_and_commit_writes_labels_back(stub, 
     assert reply.version == 1
     assert sum(c.count for c in reply.training_set.counts) == len(data.classes) - 1
     stub.CloseLiveSession(pb.CloseLiveSessionRequest(session_id=info.session_id))
+
+
+def test_a_new_session_imports_what_its_first_update_needs_before_any_label(tmp_path):
+    """The first update waited 1.0-1.3 s for torch._dynamo, which torch's optimizers load on
+    their first use; the session's worker now imports it while the user looks at the image
+    (a fresh interpreter: this one has long imported it)."""
+    code = f"""
+import sys, time
+from phenosort.client import Client
+from phenosort.service.server import create_server
+from phenosort.testing import make_objects
+
+server = create_server(store={str(tmp_path)!r})
+data = make_objects("brightness", grid=(4, 4), seed=1)
+with Client(server.address) as client:
+    client.create_model("m", data.class_names)
+    with client.live_session("m") as live:
+        live.add_image(data.image, data.labels, axes=data.axes, name="a")
+        deadline = time.monotonic() + 60
+        while "torch._dynamo" not in sys.modules and time.monotonic() < deadline:
+            time.sleep(0.05)
+        print("imported" if "torch._dynamo" in sys.modules else "not imported")
+server.stop(grace=0)
+"""
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          timeout=300)  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.splitlines()[0] == "imported", proc.stdout
