@@ -59,7 +59,8 @@ def typed_values(cls: type, data: dict, what: str) -> dict:
 
 def type_errors(instance: object) -> list[str]:
     """Type errors of a constructed dataclass (an integral float in an int field too)."""
-    hints = _field_types(type(instance))
+    cls: type = type(instance)
+    hints = _field_types(cls)
     errs = []
     for key, value in asdict(instance).items():  # type: ignore[call-overload]
         converted = _convert(value, hints[key])
