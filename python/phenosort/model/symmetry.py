@@ -26,6 +26,8 @@ it has learnt its fold: every sample of an epoch right, with a mean loss of at m
 decisions; docs/benchmarks.md, issue 15). The same
 held-out predictions give the 2-fold estimate that the chance check uses when there is no
 hold-out set. Everything is seeded: the same labels and seed give the same decision.
+Every probe epoch is yielded as a :class:`ProbeEpoch`, so the front ends show progress (and
+can cancel) while the probes run.
 """
 
 from __future__ import annotations
