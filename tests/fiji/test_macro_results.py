@@ -167,3 +167,110 @@ emit("again=[" + {LAST_ERROR} + "]");
     assert (tmp_path / "out" / "a_classes.tif").is_file()
     # the outputs exist: refused, and that is the error now
     assert "exists; choose an empty output folder" in result.value("again")
+
+
+def _centres(labels: np.ndarray) -> dict[int, tuple[float, float]]:
+    """(x, y) of each object's centre as ImageJ sees it: the mean pixel index + 0.5."""
+    return {
+        int(i): (float(np.nonzero(labels == i)[1].mean()) + 0.5,
+                 float(np.nonzero(labels == i)[0].mean()) + 0.5)
+        for i in np.unique(labels) if i
+    }  # fmt: skip
+
+
+def test_classify_objects_inside_a_selection(run_macro, tiny, tmp_path):
+    """ "selection": only the objects whose centre is inside the image's selection are
+    classified (the Results, the class map and the call() route); without an area selection,
+    or with no object's centre inside, an error names the cause and no Results are left."""
+    pair = write_pair(tmp_path, "cells", seed=5)
+    p = pair["paths"]
+    height, width = pair["labels"].shape
+    x0, y0, w, h = width // 4 + 5, height // 5 + 5, width // 2 + 3, height // 2 + 3
+    centres = _centres(pair["labels"])
+    inside = {
+        i for i, (x, y) in centres.items() if x0 <= x < x0 + w and y0 <= y < y0 + h
+    }  # fmt: skip
+    assert 0 < len(inside) < len(centres)
+    for x, y in centres.values():  # no centre on the rectangle's edge: the test is unambiguous
+        assert min(abs(x - x0), abs(x - x0 - w), abs(y - y0), abs(y - y0 - h)) > 0.01
+    run = (
+        'run("Classify Objects", "image=cells.tif labels=cells-labels.tif model=tiny version=0 '
+        'class results selection");'
+    )
+    result = run_macro(
+        f"""open("{p["image"]}"); open("{p["labels"]}");
+{_connect(tiny)}
+selectImage("cells.tif");
+makeRectangle({x0}, {y0}, {w}, {h});
+{run}
+emit("error=[" + {LAST_ERROR} + "]");
+for (i = 0; i < nResults; i++) emit("label=" + getResult("label", i));
+if (!isOpen("cells-classes")) exit;
+selectImage("cells-classes");
+saveAs("Tiff", "{tmp_path}/map.tif");
+selectImage("cells.tif");
+makeRectangle(0, 0, 2, 2);
+r = call("{API}.classify", "cells.tif", "cells-labels.tif", "tiny", "0", "show selection");
+emit("corner=" + r);
+emit("corner_rows=" + nResults);
+selectImage("cells.tif");
+run("Select None");
+{run}
+emit("none_rows=" + nResults);
+emit("none=[" + {LAST_ERROR} + "]");
+""",
+    )
+    assert result.value("error") == "[]"
+    labels = {int(float(v)) for v in result.values("label")}
+    assert labels == inside
+    class_map = tifffile.imread(tmp_path / "map.tif")
+    painted = set(np.unique(pair["labels"][class_map > 0]).tolist())
+    assert painted == inside  # the objects outside stay 0, every inside one is painted whole
+    assert (class_map[np.isin(pair["labels"], list(inside))] > 0).all()
+    assert result.value("corner").startswith("error: no object of cells-labels.tif has its centre")
+    assert result.value("corner_rows") == "0"
+    assert result.value("none_rows") == "0"
+    assert "'selection' classifies the objects inside the selection of cells.tif" in result.value(
+        "none"
+    ), result.value("none")
+
+
+def test_a_time_point_without_objects_inside_the_selection_keeps_its_frame(
+    run_macro, tiny, tmp_path
+):
+    """A time series whose second time point has no object centre inside the selection: its
+    rows are absent and its frame of the class map is empty, the other frame as alone."""
+    pair = write_pair(tmp_path, "one", seed=5)
+    image, labels = pair["image"], pair["labels"]
+    height, width = labels.shape
+    x0, y0, w, h = width // 4 + 5, height // 5 + 5, width // 2 + 3, height // 2 + 3
+    centres = _centres(labels)
+    inside = {i for i, (x, y) in centres.items() if x0 <= x < x0 + w and y0 <= y < y0 + h}
+    later = np.where(np.isin(labels, list(inside)), 0, labels)  # only the objects outside
+    tifffile.imwrite(tmp_path / "ts.tif", np.stack([image, image]), imagej=True,
+                     metadata={"axes": "TYX"})  # fmt: skip
+    tifffile.imwrite(tmp_path / "ts-labels.tif", np.stack([labels, later]), imagej=True,
+                     metadata={"axes": "TYX"})  # fmt: skip
+    result = run_macro(
+        f"""open("{tmp_path}/ts.tif"); open("{tmp_path}/ts-labels.tif");
+{_connect(tiny)}
+selectImage("ts.tif");
+makeRectangle({x0}, {y0}, {w}, {h});
+run("Classify Objects", "image=ts.tif labels=ts-labels.tif model=tiny version=0 class results "
+    + "selection");
+emit("error=[" + {LAST_ERROR} + "]");
+for (i = 0; i < nResults; i++) emit("row=" + getResult("frame", i) + "," + getResult("label", i));
+if (!isOpen("ts-classes")) exit;
+selectImage("ts-classes");
+emit("frames=" + nSlices);
+saveAs("Tiff", "{tmp_path}/map.tif");
+""",
+    )
+    assert result.value("error") == "[]"
+    rows = {tuple(int(float(v)) for v in r.split(",")) for r in result.values("row")}
+    assert rows == {(1, i) for i in inside}
+    assert result.value("frames") == "2"
+    class_map = tifffile.imread(tmp_path / "map.tif")
+    assert class_map.shape == (2, height, width)
+    assert set(np.unique(labels[class_map[0] > 0]).tolist()) == inside
+    assert not class_map[1].any()

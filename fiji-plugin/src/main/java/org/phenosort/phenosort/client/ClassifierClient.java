@@ -10,6 +10,7 @@ import io.netty.handler.ssl.SslContext;
 import java.io.File;
 import java.io.IOException;
 import java.util.ArrayList;
+import java.util.Collection;
 import java.util.Collections;
 import java.util.Iterator;
 import java.util.LinkedHashMap;
@@ -337,8 +338,16 @@ public final class ClassifierClient implements AutoCloseable {
 
     public Prediction predict(String model, int version, ImageInput image, boolean classMap,
             boolean confidenceMap, boolean classMasks, long timeoutMs) {
+        return predict(model, version, image, Collections.emptyList(), classMap, confidenceMap, classMasks,
+                timeoutMs);
+    }
+
+    /** As above, for the objects {@code labelIds} only (empty: every object); the maps show only them. */
+    public Prediction predict(String model, int version, ImageInput image, Collection<Long> labelIds,
+            boolean classMap, boolean confidenceMap, boolean classMasks, long timeoutMs) {
         PredictRequest req = PredictRequest.newBuilder().setModel(model).setVersion(version).setImage(image)
-                .setClassMap(classMap).setConfidenceMap(confidenceMap).setClassMasks(classMasks).build();
+                .addAllLabelIds(labelIds).setClassMap(classMap).setConfidenceMap(confidenceMap)
+                .setClassMasks(classMasks).build();
         Prediction out = new Prediction();
         Map<String, TensorHeader> headers = new LinkedHashMap<>();
         Map<String, ByteString.Output> data = new LinkedHashMap<>();

@@ -20,9 +20,10 @@ import org.phenosort.phenosort.workflow.Classification;
 import org.phenosort.phenosort.workflow.MacroKeys;
 
 /**
- * Plugins &gt; PhenoSort &gt; Classify Objects: the class of every object of the image with a model
- * version; shows the class map (Glasbey LUT, class k = ROI group k), the table of objects (as
- * "Results"), and optionally ROIs by class, per-class label images and a confidence map.
+ * Plugins &gt; PhenoSort &gt; Classify Objects: the class of every object of the image (with
+ * "selection": of those whose centre is inside the image's selection) with a model version; shows
+ * the class map (Glasbey LUT, class k = ROI group k), the table of objects (as "Results"), and
+ * optionally ROIs by class, per-class label images and a confidence map.
  * Recordable, e.g. {@code run("Classify Objects", "image=blobs.tif labels=labels.tif model=cells
  * version=0 results rois");}
  */
@@ -35,6 +36,8 @@ public class ClassifyObjects implements PlugIn {
         public boolean rois;
         public boolean classMasks;
         public boolean confidenceMap;
+        /** Only the objects whose centre lies inside the image's selection. */
+        public boolean selection;
     }
 
     @Override
@@ -56,6 +59,8 @@ public class ClassifyObjects implements PlugIn {
         gd.addCheckbox(MacroKeys.field(MacroKeys.ROIS, "ROIs by class (ROI Manager)"), false);
         gd.addCheckbox(MacroKeys.field(MacroKeys.CLASS_MASKS, "Per-class label images"), false);
         gd.addCheckbox(MacroKeys.field(MacroKeys.CONFIDENCE, "Confidence map"), false);
+        gd.addCheckbox(MacroKeys.field(MacroKeys.SELECTION, "Selection only (objects whose centre is inside)"),
+                false);
         gd.showDialog();
         if (gd.wasCanceled()) return;
         ImagePlus image = WindowManager.getImage(gd.getNextChoice());
@@ -67,6 +72,7 @@ public class ClassifyObjects implements PlugIn {
         show.rois = gd.getNextBoolean();
         show.classMasks = gd.getNextBoolean();
         show.confidenceMap = gd.getNextBoolean();
+        show.selection = gd.getNextBoolean();
         ij.Prefs.set("phenosort.model", model);
         classify(image, labels, model, version, show);
     }
@@ -79,6 +85,7 @@ public class ClassifyObjects implements PlugIn {
         outputs.confidenceMap = show.confidenceMap;
         outputs.classMasks = show.classMasks;
         try (ClassifierClient client = ServerSettings.newClient()) {
+            if (show.selection) outputs.inside = Classification.selectionOf(image);
             c = Classification.run(client, model, version, image, labels, outputs);
         } catch (RuntimeException e) {
             CommandSupport.error("Classification", e);

@@ -162,9 +162,11 @@ public final class MacroApi {
             boolean show) {
         try {
             ImagePlus imp = resolve(image), lab = resolve(labels);
+            Classification.Outputs outputs = new Classification.Outputs();
+            if (MacroKeys.flag(o, MacroKeys.SELECTION)) outputs.inside = Classification.selectionOf(imp);
             Classification c;
             try (ClassifierClient client = ServerSettings.newClient()) {
-                c = Classification.run(client, model, (int) number(version), imp, lab, new Classification.Outputs());
+                c = Classification.run(client, model, (int) number(version), imp, lab, outputs);
             }
             ResultsTable table = c.table();
             String save = Macro.getValue(o, MacroKeys.SAVE, "");

@@ -2,8 +2,10 @@ package org.phenosort.phenosort.workflow;
 
 import ij.ImagePlus;
 import ij.ImageStack;
+import ij.gui.Roi;
 import ij.measure.ResultsTable;
 import java.util.ArrayList;
+import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -12,12 +14,14 @@ import org.phenosort.phenosort.client.TensorCodec;
 import org.phenosort.phenosort.imagej.Glasbey;
 import org.phenosort.phenosort.imagej.KeyedResultsTable;
 import org.phenosort.phenosort.imagej.LabelImages;
+import org.phenosort.phenosort.imagej.ObjectGeometry;
 import org.phenosort.phenosort.proto.v1.ObjectResult;
 import org.phenosort.phenosort.proto.v1.Tensor;
 
 /**
- * Classifies every object of an image (each time point) with a model version and assembles the
- * service's answers as ImageJ images and a table keyed by the user's label IDs.
+ * Classifies every object of an image (each time point), or those inside a selection, with a model
+ * version and assembles the service's answers as ImageJ images and a table keyed by the user's
+ * label IDs.
  */
 public final class Classification {
     /** Class names of the model, class k = index k-1. */
@@ -37,6 +41,11 @@ public final class Classification {
     public static final class Outputs {
         public boolean confidenceMap;
         public boolean classMasks;
+        /**
+         * Only the objects whose centre lies inside this selection (in XY, on every slice and time
+         * point); the maps show only them. Null: every object.
+         */
+        public Roi inside;
     }
 
     public static Classification run(ClassifierClient client, String model, int version, ImagePlus image,
@@ -44,24 +53,36 @@ public final class Classification {
         LabelImages.checkPair(image, labels);
         Classification c = new Classification();
         int nt = image.getNFrames();
-        List<ImagePlus> maps = new ArrayList<>(), confidences = new ArrayList<>();
-        Map<String, List<ImagePlus>> masks = new LinkedHashMap<>();
+        List<List<Long>> chosen = chosenObjects(image, labels, outputs.inside);
+        List<Map<String, ImagePlus>> frames = new ArrayList<>();  // each time point's images; null: none chosen
         for (int t = 1; t <= nt; t++) {
+            List<Long> ids = chosen.get(t - 1);
+            if (ids != null && ids.isEmpty()) {  // no object of this time point inside the selection
+                c.objects.add(new ArrayList<>());
+                frames.add(null);
+                continue;
+            }
             String name = nt > 1 ? image.getTitle() + " (frame " + t + ")" : image.getTitle();
             ClassifierClient.Prediction p = client.predict(model, version,
-                    AnnotatedImage.upload(client, image, labels, t, name), true, outputs.confidenceMap,
-                    outputs.classMasks, 0);
+                    AnnotatedImage.upload(client, image, labels, t, name),
+                    ids == null ? Collections.emptyList() : ids, true, outputs.confidenceMap, outputs.classMasks, 0);
             if (c.classNames.isEmpty()) c.classNames.addAll(p.classNames);
             c.objects.add(p.objects);
+            Map<String, ImagePlus> images = new LinkedHashMap<>();
             for (Map.Entry<String, Tensor> e : p.outputs.entrySet()) {
-                ImagePlus imp = TensorCodec.toImagePlus(e.getValue(), e.getKey());
-                if (e.getKey().equals("class_map")) {
-                    maps.add(imp);
-                } else if (e.getKey().equals("confidence_map")) {
-                    confidences.add(imp);
-                } else if (e.getKey().startsWith("mask:")) {
-                    masks.computeIfAbsent(e.getKey().substring(5), k -> new ArrayList<>()).add(imp);
-                }
+                images.put(e.getKey(), TensorCodec.toImagePlus(e.getValue(), e.getKey()));
+            }
+            frames.add(images);
+        }
+        List<ImagePlus> maps = new ArrayList<>(), confidences = new ArrayList<>();
+        Map<String, List<ImagePlus>> masks = new LinkedHashMap<>();
+        for (Map.Entry<String, List<ImagePlus>> e : byOutput(frames).entrySet()) {
+            if (e.getKey().equals("class_map")) {
+                maps = e.getValue();
+            } else if (e.getKey().equals("confidence_map")) {
+                confidences = e.getValue();
+            } else if (e.getKey().startsWith("mask:")) {
+                masks.put(e.getKey().substring(5), e.getValue());
             }
         }
         String base = baseName(image.getTitle());
@@ -83,6 +104,77 @@ public final class Classification {
             c.classMasks.put(e.getKey(), m);
         }
         return c;
+    }
+
+    /** The image's selection, for "selection only"; an error names the image when it has none. */
+    public static Roi selectionOf(ImagePlus image) {
+        Roi roi = image.getRoi();
+        if (roi == null || !roi.isArea()) {
+            throw new IllegalArgumentException("'selection' classifies the objects inside the selection of "
+                    + image.getTitle() + ", which has " + (roi == null ? "none" : "no area (a " + roi.getTypeAsString()
+                    + ")") + ": draw a rectangle, oval or polygon around them first");
+        }
+        return roi;
+    }
+
+    /**
+     * Per time point, the label IDs of the objects whose centre lies inside {@code inside} (null
+     * for every time point when {@code inside} is null: every object).
+     *
+     * @throws IllegalArgumentException when no object of any time point has its centre inside
+     */
+    static List<List<Long>> chosenObjects(ImagePlus image, ImagePlus labels, Roi inside) {
+        List<List<Long>> chosen = new ArrayList<>();
+        boolean any = false;
+        for (int t = 1; t <= image.getNFrames(); t++) {
+            if (inside == null) {
+                chosen.add(null);
+                continue;
+            }
+            List<Long> ids = new ArrayList<>();
+            for (ObjectGeometry g : ObjectGeometry.measure(labels, t).values()) {
+                // the pixel the centre falls in, as ImageJ tests pixels (Roi.containsPoint is always
+                // false for a subpixel rectangle, which makeRectangle gives, in ImageJ 1.53t)
+                int x = (int) Math.floor(g.centroidX() + 0.5), y = (int) Math.floor(g.centroidY() + 0.5);
+                if (inside.contains(x, y)) ids.add(g.label);
+            }
+            any |= !ids.isEmpty();
+            chosen.add(ids);
+        }
+        if (inside != null && !any) {
+            java.awt.Rectangle b = inside.getBounds();
+            throw new IllegalArgumentException("no object of " + labels.getTitle() + " has its centre inside the "
+                    + "selection of " + image.getTitle() + " (" + inside.getTypeAsString() + " at x=" + b.x + ", y="
+                    + b.y + ", " + b.width + "x" + b.height + "): draw one around the objects to classify, or "
+                    + "classify every object (no 'selection')");
+        }
+        return chosen;
+    }
+
+    /**
+     * Each output's images, one per time point: a time point without a prediction gets an empty
+     * (zero) image shaped like the others, so the stacks stay aligned with the frames.
+     */
+    private static Map<String, List<ImagePlus>> byOutput(List<Map<String, ImagePlus>> frames) {
+        Map<String, ImagePlus> like = new LinkedHashMap<>();
+        for (Map<String, ImagePlus> f : frames) {
+            if (f != null) f.forEach(like::putIfAbsent);
+        }
+        Map<String, List<ImagePlus>> out = new LinkedHashMap<>();
+        for (Map.Entry<String, ImagePlus> e : like.entrySet()) {
+            List<ImagePlus> list = new ArrayList<>();
+            for (Map<String, ImagePlus> f : frames) list.add(f != null ? f.get(e.getKey()) : zerosLike(e.getValue()));
+            out.put(e.getKey(), list);
+        }
+        return out;
+    }
+
+    private static ImagePlus zerosLike(ImagePlus like) {
+        ImageStack stack = new ImageStack(like.getWidth(), like.getHeight());
+        for (int z = 1; z <= like.getStackSize(); z++) {
+            stack.addSlice(like.getStack().getProcessor(z).createProcessor(like.getWidth(), like.getHeight()));
+        }
+        return new ImagePlus(like.getTitle(), stack);
     }
 
     /** One row per object: label, [frame,] class, class_name, p_&lt;class&gt;..., confidence, in_training_set. */

@@ -50,6 +50,8 @@ public final class MacroKeys {
     public static final String RESULTS = "results";
     public static final String CLASS_MASKS = "per-class";
     public static final String CONFIDENCE = "confidence";
+    /** Classify Objects, MacroApi.classify: only the objects whose centre is inside the image's selection. */
+    public static final String SELECTION = "selection";
     /** MacroApi.classify: the folder to write the class map and the objects' CSV to. */
     public static final String SAVE = "save";
     /** MacroApi.classify: show the class map and set the Results table. */
