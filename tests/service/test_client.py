@@ -280,44 +280,30 @@ def test_images_over_64_mib_stream_both_ways(client, trained):
 
 
 # ---------------------------------------------------------------------------- training jobs
-def test_cancel_a_training_from_its_progress_callback(client, images):
+@pytest.mark.parametrize("at", ["epoch", "probe"])
+def test_cancel_a_training_from_its_progress_callback(client, images, at):
+    """A cancel sent from the progress callback at the first training epoch, or at the first
+    epoch of the symmetry probes: they report theirs, so it takes effect before the training
+    starts. No version is written either way."""
     d = images[0]
-    client.create_model("cancel-me", NAMES, **{**TINY, "train_epochs": 200})
-    client.add_training_data("cancel-me", d.image, d.labels, annotations_of(d), axes=d.axes)
+    name = f"cancel-{at}"
+    client.create_model(name, NAMES, **{**TINY, "train_epochs": 200})
+    client.add_training_data(name, d.image, d.labels, annotations_of(d), axes=d.axes)
     seen: list[TrainingProgress] = []
 
     def stop(event):
         seen.append(event)
-        if event.epoch == 1:
+        probe_started = event.probe is not None and event.probe.epoch == 1
+        if (event.epoch == 1) if at == "epoch" else probe_started:
             assert client.cancel(event.job_id) in ("RUNNING", "CANCELLED")
 
-    with pytest.raises(Cancelled, match="cancel-me"):
-        client.train("cancel-me", progress=stop)
+    with pytest.raises(Cancelled, match=name):
+        client.train(name, progress=stop)
     assert seen[-1].state == "CANCELLED" and seen[-1].epoch == 0
-    assert max(e.epoch for e in seen) < 200
+    assert max(e.epoch for e in seen) < (200 if at == "epoch" else 1)
     replay = list(client.watch(seen[-1].job_id))  # re-attach after the end: the whole history
     assert [e.state for e in replay] == [e.state for e in seen]
-    assert client.get_model("cancel-me").versions == []
-
-
-def test_cancel_while_the_symmetry_probes_run(client, images):
-    """The probes report their epochs, so a cancel is seen (here at their first epoch) and
-    takes effect before any training epoch; no version is written."""
-    d = images[0]
-    client.create_model("cancel-probes", NAMES, **{**TINY, "symmetry_probe_epochs": 50})
-    client.add_training_data("cancel-probes", d.image, d.labels, annotations_of(d), axes=d.axes)
-    seen: list[TrainingProgress] = []
-
-    def stop(event):
-        seen.append(event)
-        if event.probe is not None and event.probe.epoch == 1:
-            client.cancel(event.job_id)
-
-    with pytest.raises(Cancelled, match="cancel-probes"):
-        client.train("cancel-probes", progress=stop)
-    assert seen[-1].state == "CANCELLED"
-    assert not any(e.is_epoch for e in seen)  # the training itself never started
-    assert client.get_model("cancel-probes").versions == []
+    assert client.get_model(name).versions == []
 
 
 def test_start_watch_in_another_thread(client, trained):
