@@ -238,8 +238,9 @@ emit("none=[" + {LAST_ERROR} + "]");
 def test_a_time_point_without_objects_inside_the_selection_keeps_its_frame(
     run_macro, tiny, tmp_path
 ):
-    """A time series whose second time point has no object centre inside the selection: its
-    rows are absent and its frame of the class map is empty, the other frame as alone."""
+    """A time series whose second time point has no object centre inside the selection (drawn
+    on the label image this time): its rows are absent and its frame of the class map is
+    empty, the other frame as alone."""
     pair = write_pair(tmp_path, "one", seed=5)
     image, labels = pair["image"], pair["labels"]
     height, width = labels.shape
@@ -254,7 +255,7 @@ def test_a_time_point_without_objects_inside_the_selection_keeps_its_frame(
     result = run_macro(
         f"""open("{tmp_path}/ts.tif"); open("{tmp_path}/ts-labels.tif");
 {_connect(tiny)}
-selectImage("ts.tif");
+selectImage("ts-labels.tif");  // drawn on the label image: the same pixels
 makeRectangle({x0}, {y0}, {w}, {h});
 run("Classify Objects", "image=ts.tif labels=ts-labels.tif model=tiny version=0 class results "
     + "selection");

@@ -85,7 +85,7 @@ public class ClassifyObjects implements PlugIn {
         outputs.confidenceMap = show.confidenceMap;
         outputs.classMasks = show.classMasks;
         try (ClassifierClient client = ServerSettings.newClient()) {
-            if (show.selection) outputs.inside = Classification.selectionOf(image);
+            if (show.selection) outputs.inside = Classification.selectionOf(image, labels);
             c = Classification.run(client, model, version, image, labels, outputs);
         } catch (RuntimeException e) {
             CommandSupport.error("Classification", e);

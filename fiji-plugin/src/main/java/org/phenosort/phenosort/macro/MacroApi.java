@@ -163,7 +163,7 @@ public final class MacroApi {
         try {
             ImagePlus imp = resolve(image), lab = resolve(labels);
             Classification.Outputs outputs = new Classification.Outputs();
-            if (MacroKeys.flag(o, MacroKeys.SELECTION)) outputs.inside = Classification.selectionOf(imp);
+            if (MacroKeys.flag(o, MacroKeys.SELECTION)) outputs.inside = Classification.selectionOf(imp, lab);
             Classification c;
             try (ClassifierClient client = ServerSettings.newClient()) {
                 c = Classification.run(client, model, (int) number(version), imp, lab, outputs);

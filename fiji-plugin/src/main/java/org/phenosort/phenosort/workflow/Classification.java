@@ -106,15 +106,18 @@ public final class Classification {
         return c;
     }
 
-    /** The image's selection, for "selection only"; an error names the image when it has none. */
-    public static Roi selectionOf(ImagePlus image) {
+    /**
+     * The selection for "selection only": the image's, else the label image's (the same pixels);
+     * an error names both when neither has an area selection.
+     */
+    public static Roi selectionOf(ImagePlus image, ImagePlus labels) {
         Roi roi = image.getRoi();
-        if (roi == null || !roi.isArea()) {
-            throw new IllegalArgumentException("'selection' classifies the objects inside the selection of "
-                    + image.getTitle() + ", which has " + (roi == null ? "none" : "no area (a " + roi.getTypeAsString()
-                    + ")") + ": draw a rectangle, oval or polygon around them first");
-        }
-        return roi;
+        if (roi != null && roi.isArea()) return roi;
+        Roi drawn = labels.getRoi();  // drawn on the label image instead: the same pixels
+        if (drawn != null && drawn.isArea()) return drawn;
+        throw new IllegalArgumentException("'selection' classifies the objects inside the selection of "
+                + image.getTitle() + ", which has " + (roi == null ? "none" : "no area (a " + roi.getTypeAsString()
+                + ")") + ", nor has " + labels.getTitle() + ": draw a rectangle, oval or polygon around them first");
     }
 
     /**
