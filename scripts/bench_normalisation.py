@@ -16,7 +16,7 @@ import warnings
 
 import numpy as np
 
-from bench_common import REPO  # noqa: F401  (puts this checkout's python/ first on the path)
+import bench_common  # noqa: F401  (this checkout's phenosort, not the installed one)
 from phenosort.classifier import ObjectClassifier, Sample
 from phenosort.testing import SyntheticData, make_objects
 

@@ -86,7 +86,7 @@ def run_train(args: Namespace) -> int:
     with EpochBar(args.quiet, total=clf.config.most_epochs) as bar:
         clf.fit(
             samples, warm_start=bool(args.from_model), progress=bar.local,
-            probe_progress=bar.local,
+            probe_progress=bar.probe,
         )  # fmt: skip
     clf.save(args.model, overwrite=args.overwrite)
     write_training_report(args.report, args.model, samples, args, kfold=cv)

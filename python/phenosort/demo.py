@@ -139,7 +139,7 @@ class _Demo:
         changes = {**({"device": device} if device else {}), **self.settings}
         clf = ObjectClassifier(names, ModelConfig().updated(**changes))
         with EpochBar(self.quiet, total=clf.config.most_epochs) as bar:
-            clf.fit(samples, progress=bar.local, probe_progress=bar.local)
+            clf.fit(samples, progress=bar.local, probe_progress=bar.probe)
         clf.save(self.model)
         self._report(samples, device)
         print_training(self.model, training_record(clf), clf.version)

@@ -24,7 +24,8 @@ def epoch_postfix(event: Any) -> dict[str, str]:
 class EpochBar:
     """The epochs of one training. With ``total`` (in-process) it opens at once; without
     (on a server) at the first event, so lines printed while the images upload stay above.
-    Use as a context manager; pass :meth:`local` or :meth:`remote` as ``progress``.
+    Use as a context manager; pass :meth:`local` or :meth:`remote` as ``progress`` (and
+    :meth:`probe` as ``probe_progress`` in-process).
 
     Before the first epoch, while the symmetry probes run, the bar names the probe run and
     its epoch ("symmetry probe 1/2", "epoch 3/10") and then goes back to "train"."""
@@ -40,12 +41,8 @@ class EpochBar:
         return self._bar
 
     def local(self, event: Any) -> None:
-        """An in-process ``ProbeEpoch`` or ``EpochEvent``: one epoch each (a pseudo-label
-        round adds some)."""
+        """An in-process ``EpochEvent``: one epoch each (a pseudo-label round adds some)."""
         b = self._open()
-        if hasattr(event, "run"):  # a ProbeEpoch (not imported: it would load torch)
-            self._probe(b, event)
-            return
         b.total = event.n_epochs
         self._train(b)
         b.set_postfix(epoch_postfix(event))
@@ -57,13 +54,16 @@ class EpochBar:
         b = self._open()
         b.total = event.n_epochs
         if event.probe is not None:
-            self._probe(b, event.probe)
+            self.probe(event.probe)
         elif event.epoch > b.n:
             self._train(b)
             b.set_postfix(epoch_postfix(event), refresh=False)
             b.update(event.epoch - b.n)
 
-    def _probe(self, b: tqdm, probe: Any) -> None:
+    def probe(self, probe: Any) -> None:
+        """An epoch of a symmetry probe run: an in-process ``ProbeEpoch``, or a server's
+        ``TrainingProgress.probe``."""
+        b = self._open()
         self._probing = True
         b.set_description(f"symmetry probe {probe.run}/{probe.n_runs}", refresh=False)
         b.set_postfix({"epoch": f"{probe.epoch}/{probe.n_epochs}"})

@@ -194,10 +194,9 @@ def _shift(x: torch.Tensor, offsets: torch.Tensor) -> torch.Tensor:
     background). It makes a probe indifferent to the half-pixel by which a flip moves an
     object whose bounding box cannot be centred exactly."""
     out = x
-    for dy, dx in sorted({tuple(o) for o in offsets.tolist()}):
+    for dy, dx in sorted({tuple(o) for o in offsets.tolist()} - {(0, 0)}):
         pick = ((offsets[:, 0] == dy) & (offsets[:, 1] == dx)).to(x.device)
-        if dy or dx:
-            out = _where_sample(pick, torch.roll(x, (dy, dx), dims=(-2, -1)), out)
+        out = _where_sample(pick, torch.roll(x, (dy, dx), dims=(-2, -1)), out)
     return out
 
 

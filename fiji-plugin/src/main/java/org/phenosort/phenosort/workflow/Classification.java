@@ -127,13 +127,10 @@ public final class Classification {
      * @throws IllegalArgumentException when no object of any time point has its centre inside
      */
     static List<List<Long>> chosenObjects(ImagePlus image, ImagePlus labels, Roi inside) {
+        if (inside == null) return Collections.nCopies(image.getNFrames(), null);
         List<List<Long>> chosen = new ArrayList<>();
         boolean any = false;
         for (int t = 1; t <= image.getNFrames(); t++) {
-            if (inside == null) {
-                chosen.add(null);
-                continue;
-            }
             List<Long> ids = new ArrayList<>();
             for (ObjectGeometry g : ObjectGeometry.measure(labels, t).values()) {
                 // the pixel the centre falls in, as ImageJ tests pixels (Roi.containsPoint is always
@@ -144,7 +141,7 @@ public final class Classification {
             any |= !ids.isEmpty();
             chosen.add(ids);
         }
-        if (inside != null && !any) {
+        if (!any) {
             java.awt.Rectangle b = inside.getBounds();
             throw new IllegalArgumentException("no object of " + labels.getTitle() + " has its centre inside the "
                     + "selection of " + image.getTitle() + " (" + inside.getTypeAsString() + " at x=" + b.x + ", y="
