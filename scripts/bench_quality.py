@@ -90,6 +90,8 @@ def _fit_and_score(names, train, test, seed, settings) -> dict:
         "verdict": (clf.assessment or {}).get("verdict"),
         "probe_s": symmetry.get("seconds", 0.0),
         "probe_epochs": symmetry.get("probe_epochs", []),
+        "norm": clf.normalization.mode if clf.normalization else None,
+        "norm_test": symmetry.get("normalization"),
         # what a user waits for a sign of progress: the first event (a probe's epoch), the
         # first training epoch (the first event before the probes reported theirs), and the
         # longest wait between two events
@@ -138,6 +140,8 @@ def _summary(runs: list[dict]) -> dict:
         "verdicts": [r["verdict"] for r in runs],
         "probe_s": float(np.mean([r["probe_s"] for r in runs])),
         "probe_epochs": [r["probe_epochs"] for r in runs],
+        "norms": [r["norm"] for r in runs],
+        "norm_tests": [r["norm_test"] for r in runs],
         **{k: float(np.mean([r[k] for r in runs])) for k in WAITS},
     }
 

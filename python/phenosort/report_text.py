@@ -149,6 +149,11 @@ def decisions(meta: dict) -> list[tuple[str, str, str]]:
         "patch_minmax": "per patch: removes brightness differences between objects",
         "none": "raw values",
     }.get(mode, "")
+    test = (meta.get("symmetry") or {}).get("normalization")
+    if test:  # norm_mode auto: chosen on the labels
+        from .model.norm_choice import describe as describe_ranges
+
+        why = f"{why}; {describe_ranges(test).split(': ', 1)[1]}"
     rows.append(("normalisation", chosen, f"{_origin(cfg, 'norm_mode')}: {why}"))
 
     for test in (meta.get("symmetry") or {}).get("tests", []):

@@ -46,6 +46,7 @@ def no_validation_reason(record: dict) -> str:
 
 def training_summary(record: dict) -> list[str]:
     """Lines about a training (a model file's metadata or a training outcome)."""
+    from .model.norm_choice import describe as describe_ranges
     from .model.symmetry import describe
 
     lines = []
@@ -60,6 +61,8 @@ def training_summary(record: dict) -> list[str]:
             lines.append(format_report(report(cm, record.get("class_names")), "estimate objects"))
     if record.get("symmetry"):
         lines.append(describe(record["symmetry"]))
+        if record["symmetry"].get("normalization"):
+            lines.append(describe_ranges(record["symmetry"]["normalization"]))
     assessment = record.get("assessment")
     if assessment:
         lines.append(

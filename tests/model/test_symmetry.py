@@ -16,11 +16,10 @@ from phenosort.classifier import ObjectClassifier, Sample
 from phenosort.errors import ChanceLevelWarning
 from phenosort.model.augment import Augmentation, augment
 from phenosort.model.config import ModelConfig
-from phenosort.model.metrics import chance_check
+from phenosort.model.metrics import chance_check, drop_test
 from phenosort.model.symmetry import (
     PROBE_WIDTH,
     ProbeEpoch,
-    drop_test,
     probe_config,
     transform,
 )

@@ -12,6 +12,7 @@ from dataclasses import asdict, dataclass
 
 from ..errors import InvalidInputError
 from ..objects.normalize import CHANNEL_POLICIES
+from ..objects.normalize import MODES as NORM_MODES
 from .field_types import type_errors, typed_values
 
 NETWORKS = ("light", "resnet18", "resnet34", "resnet50", "densenet121")
@@ -216,7 +217,7 @@ class ModelConfig:
     patch_max_size: int = 64
     patch_padding: str = "constant"
     patch_context_radius: float | None = None
-    norm_mode: str = "percentile"
+    norm_mode: str = "auto"
     norm_low: float = 1.0
     norm_high: float = 99.8
     norm_channels: str = "auto"
@@ -283,8 +284,8 @@ class ModelConfig:
             f"patch_context_radius must be >= 0 or None, got {self.patch_context_radius}",
         )
         need(
-            self.norm_mode in ("percentile", "fixed", "patch_minmax", "none"),
-            f"norm_mode {self.norm_mode!r} is not percentile, fixed, patch_minmax or none",
+            self.norm_mode in ("auto", *NORM_MODES),
+            f"norm_mode {self.norm_mode!r} is not auto, {', '.join(NORM_MODES)}",
         )
         need(
             self.norm_channels in CHANNEL_POLICIES,

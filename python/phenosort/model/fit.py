@@ -4,7 +4,8 @@
    checked (shared dimensionality and channels, at least 2 classes);
 2. the geometry: a new model's patches, normalisation and network (:func:`new_geometry`),
    or those of the model whose training continues (:class:`Start`);
-3. which flips and turns keep the classes, tested on the labels (``symmetry.decide_events``);
+3. which flips and turns keep the classes, tested on the labels (``symmetry.decide_events``),
+   and with ``norm_mode`` ``auto`` whether per-image intensity ranges do (``norm_choice``);
 4. training, then a second round with pseudo-labels when they are on (``model/pseudo.py``);
 5. the outcome (:class:`Fitted`): weights, the chance check and the training-data record.
 
@@ -35,6 +36,7 @@ from .config import ModelConfig, dropout_rate, epoch_count
 from .inference import BatchedInference, on_device
 from .metrics import chance_check
 from .networks import inference_network, initial_network, network_for, set_dropout
+from .norm_choice import Candidates
 from .pseudo import candidate_rows, pseudo_labels, second_round_epochs
 from .symmetry import ProbeEpoch, SymmetryDecision, decide_events, probe_config
 from .train import EpochEvent, TrainResult, train_events, validation_index
@@ -130,9 +132,16 @@ def fit_events(
     config = replace(config, train_epochs=epochs)  # the probes' and rounds' count
     source = replace(spec, shape=source_shape(spec.shape, Augmentation.from_config(config)))
     patches = data.patches(source, norm)
+    # ``auto`` normalisation: per-image ranges unless the probes find training-set ranges
+    # better (model/norm_choice.py)
+    ranges = None
+    if config.norm_mode == "auto" and start is None:
+        ranges = Candidates(data, source, norm)
     symmetry = yield from _symmetries(
-        data, patches, val_index, spec, config, n_classes, device, start, cancel
+        data, patches, val_index, spec, config, n_classes, device, start, ranges, cancel
     )
+    if ranges is not None and symmetry.fixed_ranges:
+        norm, patches = ranges.fixed()
     aug = Augmentation.from_config(config, data.ndim, **symmetry.resolved())
 
     # 4. training; with pseudo-labels, a shorter second round with the objects the first
@@ -217,11 +226,12 @@ def _symmetries(
     n_classes: int,
     device: torch.device,
     start: Start | None,
+    ranges: Candidates | None,
     cancel: threading.Event | None,
 ) -> Generator[ProbeEpoch, None, SymmetryDecision]:
-    """3. Which flips and turns keep the classes, tested on the training labels by short
-    probe runs (model/symmetry.py), which yield their epochs; continued training keeps the
-    model's."""
+    """3. Which flips and turns keep the classes (and, given ``ranges``, which intensity
+    ranges), tested on the training labels by short probe runs (model/symmetry.py), which
+    yield their epochs; continued training keeps the model's."""
     targets = data.targets
     build_probe = partial(
         initial_network, probe_config(config), data.ndim, data.n_channels, n_classes, spec.shape
@@ -238,6 +248,7 @@ def _symmetries(
             build_probe,
             estimate=val_index is None,
             imposed=start.augmentation.symmetries() if start is not None else None,
+            norm_test=ranges,
             cancel=cancel,
         )
     )
@@ -281,9 +292,12 @@ def annotated_images(
 
 def new_normalization(config: ModelConfig, images_cf: list[np.ndarray]) -> Normalization:
     """The normalisation of a new model for these channel-first training images (the
-    ``auto`` channel policy resolved; ``fixed`` values are filled in by :func:`new_geometry`)."""
+    ``auto`` channel policy resolved; ``fixed`` values are filled in by :func:`new_geometry`).
+    ``auto`` mode starts as ``percentile``: the probes may change it to ``fixed``
+    (model/norm_choice.py); a live session, which runs no probes, keeps it."""
     channels = resolve_channels(config.norm_channels, images_cf)
-    return Normalization(config.norm_mode, config.norm_low, config.norm_high, channels=channels)
+    mode = "percentile" if config.norm_mode == "auto" else config.norm_mode
+    return Normalization(mode, config.norm_low, config.norm_high, channels=channels)
 
 
 def new_geometry(

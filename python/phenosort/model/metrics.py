@@ -157,3 +157,25 @@ def warn_if_chance(assessment: dict | None) -> None:
         from ..errors import ChanceLevelWarning
 
         warnings.warn(assessment["warning"], ChanceLevelWarning, stacklevel=3)
+
+
+def drop_test(
+    p: np.ndarray, q: np.ndarray, classes: np.ndarray, seed: int, permutations: int = 2000
+) -> tuple[float, float]:
+    """Class-balanced mean of ``p - q`` and its one-sided sign-flip permutation p-value.
+
+    ``p`` and ``q``: a probe's probabilities of the true class of held-out objects as they
+    are and transformed (model/symmetry.py, model/norm_choice.py). Under the null (the
+    transformation keeps classes), ``x`` and ``g(x)`` are exchangeable for a probe that saw
+    neither, so each difference is as likely negative as positive."""
+    d = p - q
+    weights = np.zeros(d.size)
+    for c in np.unique(classes):
+        members = classes == c
+        weights[members] = 1.0 / (members.sum() * np.unique(classes).size)
+    observed = float((weights * d).sum())
+    rng = np.random.default_rng(seed)
+    signs = rng.choice((-1.0, 1.0), size=(permutations, d.size))
+    null = (signs * (weights * d)).sum(axis=1)
+    p_value = (1 + int((null >= observed - 1e-12).sum())) / (permutations + 1)
+    return observed, p_value

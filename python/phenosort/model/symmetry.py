@@ -44,7 +44,9 @@ import torch
 from .augment import Augmentation, center_crop
 from .config import ModelConfig
 from .device import to_device
-from .metrics import chance_check, confusion_matrix
+from .metrics import chance_check, confusion_matrix, drop_test
+from .norm_choice import Candidates
+from .norm_choice import decide as choose_ranges
 
 #: the symmetries a config can leave to ``auto``, with the setting that controls each
 SETTINGS = {
@@ -57,7 +59,6 @@ SETTINGS = {
 GROUPS = {"aug_flip": ("flip_x", "flip_y"), "aug_flip_z": ("flip_z",), "aug_rot90": ("rot90",)}
 MIN_DROP = 0.15  # mean drop of the true class's probability that counts as a broken symmetry
 ALPHA = 0.05  # one-sided p-value of that drop
-N_PERMUTATIONS = 2000
 PROBE_WIDTH = 16  # the probes' light network (probe_config)
 MAX_PER_CLASS = 100  # probe objects per class and fold: bounds the cost with many labels
 WHY = {
@@ -114,6 +115,12 @@ class SymmetryDecision:
     estimate: dict | None = None
     seconds: float = 0.0
     probe_epochs: list[int] = field(default_factory=list)  # each probe run's, in order
+    normalization: dict | None = None  # the test of ``auto`` normalisation (norm_choice.py)
+
+    @property
+    def fixed_ranges(self) -> bool:
+        """Whether the probes chose training-set (``fixed``) intensity ranges."""
+        return (self.normalization or {}).get("chosen") == "fixed"
 
     def resolved(self) -> dict[str, bool]:
         return {t.name: t.kept for t in self.tests}
@@ -124,6 +131,7 @@ class SymmetryDecision:
             "estimate": self.estimate,
             "seconds": round(self.seconds, 2),
             "probe_epochs": self.probe_epochs,
+            "normalization": self.normalization,
             "method": (
                 "2-fold probes trained without each symmetry; a symmetry is left out when "
                 f"it lowers the held-out true-class probability by more than {MIN_DROP} "
@@ -147,24 +155,6 @@ def applicable(cfg: ModelConfig, ndim: int, shape: tuple[int, ...]) -> dict[str,
     if shape[-1] == shape[-2]:
         names.append("rot90")
     return {n: getattr(cfg, SETTINGS[n]) for n in names}
-
-
-def drop_test(p: np.ndarray, q: np.ndarray, classes: np.ndarray, seed: int) -> tuple[float, float]:
-    """Class-balanced mean of ``p - q`` and its one-sided sign-flip permutation p-value.
-
-    Under the null (the symmetry keeps classes), ``x`` and ``g(x)`` are exchangeable for a
-    probe that saw neither, so each difference is as likely negative as positive."""
-    d = p - q
-    weights = np.zeros(d.size)
-    for c in np.unique(classes):
-        members = classes == c
-        weights[members] = 1.0 / (members.sum() * np.unique(classes).size)
-    observed = float((weights * d).sum())
-    rng = np.random.default_rng(seed)
-    signs = rng.choice((-1.0, 1.0), size=(N_PERMUTATIONS, d.size))
-    null = (signs * (weights * d)).sum(axis=1)
-    p_value = (1 + int((null >= observed - 1e-12).sum())) / (N_PERMUTATIONS + 1)
-    return observed, p_value
 
 
 @dataclass(frozen=True)
@@ -194,6 +184,7 @@ def decide_events(
     *,
     estimate: bool,
     imposed: dict[str, bool] | None = None,
+    norm_test: Candidates | None = None,
     cancel: threading.Event | None = None,
 ) -> Generator[ProbeEpoch, None, SymmetryDecision]:
     """Resolve the ``auto`` symmetries of ``cfg`` from the labelled ``rows`` of ``patches``;
@@ -202,7 +193,9 @@ def decide_events(
     ``build_net()`` makes a fresh network for a probe. ``estimate`` asks for the 2-fold
     estimate even when no symmetry is ``auto`` (no hold-out set to judge the model by).
     ``imposed`` fixes symmetries by name over the settings (continued training keeps the
-    ones its model was trained with, per axis).
+    ones its model was trained with, per axis). ``norm_test``: test ``auto`` normalisation
+    too (model/norm_choice.py); with training-set ranges chosen, the symmetries are tested
+    on their patches.
     """
     start = time.perf_counter()
     ndim = len(patch_shape)
@@ -213,7 +206,11 @@ def decide_events(
     forced_on = tuple(t.name for t in fixed if t.kept)
     decision = SymmetryDecision(tests=list(fixed))
     counts = np.bincount(targets[rows])
-    if min(counts[counts > 0]) < 2 or (not auto and not estimate) or not cfg.symmetry_probe_epochs:
+    if (
+        min(counts[counts > 0]) < 2
+        or (not auto and not estimate and norm_test is None)
+        or not cfg.symmetry_probe_epochs
+    ):
         # a fold without every class cannot test anything: keep the assumption
         decision.tests += [SymmetryTest(n, True, "auto") for n in auto]
         decision.seconds = time.perf_counter() - start
@@ -221,12 +218,28 @@ def decide_events(
     folds = _folds(targets, rows, cfg.train_seed)
     truth = targets[np.concatenate(folds[::-1])]  # held-out objects, in probe order
     run = partial(
-        _probe, patches, targets, folds, cfg, patch_shape, n_classes, device, build_net,
-        cancel=cancel,
-    )  # fmt: skip
-    # first a probe with none of the auto symmetries: it tests them all
-    results = {forced_on: (yield from run(forced_on, auto, runs=(1, 2)))}
-    decision.probe_epochs += results[forced_on].epochs
+        _probe, targets, folds, cfg, patch_shape, n_classes, device, build_net, cancel=cancel
+    )
+    # first a probe with none of the auto symmetries: it tests them all (and per-image
+    # intensity ranges, with their one-class variant)
+    variants = norm_test.variants if norm_test is not None else {}
+    first = yield from run(forced_on, auto, patches=patches, runs=(1, 2), variants=variants)
+    results = {forced_on: first}
+    decision.probe_epochs += first.epochs
+    if norm_test is not None:
+
+        def run_fixed():  # the same patches when every image's range is the training set's
+            if norm_test.same:
+                return first
+            result = yield from run(forced_on, auto, patches=norm_test.fixed_patches(), runs=(3, 4))
+            decision.probe_epochs.extend(result.epochs)
+            return result
+
+        fixed, decision.normalization, other = yield from choose_ranges(
+            first, truth, run_fixed, cfg.train_seed
+        )
+        if fixed:
+            patches, results[forced_on] = norm_test.fixed_patches(), other
     groups = [g for g in GROUPS.values() if any(n in auto for n in g)]
     if (
         len(groups) > 1
@@ -234,11 +247,14 @@ def decide_events(
     ):
         # it learnt nothing: the task may need some symmetries to be learnable at all (chiral
         # shapes at random orientations need the turns), so test each group with the others on
-        n_runs = 2 * (1 + len(groups))
-        for k, group in enumerate(groups, 1):
+        next_run = len(decision.probe_epochs) + 1  # one entry per run so far
+        n_runs = next_run - 1 + 2 * len(groups)
+        for k, group in enumerate(groups):
             trained_with = forced_on + tuple(n for n in auto if n not in group)
             tested = [n for n in auto if n in group]
-            results[trained_with] = yield from run(trained_with, tested, runs=(2 * k + 1, n_runs))
+            results[trained_with] = yield from run(
+                trained_with, tested, patches=patches, runs=(next_run + 2 * k, n_runs)
+            )
             decision.probe_epochs += results[trained_with].epochs
     for name in auto:
         evidence = []
@@ -308,17 +324,18 @@ def _folds(targets: np.ndarray, rows: np.ndarray, seed: int) -> list[np.ndarray]
 class _ProbeResult:
     probabilities: np.ndarray  # (N, K) of every held-out object, as it is
     p_true: np.ndarray  # the true class's probability, as it is
-    turned: dict[str, np.ndarray]  # ... and under each tested symmetry
+    turned: dict[str, np.ndarray]  # ... and under each tested symmetry or variant
     cm: np.ndarray
     epochs: list[int]  # each fold's probe ran, in order
 
 
 def _probe(
-    patches, targets, folds, cfg, patch_shape, n_classes, device, build_net,
-    trained_with, tested, *, runs, cancel,
+    targets, folds, cfg, patch_shape, n_classes, device, build_net, trained_with, tested, *,
+    patches, runs, cancel, variants=None,
 ) -> Generator[ProbeEpoch, None, _ProbeResult]:  # fmt: skip
-    """Train on each fold, predict the other: every held-out object as it is and under each
-    ``tested`` symmetry. ``runs``: the first fold's run number and the runs planned."""
+    """Train on each fold, predict the other: every held-out object as it is, under each
+    ``tested`` symmetry and in each of ``variants`` (other patches of the same objects, by
+    name). ``runs``: the first fold's run number and the runs planned."""
     from .train import EpochEvent, train_events
 
     resolved = {n: n in trained_with for n in SETTINGS}
@@ -332,7 +349,8 @@ def _probe(
     )
     fold_probs: list[np.ndarray] = []
     p_true: list[np.ndarray] = []
-    turned: dict[str, list[np.ndarray]] = {n: [] for n in tested}
+    variants = variants or {}
+    turned: dict[str, list[np.ndarray]] = {n: [] for n in [*tested, *variants]}
     epochs: list[int] = []
     first_run, n_runs = runs
     for run, (train_rows, test_rows) in enumerate(
@@ -361,6 +379,9 @@ def _probe(
             p_true.append(probs[np.arange(y.size), y])
             for name in tested:
                 turned[name].append(_softmax(net, transform(x, name))[np.arange(y.size), y])
+            for name, other in variants.items():
+                v = to_device(center_crop(torch.from_numpy(other[test_rows]), patch_shape), device)
+                turned[name].append(_softmax(net, v)[np.arange(y.size), y])
     truth = targets[np.concatenate([folds[1], folds[0]])]
     probabilities = np.concatenate(fold_probs)
     return _ProbeResult(

@@ -132,6 +132,14 @@ def resolve_channels(policy: str, images_cf: list[np.ndarray]) -> str:
     return "white" if rgb else "each"
 
 
+def sampled(spatial: tuple[int, ...]) -> tuple[slice, ...]:
+    """The regular subsample of about ``_SAMPLE_VOXELS`` voxels that percentiles are taken
+    from: the same step on every axis, so that it is a view."""
+    stride = max(1, int(np.prod(spatial)) // _SAMPLE_VOXELS)
+    step = max(1, int(np.ceil(stride ** (1 / len(spatial)))))
+    return (slice(None, None, step),) * len(spatial)
+
+
 def channel_percentiles(
     image_cf: np.ndarray, low: float, high: float, *, channels: str = "each"
 ) -> tuple[np.ndarray, np.ndarray]:
@@ -141,10 +149,7 @@ def channel_percentiles(
     ``white``: every channel's own high percentile and one low point, the low percentile of
     all channels divided by their high points, scaled back to each channel.
     """
-    spatial = image_cf.shape[1:]
-    stride = max(1, int(np.prod(spatial)) // _SAMPLE_VOXELS)
-    step = max(1, int(np.ceil(stride ** (1 / len(spatial)))))  # same step on every axis: a view
-    view = image_cf[(slice(None),) + (slice(None, None, step),) * len(spatial)]
+    view = image_cf[(slice(None),) + sampled(image_cf.shape[1:])]
     if channels == "white":
         return _white_balance(view, low, high)
     n = image_cf.shape[0]
