@@ -25,7 +25,7 @@ Objects sit on a jittered grid so they never overlap; IDs are deliberately non-c
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -61,6 +61,16 @@ class SyntheticData:
     classes: dict[int, int]  # label_id -> class index (1-based)
     class_names: list[str]
     voxel_size: tuple[float, ...] | None = None
+
+    def only(self, keep: int) -> SyntheticData:
+        """This image with the objects of every class but ``keep`` erased: the background
+        level in their place, their labels removed (a well without positive cells)."""
+        image, labels = self.image.copy(), self.labels.copy()
+        background = np.median(image[labels == 0])
+        erased = np.isin(labels, [i for i, k in self.classes.items() if k != keep])
+        image[erased], labels[erased] = background, 0
+        kept = {i: k for i, k in self.classes.items() if k == keep}
+        return replace(self, image=image, labels=labels, classes=kept)
 
 
 def make_objects(

@@ -13,21 +13,10 @@ from phenosort.model.symmetry import ProbeEpoch
 from phenosort.objects.normalize import Normalization, channel_percentiles
 from phenosort.objects.prepared import prepare_image
 from phenosort.report_text import decisions
-from phenosort.testing import SyntheticData, make_objects
+from phenosort.testing import make_objects
 from phenosort.training_summary import training_summary
 
 QUICK = {"train_epochs": 30, "train_patience": 0}
-
-
-def _only(d: SyntheticData, keep: int) -> tuple[np.ndarray, np.ndarray, dict[int, int]]:
-    """``d``'s image and mask with every object not of class ``keep`` erased."""
-    image, labels = d.image.copy(), d.labels.copy()
-    background = np.median(image[labels == 0])
-    for i, k in d.classes.items():
-        if k != keep:
-            image[labels == i] = background
-            labels[labels == i] = 0
-    return image, labels, {i: k for i, k in d.classes.items() if k == keep}
 
 
 def _some(classes: dict[int, int], n: int, seed: int = 0) -> dict[int, int]:
@@ -85,12 +74,14 @@ def test_brightness_classes_get_training_set_ranges_and_a_dim_only_image_stays_d
     # one training image: its range is the training set's, so one probe tested both
     assert len(clf.symmetry["probe_epochs"]) == 2
     for keep in (1, 2):
-        image, labels, classes = _only(test, keep)
-        assert accuracy(clf.predict(image, labels, axes=test.axes), classes) >= 0.9
+        alone = test.only(keep)
+        assert (
+            accuracy(clf.predict(alone.image, alone.labels, axes=test.axes), alone.classes) >= 0.9
+        )
     # the per-image ranges would call every dim cell bright
     pct, _ = _fit(train.class_names, [sample], norm_mode="percentile")
-    image, labels, classes = _only(test, 1)
-    assert accuracy(pct.predict(image, labels, axes=test.axes), classes) < 0.5
+    dim = test.only(1)
+    assert accuracy(pct.predict(dim.image, dim.labels, axes=test.axes), dim.classes) < 0.5
     assert pct.symmetry.get("normalization") is None  # a setting is not tested
     # the model file's report and the training summary say why
     summary = "\n".join(training_summary({"symmetry": clf.symmetry}))
@@ -121,8 +112,9 @@ def test_images_of_one_class_each_get_training_set_ranges():
     test = make_objects("brightness", grid=(8, 8), seed=200)
     samples = []
     for k in (1, 2):
-        image, labels, classes = _only(data, k)
-        samples.append(Sample(image, labels, _some(classes, 10, k), data.axes, name=f"only {k}"))
+        alone = data.only(k)
+        annotations = _some(alone.classes, 10, k)
+        samples.append(Sample(alone.image, alone.labels, annotations, data.axes, name=f"only {k}"))
     clf, events = _fit(data.class_names, samples)
     record = clf.symmetry["normalization"]
     assert record["tests"]["mixed"]["drop"] > 0.15 and record["fixed_learnt"]

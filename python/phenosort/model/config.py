@@ -74,8 +74,14 @@ class ModelConfig:
     patch_context_radius : float or None
         None keeps the surroundings; r keeps only the object dilated by r pixels.
     norm_mode : str
-        ``percentile`` (per image, default), ``fixed`` (training-set values), ``patch_minmax``
-        or ``none``. ``norm_low``/``norm_high`` are the percentiles.
+        ``auto`` (default), ``percentile`` (each image's own range), ``fixed`` (the training
+        images' range for every image), ``patch_minmax`` or ``none``. ``norm_low``/
+        ``norm_high`` are the percentiles. ``auto`` tests on the labels whether per-image
+        ranges change the class with what an image holds (classes that are brightness
+        levels, in images that may hold one class only) and then chooses ``fixed``;
+        otherwise ``percentile``, which absorbs exposure and stain changes between images
+        (model/norm_choice.py). The model file records the choice and its evidence; a live
+        session, which runs no probes, uses ``percentile``.
     norm_channels : str
         How channels share a range. ``auto`` (default): ``white`` for 8-bit 3-channel (RGB)
         images, ``each`` otherwise. ``each``: every channel its own percentile range (separate

@@ -73,7 +73,7 @@ def range_with_objects(
     share = 1.0 - outside.mean()
     n_objects = max(1, round(background.shape[1] * share / (1.0 - share)))
     cycled = objects[:, np.arange(n_objects) % objects.shape[1]]  # each channel its own
-    sample = np.concatenate([background, cycled.astype(background.dtype)], axis=1)
+    sample = np.concatenate([background, cycled], axis=1)  # a common type, if they differ
     return channel_percentiles(sample, norm.low, norm.high, channels=norm.channels)
 
 
@@ -84,48 +84,59 @@ def one_class_range(
     return range_with_objects(prep, object_voxels(prep, rows), norm)
 
 
-def mixed_voxels(data: Annotated, most: int = 1 << 16) -> np.ndarray:
-    """Voxels of the annotated objects of every image, each class an equal share (at most
-    ``most`` voxels a class): objects as the training set mixes them."""
-    per_class: dict[int, list[np.ndarray]] = {}
+def mixed_voxels(data: Annotated, objects: int = 256, most: int = 1 << 16) -> np.ndarray:
+    """Voxels of the annotated objects of every image (up to ``objects`` a class, spread over
+    them), each class an equal share of at most ``most`` voxels: objects as the training set
+    mixes them."""
+    members: dict[int, list[tuple[PreparedImage, int]]] = {}
     for prep, rows, classes in zip(data.preps, data.rows, data.classes):
-        for k in np.unique(classes):
-            per_class.setdefault(int(k), []).append(object_voxels(prep, rows[classes == k]))
-    pools = [np.concatenate(v, axis=1) for v in per_class.values()]
+        for r, k in zip(rows, classes):
+            members.setdefault(int(k), []).append((prep, int(r)))
+    pools = []
+    for objs in members.values():
+        chosen = np.unique(np.linspace(0, len(objs) - 1, min(objects, len(objs))).astype(int))
+        pools.append(
+            np.concatenate([object_voxels(objs[i][0], np.array([objs[i][1]])) for i in chosen], 1)
+        )
     length = min(most, max(p.shape[1] for p in pools))
-    return np.concatenate(
-        [p[:, np.linspace(0, p.shape[1] - 1, length).astype(int)] for p in pools], 1
-    )
+    spread = [p[:, np.linspace(0, p.shape[1] - 1, length).astype(int)] for p in pools]
+    return np.concatenate(spread, axis=1)
 
 
 @dataclass
 class Candidates:
     """What the probes need to test ``auto`` normalisation on the annotated objects of
-    ``data``, whose patches were cut with per-image ``norm``: each object's patch cut with its
-    image's one-class range and with its image's range under the training set's mix
-    (:attr:`variants`, by name), and the patches under training-set ranges
+    ``data``, whose patches were cut with per-image ``norm``: the patches of some of them cut
+    with other ranges (:meth:`variants`), and all of them under training-set ranges
     (:meth:`fixed`, made when first asked)."""
 
     data: Annotated
     source: PatchSpec
     norm: Normalization
-    variants: dict[str, np.ndarray] = field(init=False)
     _fixed: tuple[Normalization, np.ndarray] | None = field(default=None, init=False)
 
-    def __post_init__(self) -> None:
+    def variants(self, wanted: np.ndarray) -> dict[str, np.ndarray]:
+        """By name, the patches of the annotated objects ``wanted`` (indices into
+        :attr:`Annotated.targets`, ascending): each cut with its image's range if the image
+        held only objects of its class (:data:`ONE_CLASS`), and if it held the training
+        set's mix (:data:`MIXED`)."""
         mixed = mixed_voxels(self.data)
         one_class, as_mixed = [], []
+        offset = 0
         for prep, rows, classes in zip(self.data.preps, self.data.rows, self.data.classes):
-            if not rows.size:
+            mine = wanted[(wanted >= offset) & (wanted < offset + rows.size)] - offset
+            offset += rows.size
+            if not mine.size:
                 continue
             cut = partial(self._cut, prep)
-            out = np.empty((rows.size, prep.n_channels + 1, *self.source.shape), np.float32)
-            for k in np.unique(classes):
-                members = np.flatnonzero(classes == k)
-                out[members] = cut(rows[members], one_class_range(prep, rows[members], self.norm))
+            out = np.empty((mine.size, prep.n_channels + 1, *self.source.shape), np.float32)
+            for k in np.unique(classes[mine]):
+                of_k = np.flatnonzero(classes[mine] == k)
+                image_range = one_class_range(prep, rows[classes == k], self.norm)
+                out[of_k] = cut(rows[mine[of_k]], image_range)
             one_class.append(out)
-            as_mixed.append(cut(rows, range_with_objects(prep, mixed, self.norm)))
-        self.variants = {ONE_CLASS: np.concatenate(one_class), MIXED: np.concatenate(as_mixed)}
+            as_mixed.append(cut(rows[mine], range_with_objects(prep, mixed, self.norm)))
+        return {ONE_CLASS: np.concatenate(one_class), MIXED: np.concatenate(as_mixed)}
 
     def _cut(self, prep: PreparedImage, rows: np.ndarray, image_range) -> np.ndarray:
         return extract_patches(

@@ -27,7 +27,9 @@ decisions; docs/benchmarks.md, issue 15). The same
 held-out predictions give the 2-fold estimate that the chance check uses when there is no
 hold-out set. Everything is seeded: the same labels and seed give the same decision.
 Every probe epoch is yielded as a :class:`ProbeEpoch`, so the front ends show progress (and
-can cancel) while the probes run.
+can cancel) while the probes run. With ``norm_mode`` ``auto`` the first probe also tests
+per-image intensity ranges, and a probe on training-set ranges may run before the symmetry
+groups' (model/norm_choice.py).
 """
 
 from __future__ import annotations
@@ -222,7 +224,11 @@ def decide_events(
     )
     # first a probe with none of the auto symmetries: it tests them all (and per-image
     # intensity ranges, with their one-class variant)
-    variants = norm_test.variants if norm_test is not None else {}
+    probed = np.concatenate(folds)
+    variants = {}
+    if norm_test is not None:  # aligned with ``probed``, sorted
+        order = np.argsort(probed)
+        variants = {n: (probed[order], v) for n, v in norm_test.variants(probed[order]).items()}
     first = yield from run(forced_on, auto, patches=patches, runs=(1, 2), variants=variants)
     results = {forced_on: first}
     decision.probe_epochs += first.epochs
@@ -334,8 +340,9 @@ def _probe(
     patches, runs, cancel, variants=None,
 ) -> Generator[ProbeEpoch, None, _ProbeResult]:  # fmt: skip
     """Train on each fold, predict the other: every held-out object as it is, under each
-    ``tested`` symmetry and in each of ``variants`` (other patches of the same objects, by
-    name). ``runs``: the first fold's run number and the runs planned."""
+    ``tested`` symmetry and in each of ``variants`` (by name, ``(rows, patches)``: other
+    patches of the objects ``rows``, ascending). ``runs``: the first fold's run number and
+    the runs planned."""
     from .train import EpochEvent, train_events
 
     resolved = {n: n in trained_with for n in SETTINGS}
@@ -379,8 +386,9 @@ def _probe(
             p_true.append(probs[np.arange(y.size), y])
             for name in tested:
                 turned[name].append(_softmax(net, transform(x, name))[np.arange(y.size), y])
-            for name, other in variants.items():
-                v = to_device(center_crop(torch.from_numpy(other[test_rows]), patch_shape), device)
+            for name, (rows, other) in variants.items():
+                picked = other[np.searchsorted(rows, test_rows)]
+                v = to_device(center_crop(torch.from_numpy(picked), patch_shape), device)
                 turned[name].append(_softmax(net, v)[np.arange(y.size), y])
     truth = targets[np.concatenate([folds[1], folds[0]])]
     probabilities = np.concatenate(fold_probs)

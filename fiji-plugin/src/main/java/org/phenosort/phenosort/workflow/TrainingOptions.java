@@ -13,7 +13,7 @@ import com.google.gson.JsonObject;
 public final class TrainingOptions {
     public static final String[] NETWORKS = {"default", "light", "resnet18", "resnet34", "resnet50", "densenet121"};
     public static final String[] AUGMENTATIONS = {"default", "none", "flips", "flips+rotations", "all"};
-    public static final String[] NORMALIZATIONS = {"default", "percentile", "fixed", "patch_minmax", "none"};
+    public static final String[] NORMALIZATIONS = {"default", "auto", "percentile", "fixed", "patch_minmax", "none"};
 
     public String model = "classifier";
     public String network = "default";
