@@ -98,7 +98,10 @@ def test_model_file_round_trip(trained, brightness_data, tmp_path):
     meta = read_metadata(path)
     assert meta["class_names"] == trained.class_names
     assert meta["patch"]["shape"] == list(trained.patch_spec.shape)
-    assert meta["normalization"]["mode"] == "percentile"
+    # a brightness task: the default (auto) chose training-set ranges, stored with the file
+    assert meta["normalization"]["mode"] == loaded.normalization.mode == "fixed"
+    assert loaded.normalization == trained.normalization
+    assert meta["symmetry"]["normalization"]["chosen"] == "fixed"
     assert meta["config"] == trained.config.to_dict()
     assert meta["training_data"][0]["per_class"] == {"dim": 32, "bright": 32}
     assert len(meta["training_data"][0]["checksum"]) == 32

@@ -149,9 +149,9 @@ class Candidates:
         """Whether training-set ranges are every training image's own (one image, or images
         that share their range): then both give the same patches, and one probe tests both."""
         fixed = self.fixed()[0]
+        low, high = np.asarray(fixed.fixed_low), np.asarray(fixed.fixed_high)
         return all(
-            np.array_equal(p.image_range[0], fixed.fixed_low)
-            and np.array_equal(p.image_range[1], fixed.fixed_high)
+            np.array_equal(p.image_range[0], low) and np.array_equal(p.image_range[1], high)
             for p in self.data.preps
             if p.image_range is not None
         )

@@ -241,10 +241,10 @@ def decide_events(
             decision.probe_epochs.extend(result.epochs)
             return result
 
-        fixed, decision.normalization, other = yield from choose_ranges(
+        use_fixed, decision.normalization, other = yield from choose_ranges(
             first, truth, run_fixed, cfg.train_seed
         )
-        if fixed:
+        if use_fixed:
             patches, results[forced_on] = norm_test.fixed_patches(), other
     groups = [g for g in GROUPS.values() if any(n in auto for n in g)]
     if (
