@@ -7,7 +7,7 @@ import pytest
 from scipy import ndimage
 
 from phenosort.objects.table import object_table
-from phenosort.testing import make_disc_image
+from phenosort.testing import make_disc_image, make_objects
 
 
 def test_disc_image_objects_are_separate_discs_with_sparse_ids():
@@ -47,3 +47,20 @@ def test_disc_image_of_more_discs_than_uint16_ids_allow_has_a_uint32_mask():
 def test_disc_image_refuses_more_discs_than_fit():
     with pytest.raises(ValueError, match="do not fit"):
         make_disc_image(64, 100)
+
+
+def test_only_erases_the_other_classes_in_every_layout():
+    for make in ({}, {"channels": 2}, {"channels": 2, "z_planes": 4, "grid": (2, 2)}):
+        d = make_objects("brightness", seed=1, **make)
+        alone = d.only(1)
+        kept = [i for i, k in d.classes.items() if k == 1]
+        assert alone.classes == {i: 1 for i in kept}
+        assert set(np.unique(alone.labels)) - {0} == set(kept)
+        c = d.axes.find("C")
+        before = np.moveaxis(d.image, c, -1) if c >= 0 else d.image
+        after = np.moveaxis(alone.image, c, -1) if c >= 0 else alone.image
+        erased = (d.labels > 0) & (alone.labels == 0)
+        assert erased.any() and np.unique(after[erased]).size == 1  # one background level
+        inside = np.isin(d.labels, kept)
+        np.testing.assert_array_equal(after[inside], before[inside])
+        assert d.image is not alone.image and (d.labels > 0).sum() > (alone.labels > 0).sum()

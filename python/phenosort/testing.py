@@ -66,9 +66,11 @@ class SyntheticData:
         """This image with the objects of every class but ``keep`` erased: the background
         level in their place, their labels removed (a well without positive cells)."""
         image, labels = self.image.copy(), self.labels.copy()
-        background = np.median(image[labels == 0])
+        c = self.axes.find("C")
+        pixels = np.moveaxis(image, c, -1) if c >= 0 else image  # a view, channels last
         erased = np.isin(labels, [i for i, k in self.classes.items() if k != keep])
-        image[erased], labels[erased] = background, 0
+        pixels[erased] = np.median(pixels[labels == 0])
+        labels[erased] = 0
         kept = {i: k for i, k in self.classes.items() if k == keep}
         return replace(self, image=image, labels=labels, classes=kept)
 
