@@ -109,6 +109,9 @@ def test_training_reports_counts_progress_and_metrics(client, trained):
     tests = {t["name"]: t for t in result["symmetry"]["tests"]}
     assert set(tests) == {"flip_x", "flip_y", "rot90"}
     assert result["decisions"].startswith("symmetries: ")
+    # a brightness task: the normalisation chosen on the labels is named too (Fiji logs it)
+    chosen = result["symmetry"]["normalization"]["chosen"]
+    assert f"; normalisation {chosen}: " in result["decisions"]
     assessment = result["assessment"]
     assert assessment["source"] == "hold-out" and assessment["n"] == result["validation"]["n"]
     assert result["better_than_chance"] == (assessment["verdict"] == "better")

@@ -255,6 +255,7 @@ class JobManager:
             return
         # imported here: importing torch when the server starts costs ~25 MiB of peak memory
         # later on (tests/service/test_memory.py)
+        from ..model.norm_choice import describe as describe_ranges
         from ..model.symmetry import describe
 
         symmetry, assessment = clf.symmetry or {}, clf.assessment or {}
@@ -271,7 +272,11 @@ class JobManager:
             epoch=last,
             n_epochs=total,
             metrics_json=dumps(metrics),  # a NaN loss is null: JSON.parse must work
-            decisions=describe(clf.symmetry),
+            decisions="; ".join(
+                line
+                for line in (describe(clf.symmetry), describe_ranges(symmetry.get("normalization")))
+                if line
+            ),
             warning=assessment.get("warning", ""),
             better_than_chance=bool(assessment.get("better_than_chance", False)),
         )
