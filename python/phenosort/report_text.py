@@ -151,9 +151,9 @@ def decisions(meta: dict) -> list[tuple[str, str, str]]:
     }.get(mode, "")
     test = (meta.get("symmetry") or {}).get("normalization")
     if test:  # norm_mode auto: chosen on the labels
-        from .model.norm_choice import describe as describe_ranges
+        from .model.norm_choice import reason
 
-        why = f"{why}; {describe_ranges(test).split(': ', 1)[1]}"
+        why = f"{why}; {reason(test)}"
     rows.append(("normalisation", chosen, f"{_origin(cfg, 'norm_mode')}: {why}"))
 
     for test in (meta.get("symmetry") or {}).get("tests", []):

@@ -136,12 +136,12 @@ def fit_events(
     # better (model/norm_choice.py)
     ranges = None
     if config.norm_mode == "auto" and start is None:
-        ranges = Candidates(data, source, norm)
+        ranges = Candidates(data, source, norm, patches)
     symmetry = yield from _symmetries(
         data, patches, val_index, spec, config, n_classes, device, start, ranges, cancel
     )
     if ranges is not None and symmetry.fixed_ranges:
-        norm, patches = ranges.fixed()
+        norm, patches = ranges.fixed_norm, ranges.fixed_patches
     aug = Augmentation.from_config(config, data.ndim, **symmetry.resolved())
 
     # 4. training; with pseudo-labels, a shorter second round with the objects the first

@@ -28,13 +28,13 @@ learnt nothing). Otherwise, and with too few labels to test, ``percentile`` stay
 from __future__ import annotations
 
 from collections.abc import Callable, Generator
-from dataclasses import dataclass, field
-from functools import partial
+from dataclasses import dataclass, replace
+from functools import cached_property, partial
 from typing import Any
 
 import numpy as np
 
-from ..objects.normalize import Normalization, channel_percentiles, sampled
+from ..objects.normalize import Normalization, channel_percentiles, pooled_ranges, sampled
 from ..objects.patches import PatchSpec, extract_patches
 from ..objects.prepared import Annotated, PreparedImage
 from .metrics import chance_check, drop_test
@@ -59,18 +59,22 @@ def object_voxels(prep: PreparedImage, rows: np.ndarray) -> np.ndarray:
     return np.concatenate(pieces, axis=1)
 
 
-def range_with_objects(
-    prep: PreparedImage, objects: np.ndarray, norm: Normalization
-) -> tuple[np.ndarray, np.ndarray]:
-    """The per-channel range ``norm`` (percentile) would measure on ``prep`` if its objects
-    were made of the voxels ``objects`` ``(C, n)``: the image's background voxels, and those
-    in the place of its object voxels (the same share of the image)."""
+def image_background(prep: PreparedImage) -> tuple[np.ndarray, float]:
+    """The background voxels ``(C, n)`` of the subsample that percentiles are taken from,
+    and the share of that subsample that objects cover."""
     view = sampled(prep.labels.shape)
     outside = prep.labels[view] == 0
-    background = prep.image_cf[(slice(None),) + view][:, outside]
+    return prep.image_cf[(slice(None),) + view][:, outside], 1.0 - float(outside.mean())
+
+
+def range_with_objects(
+    background: np.ndarray, share: float, objects: np.ndarray, norm: Normalization
+) -> tuple[np.ndarray, np.ndarray]:
+    """The per-channel range ``norm`` (percentile) would measure on an image of this
+    ``background`` whose objects, ``share`` of it (:func:`image_background`), were made of
+    the voxels ``objects`` ``(C, n)``."""
     if background.shape[1] == 0:  # objects fill the image
         return channel_percentiles(objects, norm.low, norm.high, channels=norm.channels)
-    share = 1.0 - outside.mean()
     n_objects = max(1, round(background.shape[1] * share / (1.0 - share)))
     cycled = objects[:, np.arange(n_objects) % objects.shape[1]]  # each channel its own
     sample = np.concatenate([background, cycled], axis=1)  # a common type, if they differ
@@ -81,7 +85,7 @@ def one_class_range(
     prep: PreparedImage, rows: np.ndarray, norm: Normalization
 ) -> tuple[np.ndarray, np.ndarray]:
     """The range of ``prep`` if all its objects were like the objects of table ``rows``."""
-    return range_with_objects(prep, object_voxels(prep, rows), norm)
+    return range_with_objects(*image_background(prep), object_voxels(prep, rows), norm)
 
 
 def mixed_voxels(data: Annotated, objects: int = 256, most: int = 1 << 16) -> np.ndarray:
@@ -106,14 +110,14 @@ def mixed_voxels(data: Annotated, objects: int = 256, most: int = 1 << 16) -> np
 @dataclass
 class Candidates:
     """What the probes need to test ``auto`` normalisation on the annotated objects of
-    ``data``, whose patches were cut with per-image ``norm``: the patches of some of them cut
-    with other ranges (:meth:`variants`), and all of them under training-set ranges
-    (:meth:`fixed`, made when first asked)."""
+    ``data``, whose ``patches`` (of ``source`` shape) were cut with per-image ``norm``: the
+    patches of some of them cut with other ranges (:meth:`variants`), and all of them under
+    training-set ranges (:attr:`fixed_norm`, :meth:`fixed_patches`)."""
 
     data: Annotated
     source: PatchSpec
     norm: Normalization
-    _fixed: tuple[Normalization, np.ndarray] | None = field(default=None, init=False)
+    patches: np.ndarray
 
     def variants(self, wanted: np.ndarray) -> dict[str, np.ndarray]:
         """By name, the patches of the annotated objects ``wanted`` (indices into
@@ -129,13 +133,15 @@ class Candidates:
             if not mine.size:
                 continue
             cut = partial(self._cut, prep)
+            background = image_background(prep)  # once: every range below shares it
             out = np.empty((mine.size, prep.n_channels + 1, *self.source.shape), np.float32)
             for k in np.unique(classes[mine]):
                 of_k = np.flatnonzero(classes[mine] == k)
-                image_range = one_class_range(prep, rows[classes == k], self.norm)
+                own = object_voxels(prep, rows[classes == k])
+                image_range = range_with_objects(*background, own, self.norm)
                 out[of_k] = cut(rows[mine[of_k]], image_range)
             one_class.append(out)
-            as_mixed.append(cut(rows[mine], range_with_objects(prep, mixed, self.norm)))
+            as_mixed.append(cut(rows[mine], range_with_objects(*background, mixed, self.norm)))
         return {ONE_CLASS: np.concatenate(one_class), MIXED: np.concatenate(as_mixed)}
 
     def _cut(self, prep: PreparedImage, rows: np.ndarray, image_range) -> np.ndarray:
@@ -144,29 +150,33 @@ class Candidates:
             image_range, prep.voxel_size,
         )  # fmt: skip
 
-    @property
+    @cached_property
+    def fixed_norm(self) -> Normalization:
+        """The training-set (``fixed``) normalisation: the median of the ranges already
+        measured on the images (``Normalization.fitted`` would measure them again)."""
+        low, high = pooled_ranges(self._measured)
+        return replace(self.norm, mode="fixed", fixed_low=low, fixed_high=high)
+
+    @cached_property
+    def _measured(self) -> list[tuple[np.ndarray, np.ndarray]]:
+        """Each image's own range (``norm`` is per-image: measured when it was prepared)."""
+        return [p.image_range for p in self.data.preps if p.image_range is not None]
+
+    @cached_property
     def same(self) -> bool:
         """Whether training-set ranges are every training image's own (one image, or images
         that share their range): then both give the same patches, and one probe tests both."""
-        fixed = self.fixed()[0]
-        low, high = np.asarray(fixed.fixed_low), np.asarray(fixed.fixed_high)
+        pooled = np.asarray(self.fixed_norm.fixed_low), np.asarray(self.fixed_norm.fixed_high)
         return all(
-            np.array_equal(p.image_range[0], low) and np.array_equal(p.image_range[1], high)
-            for p in self.data.preps
-            if p.image_range is not None
+            np.array_equal(lo, pooled[0]) and np.array_equal(hi, pooled[1])
+            for lo, hi in self._measured
         )
 
-    def fixed(self) -> tuple[Normalization, np.ndarray]:
-        """The training-set (``fixed``) normalisation and the annotated objects' patches."""
-        if self._fixed is None:
-            fixed = Normalization(
-                "fixed", self.norm.low, self.norm.high, channels=self.norm.channels
-            ).fitted([p.image_cf for p in self.data.preps])
-            self._fixed = fixed, self.data.patches(self.source, fixed)
-        return self._fixed
-
+    @cached_property
     def fixed_patches(self) -> np.ndarray:
-        return self.fixed()[1]
+        """The annotated objects' patches under :attr:`fixed_norm` (the per-image ones when
+        :attr:`same`)."""
+        return self.patches if self.same else self.data.patches(self.source, self.fixed_norm)
 
 
 def balanced_mean(values: np.ndarray, classes: np.ndarray) -> float:
@@ -223,9 +233,12 @@ def decide(
 
 def describe(record: dict | None) -> str:
     """The line of a test record (``SymmetryDecision.normalization``): ``normalisation
-    fixed: the class changes with ... (true-class probability drop +0.49 ...)``."""
-    if not record:
-        return ""
+    fixed: per-image ranges change the class ... (true-class probability drop +0.49 ...)``."""
+    return f"normalisation {record['chosen']}: {reason(record)}" if record else ""
+
+
+def reason(record: dict) -> str:
+    """Why a test record chose what it chose, with its evidence."""
     evidence = "; ".join(
         f"true-class probability drop {t['drop']:+.2f} when an image holds {WHAT[n]}, "
         f"p={t['p_value']:.2g}"
@@ -236,4 +249,4 @@ def describe(record: dict | None) -> str:
             f"; true-class probability {record['percentile_true_probability']:.2f} per image, "
             f"{record['fixed_true_probability']:.2f} training-set"
         )
-    return f"normalisation {record['chosen']}: {record['why']} ({evidence})"
+    return f"{record['why']} ({evidence})"

@@ -237,7 +237,7 @@ def decide_events(
         def run_fixed():  # the same patches when every image's range is the training set's
             if norm_test.same:
                 return first
-            result = yield from run(forced_on, auto, patches=norm_test.fixed_patches(), runs=(3, 4))
+            result = yield from run(forced_on, auto, patches=norm_test.fixed_patches, runs=(3, 4))
             decision.probe_epochs.extend(result.epochs)
             return result
 
@@ -245,7 +245,7 @@ def decide_events(
             first, truth, run_fixed, cfg.train_seed
         )
         if use_fixed:
-            patches, results[forced_on] = norm_test.fixed_patches(), other
+            patches, results[forced_on] = norm_test.fixed_patches, other
     groups = [g for g in GROUPS.values() if any(n in auto for n in g)]
     if (
         len(groups) > 1

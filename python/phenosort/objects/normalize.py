@@ -238,7 +238,16 @@ def pooled_percentiles(
     images_cf: list[np.ndarray], low: float, high: float, *, channels: str = "each"
 ) -> tuple[tuple[float, ...], tuple[float, ...]]:
     """Training-set percentiles (median over images) for the ``fixed`` mode."""
-    ranges = [channel_percentiles(im, low, high, channels=channels) for im in images_cf]
+    return pooled_ranges(
+        [channel_percentiles(im, low, high, channels=channels) for im in images_cf]
+    )
+
+
+def pooled_ranges(
+    ranges: list[tuple[np.ndarray, np.ndarray]],
+) -> tuple[tuple[float, ...], tuple[float, ...]]:
+    """The per-channel median over images of their ``(low, high)``: the ``fixed`` mode's
+    values from ranges already measured (:func:`channel_percentiles`)."""
     lo = np.median(np.stack([r[0] for r in ranges]), axis=0)
     hi = np.median(np.stack([r[1] for r in ranges]), axis=0)
     return tuple(float(v) for v in lo), tuple(float(v) for v in hi)
